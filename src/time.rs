@@ -1,0 +1,108 @@
+//! Monotonic time as the caller sees it.
+//!
+//! The core never reads a clock. Every input carries `now`, an [`Instant`] counted in
+//! milliseconds from an epoch the caller picks (boot, process start, anything monotonic).
+//! Spans are [`core::time::Duration`]. All arithmetic saturates: no input can overflow or
+//! panic, and a `now` that goes backwards is clamped by the state machine to the last value
+//! it saw.
+
+use core::time::Duration;
+
+/// A point on the caller's monotonic clock, in milliseconds since the caller's epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Instant(u64);
+
+impl Instant {
+    /// The caller's epoch.
+    pub const ZERO: Instant = Instant(0);
+    /// The latest representable instant; used as "never".
+    pub const MAX: Instant = Instant(u64::MAX);
+
+    /// An instant `millis` milliseconds after the epoch.
+    pub const fn from_millis(millis: u64) -> Self {
+        Instant(millis)
+    }
+
+    /// An instant `secs` seconds after the epoch (saturating).
+    pub const fn from_secs(secs: u64) -> Self {
+        Instant(secs.saturating_mul(1000))
+    }
+
+    /// Milliseconds since the epoch.
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+
+    /// `self + d`, saturating at [`Instant::MAX`]. Sub-millisecond parts of `d` are rounded up,
+    /// so a deadline is never earlier than asked.
+    pub fn saturating_add(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_add(duration_to_millis_ceil(d)))
+    }
+
+    /// `self - d`, saturating at [`Instant::ZERO`].
+    pub fn saturating_sub(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_sub(duration_to_millis_ceil(d)))
+    }
+
+    /// The span from `earlier` to `self`, or zero when `earlier` is later.
+    pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl core::ops::Add<Duration> for Instant {
+    type Output = Instant;
+    fn add(self, rhs: Duration) -> Instant {
+        self.saturating_add(rhs)
+    }
+}
+
+impl core::ops::Sub<Duration> for Instant {
+    type Output = Instant;
+    fn sub(self, rhs: Duration) -> Instant {
+        self.saturating_sub(rhs)
+    }
+}
+
+impl core::ops::Sub<Instant> for Instant {
+    type Output = Duration;
+    fn sub(self, rhs: Instant) -> Duration {
+        self.saturating_duration_since(rhs)
+    }
+}
+
+/// Whole milliseconds in `d`, rounded up, saturating at `u64::MAX`.
+pub(crate) fn duration_to_millis_ceil(d: Duration) -> u64 {
+    let ms = d.as_millis();
+    let ms = if d.subsec_nanos() % 1_000_000 != 0 { ms.saturating_add(1) } else { ms };
+    u64::try_from(ms).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_saturates() {
+        assert_eq!(Instant::MAX + Duration::from_secs(1), Instant::MAX);
+        assert_eq!(Instant::ZERO - Duration::from_secs(1), Instant::ZERO);
+        assert_eq!(Instant::from_millis(5) - Instant::from_millis(9), Duration::ZERO);
+        assert_eq!(Instant::from_secs(u64::MAX), Instant::MAX);
+        assert_eq!(Instant::ZERO + Duration::MAX, Instant::MAX);
+    }
+
+    #[test]
+    fn sub_millisecond_spans_round_up() {
+        assert_eq!(Instant::ZERO + Duration::from_micros(1), Instant::from_millis(1));
+        assert_eq!(Instant::ZERO + Duration::from_micros(1000), Instant::from_millis(1));
+        assert_eq!(Instant::ZERO + Duration::from_micros(1001), Instant::from_millis(2));
+    }
+
+    #[test]
+    fn span_between_instants() {
+        let a = Instant::from_millis(1_500);
+        let b = Instant::from_secs(4);
+        assert_eq!(b - a, Duration::from_millis(2_500));
+    }
+}
