@@ -6,6 +6,7 @@
 #[cfg(all(feature = "defmt", feature = "log"))]
 compile_error!("the `defmt` and `log` features are mutually exclusive: pick one logging backend");
 
+pub mod policy;
 pub mod time;
 
 pub use core::time::Duration;

@@ -1,0 +1,277 @@
+//! The polling policy: intervals, jitter, retries and deadlines as pure functions.
+//!
+//! Nothing here holds state or reads a clock: the job machine asks "how long until the next
+//! poll?" with the attempt number, the time since the submit and a random draw, so every
+//! schedule is reproducible from the configuration and the seed.
+
+use core::time::Duration;
+
+use crate::time::duration_to_millis_ceil;
+
+/// What the machine does when a job reports `paused` (ONTAP only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum PausedPolicy {
+    /// Keep polling (an administrator may resume the job); report the pause as an event.
+    /// The overall deadline still bounds the wait. The default.
+    Wait,
+    /// End with [`Outcome::Paused`](crate::Outcome::Paused) at the first `paused` seen.
+    Stop,
+}
+
+/// What the machine does with a state string its dialect does not know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum UnknownStatePolicy {
+    /// Report it as an event and keep polling with the normal backoff (never a tight loop); the
+    /// deadline bounds the wait. The default, because a new server version may add a transient
+    /// state (ONTAP maps several internal states onto `running`, and clients have met `cancelled`).
+    KeepPolling,
+    /// End with [`Outcome::UnknownState`](crate::Outcome::UnknownState) at once.
+    Stop,
+}
+
+/// Polling, retry and deadline settings. [`Policy::DEFAULT`] documents each default and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Policy {
+    /// Overall budget from the submit to the outcome, on the monotonic clock, request time
+    /// included. One final poll is sent exactly at the deadline and its answer still counts, so
+    /// the worst case is `deadline + request_timeout` (plus the server hold, if any).
+    pub deadline: Duration,
+    /// First gap between two polls.
+    pub initial_interval: Duration,
+    /// Each further gap is the previous one times `multiplier_percent / 100`...
+    pub multiplier_percent: u16,
+    /// ...but never more than this share (in percent) of the time since the submit, so a job is
+    /// seen at most that share of its duration after it ends (while below `max_interval`)...
+    pub elapsed_share_percent: u8,
+    /// ...and never more than this cap, kept far below ONTAP's 300 s purge of finished jobs.
+    pub max_interval: Duration,
+    /// Each gap is shortened by a random share in `[0, jitter_percent)` percent, so many clients
+    /// started together spread out. Downward only, so the bounds above still hold.
+    pub jitter_percent: u8,
+    /// Seed of the jitter draws: the same seed gives the same schedule.
+    pub seed: u64,
+    /// Time allowed for one request and its answer, on top of any time the server is asked to
+    /// hold the request (`return_timeout`).
+    pub request_timeout: Duration,
+    /// Consecutive failed requests (transport errors, 5xx, 429/503, unreadable bodies) tolerated
+    /// before giving up with [`Outcome::RetriesExhausted`](crate::Outcome::RetriesExhausted).
+    pub max_retries: u8,
+    /// First wait after a failed request; doubled per consecutive failure.
+    pub retry_initial: Duration,
+    /// Cap of the wait after a failed request (a server `Retry-After` may ask for more; it is
+    /// honoured up to the deadline).
+    pub retry_max: Duration,
+    /// How long a 404 for a job that was never seen counts as "not visible yet" (retried) before
+    /// it ends as [`Outcome::Expired`](crate::Outcome::Expired).
+    pub not_found_grace: Duration,
+    /// How long the server keeps a finished job (ONTAP: 300 s). A job resumed after a longer
+    /// offline time that answers 404 is reported expired at once.
+    pub purge_window: Duration,
+    /// See [`PausedPolicy`].
+    pub on_paused: PausedPolicy,
+    /// See [`UnknownStatePolicy`].
+    pub on_unknown_state: UnknownStatePolicy,
+}
+
+impl Policy {
+    /// The defaults, with the reasoning:
+    /// - `deadline` 10 min: covers volume, snapshot and SVM operations with a wide margin; set
+    ///   it per operation for long ones (cluster create, software update).
+    /// - `initial_interval` 1 s, `multiplier_percent` 150, `elapsed_share_percent` 10,
+    ///   `max_interval` 30 s: short jobs are seen within about a second, a job of D seconds is
+    ///   seen within about D/10 (at most 30 s), and a one-hour job costs about 130 polls. 30 s is
+    ///   a tenth of ONTAP's 300 s retention, so a finished job is polled many times before the
+    ///   server purges it.
+    /// - `jitter_percent` 10: desynchronizes fleets without weakening the bounds (downward only).
+    /// - `request_timeout` 15 s: ONTAP answers a job GET in well under a second; a hung
+    ///   connection is detected quickly and retried.
+    /// - `max_retries` 5, `retry_initial` 1 s, `retry_max` 30 s: rides out a node reboot or a full
+    ///   REST queue (ONTAP refuses connections when its queue is full) for about a minute.
+    /// - `not_found_grace` 5 s: a job can be briefly invisible right after the 202.
+    /// - `purge_window` 300 s: ONTAP's documented default retention.
+    /// - `on_paused` [`PausedPolicy::Wait`], `on_unknown_state` [`UnknownStatePolicy::KeepPolling`].
+    pub const DEFAULT: Policy = Policy {
+        deadline: Duration::from_secs(600),
+        initial_interval: Duration::from_secs(1),
+        multiplier_percent: 150,
+        elapsed_share_percent: 10,
+        max_interval: Duration::from_secs(30),
+        jitter_percent: 10,
+        seed: 0x6a6f_6270_6f6c_6c21,
+        request_timeout: Duration::from_secs(15),
+        max_retries: 5,
+        retry_initial: Duration::from_secs(1),
+        retry_max: Duration::from_secs(30),
+        not_found_grace: Duration::from_secs(5),
+        purge_window: Duration::from_secs(300),
+        on_paused: PausedPolicy::Wait,
+        on_unknown_state: UnknownStatePolicy::KeepPolling,
+    };
+
+    /// The gap before poll number `attempt + 1` (0-based count of polls already answered),
+    /// given the time since the submit and a uniform random draw `draw` (any `u32`).
+    pub fn poll_interval(&self, attempt: u16, since_submit: Duration, draw: u32) -> Duration {
+        let initial = duration_to_millis_ceil(self.initial_interval);
+        let cap = duration_to_millis_ceil(self.max_interval).max(initial);
+        let mut grown = initial;
+        for _ in 0..attempt {
+            let next = scale_percent(grown, self.multiplier_percent);
+            // A multiplier of 100 % or less never reaches the cap: stop as soon as growth stops.
+            if next <= grown || next >= cap {
+                grown = next.max(grown);
+                break;
+            }
+            grown = next;
+        }
+        let share = scale_percent(
+            duration_to_millis_ceil(since_submit),
+            u16::from(self.elapsed_share_percent),
+        );
+        let gap = grown.min(share).max(initial).min(cap);
+        Duration::from_millis(jitter_down(gap, self.jitter_percent, draw))
+    }
+
+    /// The wait after the `failures`-th consecutive failed request (1-based), before any server
+    /// `Retry-After` is applied.
+    pub fn retry_delay(&self, failures: u8, draw: u32) -> Duration {
+        let initial = duration_to_millis_ceil(self.retry_initial);
+        let cap = duration_to_millis_ceil(self.retry_max).max(initial);
+        let mut delay = initial;
+        for _ in 1..failures {
+            delay = delay.saturating_mul(2);
+            if delay >= cap {
+                break;
+            }
+        }
+        Duration::from_millis(jitter_down(delay.min(cap), self.jitter_percent, draw))
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::DEFAULT
+    }
+}
+
+fn scale_percent(value: u64, percent: u16) -> u64 {
+    let scaled = u128::from(value).saturating_mul(u128::from(percent)) / 100;
+    u64::try_from(scaled).unwrap_or(u64::MAX)
+}
+
+/// `value` minus a share of it drawn uniformly from `[0, percent)` percent.
+fn jitter_down(value: u64, percent: u8, draw: u32) -> u64 {
+    let percent = u128::from(percent.min(100));
+    // draw / 2^32 is uniform in [0, 1): cut = value * percent/100 * draw/2^32.
+    let cut = u128::from(value)
+        .saturating_mul(percent)
+        .saturating_mul(u128::from(draw))
+        >> 32;
+    let cut = u64::try_from(cut / 100).unwrap_or(0);
+    value.saturating_sub(cut)
+}
+
+/// A small deterministic generator (SplitMix64) for jitter: seeded by the caller, no global state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) const fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub(crate) fn next_u32(&mut self) -> u32 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        let z = z ^ (z >> 31);
+        (z >> 32) as u32
+    }
+
+    pub(crate) const fn state(self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_jitter() -> Policy {
+        Policy {
+            jitter_percent: 0,
+            ..Policy::DEFAULT
+        }
+    }
+
+    #[test]
+    fn interval_table() {
+        let p = no_jitter();
+        // (attempt, seconds since submit, expected gap in ms)
+        let table: &[(u16, u64, u64)] = &[
+            (0, 0, 1_000),       // floor: the initial interval
+            (1, 1, 1_000),       // 1.5 s grown, but 10 % of 1 s is 0.1 s: floor 1 s
+            (3, 40, 3_375),      // 1 * 1.5^3 = 3.375 s < 10 % of 40 s
+            (3, 20, 2_000),      // 10 % of 20 s = 2 s < 3.375 s
+            (20, 100, 10_000),   // grown capped; 10 % of 100 s
+            (20, 1_000, 30_000), // the 30 s cap
+            (u16::MAX, u64::MAX / 1000, 30_000),
+        ];
+        for &(attempt, since, want) in table {
+            let got = p.poll_interval(attempt, Duration::from_secs(since), u32::MAX);
+            assert_eq!(
+                got,
+                Duration::from_millis(want),
+                "attempt {attempt} since {since}"
+            );
+        }
+    }
+
+    #[test]
+    fn jitter_only_shortens_and_stays_within_share() {
+        let p = Policy {
+            jitter_percent: 10,
+            ..Policy::DEFAULT
+        };
+        for draw in [0, 1, u32::MAX / 2, u32::MAX] {
+            let gap = p.poll_interval(50, Duration::from_secs(1000), draw);
+            assert!(gap <= Duration::from_secs(30));
+            assert!(gap >= Duration::from_secs(27), "{gap:?}");
+        }
+        assert_eq!(
+            p.poll_interval(50, Duration::from_secs(1000), 0),
+            Duration::from_secs(30)
+        );
+    }
+
+    #[test]
+    fn retry_delay_doubles_to_cap() {
+        let p = no_jitter();
+        let want = [1, 1, 2, 4, 8, 16, 30, 30];
+        for (failures, secs) in want.iter().enumerate() {
+            let failures = u8::try_from(failures).unwrap_or(u8::MAX);
+            assert_eq!(
+                p.retry_delay(failures, 0),
+                Duration::from_secs(*secs),
+                "{failures}"
+            );
+        }
+        assert_eq!(p.retry_delay(u8::MAX, 0), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn rng_is_deterministic() {
+        let mut a = Rng::new(7);
+        let mut b = Rng::new(7);
+        for _ in 0..10 {
+            assert_eq!(a.next_u32(), b.next_u32());
+        }
+        assert_ne!(Rng::new(1).next_u32(), Rng::new(2).next_u32());
+    }
+}
