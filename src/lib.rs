@@ -6,6 +6,8 @@
 #[cfg(all(feature = "defmt", feature = "log"))]
 compile_error!("the `defmt` and `log` features are mutually exclusive: pick one logging backend");
 
+/// The tolerant JSON layer: a validating, non-recursive scanner over borrowed bodies.
+pub mod json;
 pub mod time;
 
 pub use core::time::Duration;
