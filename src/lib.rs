@@ -9,6 +9,8 @@ compile_error!("the `defmt` and `log` features are mutually exclusive: pick one 
 /// HTTP/1.1 request writer and incremental response parser over caller buffers.
 pub mod http;
 pub mod policy;
+/// The tolerant JSON layer: a validating, non-recursive scanner over borrowed bodies.
+pub mod json;
 pub mod time;
 
 pub use core::time::Duration;
