@@ -1,4 +1,4 @@
-//! jobpoll: a sans-IO, `no_std`, no-alloc driver for NetApp-style asynchronous job objects.
+#![doc = include_str!("../README.md")]
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
