@@ -203,3 +203,48 @@ fn fmt_len(value: &dyn fmt::Display) -> usize {
     assert!(fmt::write(&mut count, format_args!("{value}")).is_ok());
     count.0
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::document;
+
+    /// The entry point holds on hand-made edge cases (the fuzzer runs it on everything else).
+    #[test]
+    fn document_table() {
+        let table: &[&[u8]] = &[
+            b"",
+            b" ",
+            b"{",
+            b"\x00",
+            b"[[[[[[[[[[",
+            b"\t[[[[[[[[[]]]]]]]]]",
+            b"\t[[[[[[[[[[]]]]]]]]]]",
+            br#"{"a":1,"a":2,"b":{"a":3}}"#,
+            br#"{"m":"\uD83D\uDE00 \uD83D \x \u12","\u00e9":"\uDE00"}"#,
+            b"{\"m\":\"\xff\xe2\x82\"}",
+            b"[0,-0,1.5e-300,1e400,-9223372036854775808,18446744073709551616]",
+            br#"{"code":"0","code":0,"c":"E1","d":"-7"}"#,
+            b"{}x",
+            b"\"a\nb\"",
+            b"[01]",
+            b"[tru]",
+        ];
+        for &data in table {
+            document(data);
+        }
+        let mut long = std::vec::Vec::from(&b"{\"m\":\""[..]);
+        long.extend_from_slice(&br"\u00e9".repeat(200));
+        long.extend_from_slice(b"\"}");
+        document(&long);
+    }
+
+    /// Every seed in the corpus holds.
+    #[test]
+    fn document_on_the_corpus() {
+        let dir = std::format!("{}/fuzz/corpus/json", env!("CARGO_MANIFEST_DIR"));
+        for entry in std::fs::read_dir(dir).unwrap() {
+            document(&std::fs::read(entry.unwrap().path()).unwrap());
+        }
+    }
+}
