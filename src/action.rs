@@ -225,14 +225,16 @@ pub struct Reply<'r> {
 #[derive(Clone, Copy, Debug)]
 pub struct JobIds<'r> {
     pub(crate) array: crate::json::Array<'r>,
+    pub(crate) dialect: crate::dialect::Dialect,
 }
 
 impl<'r> JobIds<'r> {
     /// The ids, in body order. A record without a usable id is skipped.
     pub fn iter(&self) -> impl Iterator<Item = JsonStr<'r>> + 'r {
+        let dialect = self.dialect;
         self.array
             .iter()
-            .filter_map(crate::dialect::ontap::job_record_id)
+            .filter_map(move |record| dialect.job_record_id(record))
     }
 
     /// Number of records in the list (including any without a usable id).

@@ -171,7 +171,7 @@ pub struct JobView<'p> {
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct JobPoller {
-    dialect_tag: u8,
+    dialect: Dialect,
     json_limits: crate::json::Limits,
     phase: Phase,
     done: Option<Outcome>,
@@ -203,7 +203,7 @@ pub struct JobPoller {
 impl JobPoller {
     fn blank(cfg: &Config<'_>, now: Instant, phase: Phase) -> Self {
         JobPoller {
-            dialect_tag: cfg.dialect.tag(),
+            dialect: cfg.dialect,
             json_limits: cfg.json_limits,
             phase,
             done: None,
@@ -236,7 +236,7 @@ impl JobPoller {
     /// A machine that will submit `op` and follow the job it starts. Validates the operation
     /// and the configuration up front (every string that goes on the wire).
     pub fn submit(cfg: &Config<'_>, op: &Submit<'_>, now: Instant) -> Result<Self, ConfigError> {
-        check_dialect_options(cfg)?;
+        cfg.dialect.validate()?;
         if op.query.len() > MAX_QUERY_PAIRS {
             return Err(ConfigError::TooManyQueryPairs);
         }
@@ -260,7 +260,7 @@ impl JobPoller {
     /// A machine that follows an existing job, named by its id or by its href
     /// (e.g. `/api/cluster/jobs/{uuid}`; a query part is ignored).
     pub fn watch(cfg: &Config<'_>, job: &str, now: Instant) -> Result<Self, ConfigError> {
-        check_dialect_options(cfg)?;
+        cfg.dialect.validate()?;
         let mut poller = Self::blank(cfg, now, Phase::Poll);
         poller.job = job_ref_from(job.as_bytes()).ok_or(ConfigError::JobRefLength)?;
         poller.submit_fingerprint = Submit::NONE.fingerprint();
@@ -277,7 +277,7 @@ impl JobPoller {
         offline_for: Duration,
         now: Instant,
     ) -> Result<Self, ConfigError> {
-        check_dialect_options(cfg)?;
+        cfg.dialect.validate()?;
         let saved = token.decode()?;
         if saved.dialect_tag != cfg.dialect.tag() {
             return Err(ConfigError::TokenDialectMismatch);
@@ -372,7 +372,7 @@ impl JobPoller {
         }
         let now = self.last_now;
         Some(ResumeToken::encode(&crate::token::Saved {
-            dialect_tag: self.dialect_tag,
+            dialect_tag: self.dialect.tag(),
             job: self.job,
             seen: self.seen,
             reduced_fields: self.reduced_fields,
@@ -590,17 +590,9 @@ impl JobPoller {
         self.conn = Conn::Closed;
     }
 
-    fn return_timeout_secs(&self, cfg: &Config<'_>, now: Instant) -> u64 {
-        match cfg.dialect {
-            #[cfg(feature = "ontap")]
-            Dialect::Ontap(o) => {
-                let left = self.deadline.saturating_duration_since(now).as_secs();
-                o.return_timeout
-                    .as_secs()
-                    .min(left)
-                    .min(crate::dialect::ontap::MAX_RETURN_TIMEOUT.as_secs())
-            }
-        }
+    fn submit_hold(&self, now: Instant) -> Option<(&'static str, u64)> {
+        self.dialect
+            .submit_hold(self.deadline.saturating_duration_since(now))
     }
 
     fn submit_request<'a>(
@@ -612,7 +604,7 @@ impl JobPoller {
         SubmitWriter {
             cfg,
             op,
-            return_timeout: self.return_timeout_secs(cfg, now),
+            hold: self.submit_hold(now),
         }
     }
 
@@ -628,7 +620,7 @@ impl JobPoller {
         }
         let writer = self.submit_request(cfg, op, now);
         let len = writer.write(tx).map_err(request_error)?;
-        let hold = Duration::from_secs(writer.return_timeout);
+        let hold = Duration::from_secs(writer.hold.map_or(0, |(_, secs)| secs));
         let deadline = now
             .saturating_add(hold)
             .saturating_add(cfg.policy.request_timeout);
@@ -656,17 +648,14 @@ impl JobPoller {
         let path = self
             .job_path(cfg, &mut path_buf)
             .ok_or(Error::Config(ConfigError::JobRefLength))?;
-        let fields = if self.reduced_fields {
-            crate::dialect::ontap::FIELDS_REDUCED
-        } else {
-            crate::dialect::ontap::FIELDS
-        };
-        let query = [("fields", fields)];
+        let fields = self.dialect.poll_fields(self.reduced_fields);
+        let query = [("fields", fields.unwrap_or(""))];
+        let query = if fields.is_some() { &query[..] } else { &[] };
         let request = Request {
             method: Method::Get,
             authority: cfg.authority,
             path,
-            query: &query,
+            query,
             auth: cfg.auth,
             accept: cfg.accept,
             user_agent: cfg.user_agent,
@@ -722,7 +711,7 @@ impl JobPoller {
             RefKind::None => return None,
             RefKind::Path => (b"", self.job.text.as_bytes()),
             RefKind::Id => (
-                crate::dialect::ontap::JOBS_PATH.as_bytes(),
+                self.dialect.job_path_prefix().as_bytes(),
                 self.job.text.as_bytes(),
             ),
         };
@@ -913,8 +902,10 @@ impl JobPoller {
         server_wait: Option<Duration>,
         reply: &mut Reply<'r>,
     ) {
-        use crate::dialect::ontap;
-        let answer = ontap::parse_submit_answer(body, self.json_limits).ok();
+        let answer = self
+            .dialect
+            .parse_submit_answer(body, self.json_limits)
+            .ok();
         if let Some(error) = answer.and_then(|a| a.error) {
             reply.message = error.message;
             self.record_code(error.code);
@@ -943,7 +934,10 @@ impl JobPoller {
                 };
                 if let (Some(jobs), None) = (answer.jobs, answer.job) {
                     let count = u32::try_from(jobs.len()).unwrap_or(u32::MAX);
-                    reply.jobs = Some(JobIds { array: jobs });
+                    reply.jobs = Some(JobIds {
+                        array: jobs,
+                        dialect: self.dialect,
+                    });
                     self.finish(Outcome::MultipleJobs { count });
                     return;
                 }
@@ -957,7 +951,7 @@ impl JobPoller {
                     self.finish(outcome);
                     return;
                 };
-                if !self.record_job(job.uuid, job.href) {
+                if !self.record_job(job.id, job.href) {
                     // An id we cannot store is a job we cannot follow.
                     self.finish(Outcome::SubmitOutcomeUnknown);
                     return;
@@ -965,7 +959,7 @@ impl JobPoller {
                 self.pending.push(Action::Event(Event::Accepted));
                 reply.message = job.best_message().or(reply.message);
                 self.record_code(job.code);
-                let state = job.state.map(|raw| (raw, ontap::normalize_state(raw)));
+                let state = job.state_raw.zip(job.state);
                 if let Some((raw, state)) = state {
                     self.seen = true;
                     self.record_state(raw, state);
@@ -984,10 +978,10 @@ impl JobPoller {
                 // An error after the hold may still name the job that failed.
                 let job = answer.and_then(|a| a.job).filter(|j| j.has_id());
                 if let Some(job) = job {
-                    if self.record_job(job.uuid, job.href) {
+                    if self.record_job(job.id, job.href) {
                         reply.message = reply.message.or(job.best_message());
                         self.record_code(job.code);
-                        let state = job.state.map(|raw| (raw, ontap::normalize_state(raw)));
+                        let state = job.state_raw.zip(job.state);
                         if let Some((raw, state)) = state {
                             self.seen = true;
                             self.record_state(raw, state);
@@ -1016,7 +1010,6 @@ impl JobPoller {
         server_wait: Option<Duration>,
         reply: &mut Reply<'r>,
     ) {
-        use crate::dialect::ontap;
         let failed = |cause| {
             Phase::Decide(Decision::Failed {
                 cause,
@@ -1026,8 +1019,9 @@ impl JobPoller {
         };
         match status {
             200..=299 => {
-                let job = ontap::parse_job(body, self.json_limits).ok();
-                let Some((job, raw)) = job.and_then(|j| Some((j, j.state?))) else {
+                let job = self.dialect.parse_job(body, self.json_limits).ok();
+                let Some((job, raw, state)) = job.and_then(|j| Some((j, j.state_raw?, j.state?)))
+                else {
                     self.phase = failed(RetryCause::InvalidResponse);
                     return;
                 };
@@ -1038,7 +1032,6 @@ impl JobPoller {
                 self.stale_retry = false;
                 reply.message = job.best_message();
                 self.record_code(job.code);
-                let state = ontap::normalize_state(raw);
                 self.record_state(raw, state);
                 match terminal_outcome(state) {
                     Some(outcome) => {
@@ -1048,7 +1041,7 @@ impl JobPoller {
                 }
             }
             404 => {
-                if let Some(error) = ontap::parse_error(body, self.json_limits) {
+                if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
                     reply.message = error.message;
                 }
                 self.phase = Phase::Decide(Decision::NotFound);
@@ -1058,7 +1051,7 @@ impl JobPoller {
             }
             408 | 425 | 429 | 500..=599 => self.phase = failed(RetryCause::Status(status)),
             _ => {
-                if let Some(error) = ontap::parse_error(body, self.json_limits) {
+                if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
                     reply.message = error.message;
                     self.record_code(error.code);
                 }
@@ -1084,14 +1077,13 @@ impl JobPoller {
                     self.schedule_poll(cfg, now);
                 }
             }
-            Decision::FinishedLinkOnly => match cfg.dialect {
-                #[cfg(feature = "ontap")]
-                Dialect::Ontap(o) if o.confirm_with_get => self.phase = Phase::Poll,
-                #[allow(unreachable_patterns)]
-                _ => {
+            Decision::FinishedLinkOnly => {
+                if self.dialect.confirms_finished_link() {
+                    self.phase = Phase::Poll;
+                } else {
                     self.finish(Outcome::Succeeded);
                 }
-            },
+            }
             Decision::NotFound => {
                 let since = *self.not_found_since.get_or_insert(now);
                 if self.seen
@@ -1187,18 +1179,6 @@ fn request_error(e: http::RequestError) -> Error {
     }
 }
 
-fn check_dialect_options(cfg: &Config<'_>) -> Result<(), ConfigError> {
-    match cfg.dialect {
-        #[cfg(feature = "ontap")]
-        Dialect::Ontap(o) => {
-            if o.return_timeout > crate::dialect::ontap::MAX_RETURN_TIMEOUT {
-                return Err(ConfigError::ReturnTimeoutOutOfRange);
-            }
-        }
-    }
-    Ok(())
-}
-
 /// A job reference from an id or an href: an href (starts with '/') keeps its path without
 /// any query or fragment; anything else is a bare id.
 fn job_ref_from(text: &[u8]) -> Option<JobRef> {
@@ -1227,22 +1207,24 @@ fn job_ref_from(text: &[u8]) -> Option<JobRef> {
 struct SubmitWriter<'a> {
     cfg: &'a Config<'a>,
     op: &'a Submit<'a>,
-    return_timeout: u64,
+    /// The server-side hold parameter and its seconds, if the dialect has one.
+    hold: Option<(&'static str, u64)>,
 }
 
 impl SubmitWriter<'_> {
     fn with_request<T>(&self, f: impl FnOnce(&Request<'_>) -> T) -> T {
         let mut digits = [0u8; 20];
-        let rt = format_u64(self.return_timeout, &mut digits);
         let mut pairs = [("", ""); MAX_QUERY_PAIRS + 1];
         let mut n = 0usize;
         for (slot, pair) in pairs.iter_mut().zip(self.op.query.iter()) {
             *slot = *pair;
             n = n.saturating_add(1);
         }
-        if let Some(slot) = pairs.get_mut(n) {
-            *slot = ("return_timeout", rt);
-            n = n.saturating_add(1);
+        if let Some((name, secs)) = self.hold {
+            if let Some(slot) = pairs.get_mut(n) {
+                *slot = (name, format_u64(secs, &mut digits));
+                n = n.saturating_add(1);
+            }
         }
         let request = Request {
             method: self.op.method,

@@ -1,6 +1,13 @@
 //! The job APIs the machine speaks. Each dialect is data plus pure functions behind one enum,
 //! so [`JobPoller`](crate::JobPoller) has no type parameter, and each sits behind its own cargo
 //! feature so firmware pays flash only for the API it uses.
+//!
+//! The body parsers are public and pure: a client with its own HTTP stack (reqwest, hyper, a
+//! vendor SDK) can use jobpoll's knowledge of each API without its codec. They all produce the
+//! same dialect-neutral [`Job`] and [`SubmitAnswer`].
+
+use crate::json::{self, Array, Code, JsonError, JsonStr};
+use crate::state::JobState;
 
 #[cfg(feature = "ontap")]
 pub mod ontap;
@@ -8,7 +15,7 @@ pub mod ontap;
 #[cfg(not(any(feature = "ontap")))]
 compile_error!("enable at least one dialect feature (`ontap`)");
 
-/// The job API of the server, with its options.
+/// The job API of the server, with its options. Fixed when a machine is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
@@ -16,6 +23,70 @@ pub enum Dialect {
     /// ONTAP REST (`/api/cluster/jobs/{uuid}`).
     #[cfg(feature = "ontap")]
     Ontap(ontap::OntapOptions),
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        #[cfg(feature = "ontap")]
+        {
+            Dialect::Ontap(ontap::OntapOptions::DEFAULT)
+        }
+    }
+}
+
+/// What a job body says, in any dialect. Every field is optional: real bodies omit most of
+/// them at one time or another.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Job<'a> {
+    /// The job's id (ONTAP `uuid`).
+    pub id: Option<JsonStr<'a>>,
+    /// The job's own link (`_links.self.href`).
+    pub href: Option<JsonStr<'a>>,
+    /// The raw string the state was read from.
+    pub state_raw: Option<JsonStr<'a>>,
+    /// The normalized state, when the body has one.
+    pub state: Option<JobState>,
+    /// The progress or final message.
+    pub message: Option<JsonStr<'a>>,
+    /// A numeric or textual code (ONTAP `code`).
+    pub code: Option<Code<'a>>,
+    /// A failure detail separate from the message (ONTAP 9.9+ `error.message`).
+    pub error_message: Option<JsonStr<'a>>,
+}
+
+impl<'a> Job<'a> {
+    /// The message to show: `message`, else the error detail.
+    pub fn best_message(&self) -> Option<JsonStr<'a>> {
+        self.message.or(self.error_message)
+    }
+
+    /// True when the job names itself (by id or by link).
+    pub fn has_id(&self) -> bool {
+        self.id.is_some() || self.href.is_some()
+    }
+}
+
+/// An API error body.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ApiError<'a> {
+    /// The error message.
+    pub message: Option<JsonStr<'a>>,
+    /// The error code (ONTAP sends it as a string such as `"262179"`).
+    pub code: Option<Code<'a>>,
+    /// The field or parameter at fault, when named.
+    pub target: Option<JsonStr<'a>>,
+}
+
+/// What the answer to a submit carries. Every part is optional; the machine decides what the
+/// combination means with the HTTP status.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SubmitAnswer<'a> {
+    /// The job it started.
+    pub job: Option<Job<'a>>,
+    /// Several jobs (ONTAP `jobs[]` for a PATCH or DELETE addressed by a query).
+    pub jobs: Option<Array<'a>>,
+    /// An API error.
+    pub error: Option<ApiError<'a>>,
 }
 
 impl Dialect {
@@ -26,13 +97,97 @@ impl Dialect {
             Dialect::Ontap(_) => 1,
         }
     }
-}
 
-impl Default for Dialect {
-    fn default() -> Self {
-        #[cfg(feature = "ontap")]
-        {
-            Dialect::Ontap(ontap::OntapOptions::DEFAULT)
+    /// Parses the answer to a submit (any status). An empty body is an answer with no parts.
+    pub fn parse_submit_answer<'a>(
+        &self,
+        body: &'a [u8],
+        limits: json::Limits,
+    ) -> Result<SubmitAnswer<'a>, JsonError> {
+        match self {
+            #[cfg(feature = "ontap")]
+            Dialect::Ontap(_) => ontap::parse_submit_answer(body, limits),
         }
+    }
+
+    /// Parses the answer to a job GET.
+    pub fn parse_job<'a>(
+        &self,
+        body: &'a [u8],
+        limits: json::Limits,
+    ) -> Result<Job<'a>, JsonError> {
+        match self {
+            #[cfg(feature = "ontap")]
+            Dialect::Ontap(_) => ontap::parse_job(body, limits),
+        }
+    }
+
+    /// Parses an error body; `None` when it is not one.
+    pub fn parse_error<'a>(&self, body: &'a [u8], limits: json::Limits) -> Option<ApiError<'a>> {
+        self.parse_submit_answer(body, limits).ok()?.error
+    }
+
+    /// The id of one record of a job list (ONTAP `jobs[]`).
+    pub fn job_record_id<'a>(&self, record: json::Value<'a>) -> Option<JsonStr<'a>> {
+        match self {
+            #[cfg(feature = "ontap")]
+            Dialect::Ontap(_) => ontap::job_record_id(record),
+        }
+    }
+
+    /// Path of a job known by its bare id: the prefix the id is appended to.
+    pub(crate) const fn job_path_prefix(&self) -> &'static str {
+        match self {
+            #[cfg(feature = "ontap")]
+            Dialect::Ontap(_) => ontap::JOBS_PATH,
+        }
+    }
+
+    /// The `fields` query of a job GET (fewer when the full body did not fit).
+    pub(crate) const fn poll_fields(&self, reduced: bool) -> Option<&'static str> {
+        match self {
+            #[cfg(feature = "ontap")]
+            Dialect::Ontap(_) => Some(if reduced {
+                ontap::FIELDS_REDUCED
+            } else {
+                ontap::FIELDS
+            }),
+        }
+    }
+
+    /// The name and whole seconds of the server-side hold sent with the submit, if the API has
+    /// one, given the time left before the deadline.
+    pub(crate) fn submit_hold(&self, left: core::time::Duration) -> Option<(&'static str, u64)> {
+        match self {
+            #[cfg(feature = "ontap")]
+            Dialect::Ontap(o) => Some((
+                "return_timeout",
+                o.return_timeout
+                    .min(ontap::MAX_RETURN_TIMEOUT)
+                    .min(left)
+                    .as_secs(),
+            )),
+        }
+    }
+
+    /// Whether a job link alone in a 200/201 (finished within the hold) is confirmed with a GET.
+    pub(crate) const fn confirms_finished_link(&self) -> bool {
+        match self {
+            #[cfg(feature = "ontap")]
+            Dialect::Ontap(o) => o.confirm_with_get,
+        }
+    }
+
+    /// Checks the options.
+    pub(crate) fn validate(&self) -> Result<(), crate::ConfigError> {
+        match self {
+            #[cfg(feature = "ontap")]
+            Dialect::Ontap(o) => {
+                if o.return_timeout > ontap::MAX_RETURN_TIMEOUT {
+                    return Err(crate::ConfigError::ReturnTimeoutOutOfRange);
+                }
+            }
+        }
+        Ok(())
     }
 }
