@@ -989,7 +989,8 @@ mod tests {
 
     #[test]
     fn content_length_table() {
-        let table: &[(&str, Result<(Option<u64>, &str), HttpError>)] = &[
+        type Expect = Result<(Option<u64>, &'static str), HttpError>;
+        let table: &[(&str, Expect)] = &[
             ("Content-Length: 0\r\n", Ok((Some(0), ""))),
             ("Content-Length: 3\r\n", Ok((Some(3), "abc"))),
             ("Content-Length:  3 \r\n", Ok((Some(3), "abc"))),
