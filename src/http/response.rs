@@ -12,6 +12,8 @@
 //! - Chunked framing: a chunk-size or trailer line may be at most [`MAX_CHUNK_LINE`] bytes and
 //!   must end in CRLF; a chunked HTTP/1.0 response is read but never kept alive.
 //! - After a result (complete or error) every further call returns the same result.
+//! - httparse is stateless, so an incomplete head is re-read from its start on each call (at most
+//!   `max_head_len` bytes); body framing and the chunked decoder only look at new bytes.
 
 use core::time::Duration;
 
