@@ -150,12 +150,18 @@ impl SimHandle {
 
     /// Closes the listening socket for `d` (connections are refused), as the fault does.
     pub fn refuse_connections(&self, d: std::time::Duration) {
-        let _ = self.shared.control.send(server::ListenerControl::Refuse(d));
+        let _ = self
+            .shared
+            .control
+            .send(server::ListenerControl::Refuse(d, None));
     }
 
     /// Stops accepting for `d` (handshakes still complete: a stall), as the fault does.
     pub fn stall_accept(&self, d: std::time::Duration) {
-        let _ = self.shared.control.send(server::ListenerControl::Stall(d));
+        let _ = self
+            .shared
+            .control
+            .send(server::ListenerControl::Stall(d, None));
     }
 
     /// Stops the server and waits for it (blocking handles: use [`SimHandle::shutdown_blocking`]).

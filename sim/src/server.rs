@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 /// Mutable state behind one lock (never held across an await).
@@ -23,13 +23,13 @@ pub(crate) struct State {
     rule_counts: Vec<u64>,
 }
 
-/// Commands to the accept loop.
-#[derive(Debug, Clone, Copy)]
+/// Commands to the accept loop; the sender, if any, is told once the command took effect.
+#[derive(Debug)]
 pub(crate) enum ListenerControl {
     /// Close the listening socket, bind again after the duration.
-    Refuse(Duration),
+    Refuse(Duration, Option<oneshot::Sender<()>>),
     /// Stop accepting for the duration.
-    Stall(Duration),
+    Stall(Duration, Option<oneshot::Sender<()>>),
 }
 
 /// Everything the connection tasks share.
@@ -680,17 +680,25 @@ async fn serve_conn<S: Conn>(sh: Arc<Shared>, mut s: S) {
             }
             return;
         }
+        // Listener faults take effect before the answer is written, so that a client that has
+        // its answer finds the port already closed (or the accept loop already paused).
+        let (ack_tx, ack_rx) = oneshot::channel();
         let control = match &fault {
-            Some(Fault::RefuseConnections { seconds }) => {
-                Some(ListenerControl::Refuse(crate::jobs::secs(*seconds)))
-            }
-            Some(Fault::StallAccept { seconds }) => {
-                Some(ListenerControl::Stall(crate::jobs::secs(*seconds)))
-            }
+            Some(Fault::RefuseConnections { seconds }) => Some(ListenerControl::Refuse(
+                crate::jobs::secs(*seconds),
+                Some(ack_tx),
+            )),
+            Some(Fault::StallAccept { seconds }) => Some(ListenerControl::Stall(
+                crate::jobs::secs(*seconds),
+                Some(ack_tx),
+            )),
             _ => None,
         };
-        if control.is_some() {
+        if let Some(c) = control {
             response.close = true;
+            if sh.control.send(c).is_ok() {
+                let _ = tokio::time::timeout(Duration::from_secs(2), ack_rx).await;
+            }
         }
         let gz = sh.config.switches.gzip_when_accepted
             && req
@@ -706,9 +714,6 @@ async fn serve_conn<S: Conn>(sh: Arc<Shared>, mut s: S) {
             },
         )
         .await;
-        if let Some(c) = control {
-            let _ = sh.control.send(c);
-        }
         match after {
             Ok(After::KeepAlive) => continue,
             Ok(After::Close) => {
@@ -788,15 +793,21 @@ pub(crate) async fn accept_loop(
                 }
             }
             Some(c) = control.recv() => match c {
-                ListenerControl::Refuse(d) => {
+                ListenerControl::Refuse(d, ack) => {
                     listener = None;
+                    if let Some(a) = ack {
+                        let _ = a.send(());
+                    }
                     tokio::select! {
                         _ = tokio::time::sleep(d) => {}
                         _ = shutdown.changed() => break,
                     }
                     listener = rebind(addr, &mut shutdown).await;
                 }
-                ListenerControl::Stall(d) => {
+                ListenerControl::Stall(d, ack) => {
+                    if let Some(a) = ack {
+                        let _ = a.send(());
+                    }
                     tokio::select! {
                         _ = tokio::time::sleep(d) => {}
                         _ = shutdown.changed() => break,
