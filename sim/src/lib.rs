@@ -31,6 +31,11 @@ mod server;
 pub mod stats;
 pub mod tls;
 
+/// The README's Rust examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use config::{SimConfig, Switches, Tls};
 pub use scenario::{
     Fault, FaultRule, Final, JobScript, Outcome, Phase, RetryAfter, Scenario, Step,

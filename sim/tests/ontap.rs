@@ -493,3 +493,32 @@ fn basic_auth_401() {
     assert_eq!(s.stats().jobs_created, 1);
     s.shutdown_blocking();
 }
+
+#[test]
+fn utc_offset_of_times_is_a_switch() {
+    for (offset, suffix) in [(0, "+00:00"), (-300, "-05:00"), (330, "+05:30")] {
+        let sw = Switches {
+            ontap_utc_offset_minutes: offset,
+            ..Switches::default()
+        };
+        let s = start(
+            SimConfig::new()
+                .time_scale(1000.0)
+                .switches(sw)
+                .scenario(Scenario::new().default_job(JobScript::new(Final::success()))),
+        );
+        let c = Client::new(&s);
+        let href =
+            c.post("/api/storage/volumes", json!({})).json()["job"]["_links"]["self"]["href"]
+                .as_str()
+                .expect("href")
+                .to_string();
+        let v = poll_until(&c, &href, 50, 5, |v| v["state"] == "success");
+        for k in ["start_time", "end_time"] {
+            let t = v[k].as_str().expect("time");
+            assert!(t.ends_with(suffix) && t.len() == 25, "{t}");
+            assert!(clock::parse_rfc3339(t).is_some());
+        }
+        s.shutdown_blocking();
+    }
+}
