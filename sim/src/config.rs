@@ -165,6 +165,8 @@ pub struct SimConfig {
     pub scenario: Scenario,
     /// Largest request body accepted (413 beyond).
     pub max_request_body: usize,
+    /// Real time an idle keep-alive connection is kept open (zero: forever).
+    pub keep_alive_idle: std::time::Duration,
 }
 
 impl Default for SimConfig {
@@ -179,6 +181,7 @@ impl Default for SimConfig {
             switches: Switches::default(),
             scenario: Scenario::default(),
             max_request_body: 1 << 20,
+            keep_alive_idle: std::time::Duration::from_secs(5),
         }
     }
 }

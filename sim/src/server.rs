@@ -630,9 +630,16 @@ async fn serve_conn<S: Conn>(sh: Arc<Shared>, mut s: S) {
     let mut shutdown = sh.shutdown.clone();
     let mut buf = Vec::new();
     loop {
+        // An idle keep-alive connection is closed after `keep_alive_idle` (what the
+        // `Keep-Alive: timeout=5` header promises); a request under way is not cut.
+        let idle = sh.config.keep_alive_idle;
         let req = tokio::select! {
             r = http::read_request(&mut s, &mut buf, sh.config.max_request_body) => r,
             _ = shutdown.changed() => return,
+            _ = tokio::time::sleep(idle), if buf.is_empty() && !idle.is_zero() => {
+                let _ = s.shutdown().await;
+                return;
+            }
         };
         let req = match req {
             Ok(r) => r,
