@@ -410,7 +410,10 @@ pub(crate) fn error_response(
 /// The dialect's "no such job" answer.
 pub(crate) fn not_found(sh: &Shared, d: Dialect) -> Response {
     match d {
-        Dialect::Ontap => error_response(sh, d, 404, "4", "entry doesn't exist", Some("uuid")),
+        Dialect::Ontap => {
+            let status = sh.config.switches.ontap_not_found_status;
+            error_response(sh, d, status, "4", "entry doesn't exist", Some("uuid"))
+        }
         Dialect::Nse => error_response(sh, d, 404, "404", "Job not found.", None),
         _ => error_response(sh, d, 404, "4", "Job not found", Some("id")),
     }
