@@ -75,11 +75,7 @@ impl core::ops::Sub<Instant> for Instant {
 /// Whole milliseconds in `d`, rounded up, saturating at `u64::MAX`.
 pub(crate) fn duration_to_millis_ceil(d: Duration) -> u64 {
     let ms = d.as_millis();
-    let ms = if d.subsec_nanos() % 1_000_000 != 0 {
-        ms.saturating_add(1)
-    } else {
-        ms
-    };
+    let ms = if d.subsec_nanos() % 1_000_000 != 0 { ms.saturating_add(1) } else { ms };
     u64::try_from(ms).unwrap_or(u64::MAX)
 }
 
@@ -91,28 +87,16 @@ mod tests {
     fn arithmetic_saturates() {
         assert_eq!(Instant::MAX + Duration::from_secs(1), Instant::MAX);
         assert_eq!(Instant::ZERO - Duration::from_secs(1), Instant::ZERO);
-        assert_eq!(
-            Instant::from_millis(5) - Instant::from_millis(9),
-            Duration::ZERO
-        );
+        assert_eq!(Instant::from_millis(5) - Instant::from_millis(9), Duration::ZERO);
         assert_eq!(Instant::from_secs(u64::MAX), Instant::MAX);
         assert_eq!(Instant::ZERO + Duration::MAX, Instant::MAX);
     }
 
     #[test]
     fn sub_millisecond_spans_round_up() {
-        assert_eq!(
-            Instant::ZERO + Duration::from_micros(1),
-            Instant::from_millis(1)
-        );
-        assert_eq!(
-            Instant::ZERO + Duration::from_micros(1000),
-            Instant::from_millis(1)
-        );
-        assert_eq!(
-            Instant::ZERO + Duration::from_micros(1001),
-            Instant::from_millis(2)
-        );
+        assert_eq!(Instant::ZERO + Duration::from_micros(1), Instant::from_millis(1));
+        assert_eq!(Instant::ZERO + Duration::from_micros(1000), Instant::from_millis(1));
+        assert_eq!(Instant::ZERO + Duration::from_micros(1001), Instant::from_millis(2));
     }
 
     #[test]
