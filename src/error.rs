@@ -25,8 +25,11 @@ pub enum ConfigError {
     /// A job id or href longer than the machine stores ([`MAX_JOB_REF`](crate::MAX_JOB_REF)
     /// bytes), or empty.
     JobRefLength,
-    /// `return_timeout` above ONTAP's 120 s.
+    /// A server hold above the API's range: ONTAP `return_timeout` or Select Deploy
+    /// `poll_timeout` above 120 s.
     ReturnTimeoutOutOfRange,
+    /// A dialect base path that does not start with '/' or ends with '/'.
+    BasePath,
     /// A resume token that is not a token of this version of jobpoll, or was corrupted.
     BadToken,
     /// A resume token written for another dialect than the configuration's.

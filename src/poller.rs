@@ -24,6 +24,9 @@ pub const MAX_JOB_REF: usize = 128;
 pub const MAX_QUERY_PAIRS: usize = 8;
 /// Longest raw state string kept (longer ones are cut at a character boundary).
 pub const MAX_RAW_STATE: usize = 24;
+/// Longest change marker (Select Deploy `last_modified`) kept; a longer one disables long
+/// polling for that job (it is never cut, since a cut value would compare wrongly).
+pub const MAX_CURSOR: usize = 48;
 
 /// How the machine names the job to the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +96,8 @@ enum Decision {
     },
     /// Redo the poll at once (fewer fields, stale connection).
     RedoNow,
+    /// A long poll answered: poll again at once (the server holds the next one).
+    PollNow,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +112,9 @@ enum Next {
 struct InFlight {
     purpose: Purpose,
     deadline: Instant,
+    sent_at: Instant,
+    /// Seconds the server was asked to hold the request (long poll), zero for a plain request.
+    hold_secs: u8,
     reused: bool,
     parser: ResponseParser,
 }
@@ -180,6 +188,13 @@ pub struct JobPoller {
     conn: Conn,
     job: JobRef,
     raw_state: Bounded<MAX_RAW_STATE>,
+    /// The server's last change marker, verbatim; empty when none (or too long to keep).
+    cursor: Bounded<MAX_CURSOR>,
+    /// Digest of the marker, to tell a change from a timed-out long poll.
+    cursor_digest: u32,
+    /// The server's `last_modified` comparison turned out inclusive: long polls send the
+    /// marker advanced by its smallest unit.
+    cursor_inclusive: bool,
     state: Option<JobState>,
     code: Option<i64>,
     submit_fingerprint: u32,
@@ -212,6 +227,9 @@ impl JobPoller {
             conn: Conn::Closed,
             job: JobRef::NONE,
             raw_state: Bounded::EMPTY,
+            cursor: Bounded::EMPTY,
+            cursor_digest: 0,
+            cursor_inclusive: false,
             state: None,
             code: None,
             submit_fingerprint: 0,
@@ -291,6 +309,9 @@ impl JobPoller {
         poller.started = now.saturating_sub(saved.elapsed.saturating_add(offline_for));
         poller.deadline = now.saturating_add(saved.remaining.saturating_sub(offline_for));
         poller.rng = Rng::new(saved.rng_state);
+        poller.cursor = saved.cursor;
+        poller.cursor_digest = fnv1a(saved.cursor.as_bytes());
+        poller.cursor_inclusive = saved.cursor_inclusive;
         poller.resumed_past_purge = offline_for > cfg.policy.purge_window;
         poller.submit_fingerprint = Submit::NONE.fingerprint();
         Ok(poller)
@@ -381,6 +402,8 @@ impl JobPoller {
             elapsed: now.saturating_duration_since(self.started),
             remaining: self.deadline.saturating_duration_since(now),
             rng_state: self.rng.state(),
+            cursor: self.cursor,
+            cursor_inclusive: self.cursor_inclusive,
         }))
     }
 
@@ -644,13 +667,37 @@ impl JobPoller {
         tx: &mut [u8],
         purpose: Purpose,
     ) -> Result<(), Error> {
-        let mut path_buf = [0u8; MAX_JOB_REF + 32];
+        let mut path_buf = [0u8; MAX_JOB_REF + 64];
         let path = self
-            .job_path(cfg, &mut path_buf)
+            .job_path(&mut path_buf)
             .ok_or(Error::Config(ConfigError::JobRefLength))?;
-        let fields = self.dialect.poll_fields(self.reduced_fields);
-        let query = [("fields", fields.unwrap_or(""))];
-        let query = if fields.is_some() { &query[..] } else { &[] };
+        // Query: `fields` where the API has it; for a long poll, the hold and the server's own
+        // change marker (`>=` is the API's comparison operator).
+        let hold = if self.cursor.is_empty() {
+            None
+        } else {
+            self.dialect
+                .long_poll_hold(self.deadline.saturating_duration_since(now))
+        };
+        let mut hold_digits = [0u8; 20];
+        let mut marker = [0u8; MAX_CURSOR + 2];
+        let mut pairs = [("", ""); 3];
+        let mut n = 0usize;
+        if let Some(fields) = self.dialect.poll_fields(self.reduced_fields) {
+            push_pair(&mut pairs, &mut n, "fields", fields);
+        }
+        let hold = hold.and_then(|secs| {
+            let value = self.long_poll_marker(&mut marker)?;
+            push_pair(
+                &mut pairs,
+                &mut n,
+                "poll_timeout",
+                format_u64(secs, &mut hold_digits),
+            );
+            push_pair(&mut pairs, &mut n, "last_modified", value);
+            Some(secs)
+        });
+        let query = pairs.get(..n).unwrap_or(&[]);
         let request = Request {
             method: Method::Get,
             authority: cfg.authority,
@@ -671,10 +718,14 @@ impl JobPoller {
         if !reuse && self.conn != Conn::Closed {
             self.conn = Conn::Closed;
         }
-        let deadline = now.saturating_add(cfg.policy.request_timeout);
+        let held = Duration::from_secs(hold.unwrap_or(0));
+        let deadline = now
+            .saturating_add(held)
+            .saturating_add(cfg.policy.request_timeout);
         self.start_request(now, purpose, deadline, cfg);
         if let Some(f) = self.in_flight.as_mut() {
             f.reused = reuse;
+            f.hold_secs = u8::try_from(hold.unwrap_or(0)).unwrap_or(u8::MAX);
         }
         self.pending.push(Action::SendRequest(SendRequest {
             len,
@@ -692,7 +743,7 @@ impl JobPoller {
 
     fn start_request(
         &mut self,
-        _now: Instant,
+        now: Instant,
         purpose: Purpose,
         deadline: Instant,
         cfg: &Config<'_>,
@@ -701,25 +752,56 @@ impl JobPoller {
         self.in_flight = Some(InFlight {
             purpose,
             deadline,
+            sent_at: now,
+            hold_secs: 0,
             reused: false,
             parser: ResponseParser::new(cfg.http_limits),
         });
     }
 
-    fn job_path<'b>(&self, _cfg: &Config<'_>, buf: &'b mut [u8]) -> Option<&'b str> {
-        let (prefix, text): (&[u8], &[u8]) = match self.job.kind {
+    /// `>=` and the change marker (advanced by its smallest unit when the server compares
+    /// inclusively), in `buf`.
+    fn long_poll_marker<'b>(&self, buf: &'b mut [u8; MAX_CURSOR + 2]) -> Option<&'b str> {
+        let cursor = self.cursor.as_bytes();
+        let end = cursor.len().checked_add(2)?;
+        buf.get_mut(..2)?.copy_from_slice(b">=");
+        buf.get_mut(2..end)?.copy_from_slice(cursor);
+        if self.cursor_inclusive {
+            #[cfg(feature = "deploy")]
+            {
+                if !crate::dialect::deploy::advance_timestamp(buf.get_mut(2..end)?) {
+                    return None;
+                }
+            }
+        }
+        core::str::from_utf8(buf.get(..end)?).ok()
+    }
+
+    /// Keeps the server's change marker; returns true when it differs from the last one.
+    fn record_cursor(&mut self, cursor: Option<JsonStr<'_>>) -> bool {
+        let Some(cursor) = cursor else { return false };
+        let digest = fnv1a(cursor.raw());
+        let changed = self.cursor.is_empty() || digest != self.cursor_digest;
+        self.cursor = Bounded::new(cursor.raw())
+            .filter(|_| !cursor.has_escapes())
+            .unwrap_or(Bounded::EMPTY);
+        self.cursor_digest = digest;
+        changed
+    }
+
+    fn job_path<'b>(&self, buf: &'b mut [u8]) -> Option<&'b str> {
+        let (base, middle) = match self.job.kind {
             RefKind::None => return None,
-            RefKind::Path => (b"", self.job.text.as_bytes()),
-            RefKind::Id => (
-                self.dialect.job_path_prefix().as_bytes(),
-                self.job.text.as_bytes(),
-            ),
+            RefKind::Path => ("", ""),
+            RefKind::Id => self.dialect.job_path_parts(),
         };
-        let total = prefix.len().checked_add(text.len())?;
-        let (head, tail) = buf.get_mut(..total)?.split_at_mut(prefix.len());
-        head.copy_from_slice(prefix);
-        tail.copy_from_slice(text);
-        core::str::from_utf8(buf.get(..total)?).ok()
+        let mut len = 0usize;
+        for part in [base.as_bytes(), middle.as_bytes(), self.job.text.as_bytes()] {
+            let end = len.checked_add(part.len())?;
+            buf.get_mut(len..end)?.copy_from_slice(part);
+            len = end;
+        }
+        core::str::from_utf8(buf.get(..len)?).ok()
     }
 
     fn finish_parse<'r>(
@@ -851,11 +933,7 @@ impl JobPoller {
         let job = match (from_uuid, from_href) {
             // The standard link adds nothing to the id: keep the shorter form.
             (Some(id), Some(path))
-                if path
-                    .text
-                    .as_str()
-                    .strip_prefix(crate::dialect::ontap::JOBS_PATH)
-                    == Some(id.text.as_str()) =>
+                if is_standard_path(self.dialect, path.text.as_str(), id.text.as_str()) =>
             {
                 Some(id)
             }
@@ -890,7 +968,14 @@ impl JobPoller {
         if in_flight.purpose == Purpose::Submit {
             self.on_submit_answer(response.status, body, server_wait, &mut reply);
         } else {
-            self.on_poll_answer(now, response.status, body, server_wait, &mut reply);
+            self.on_poll_answer(
+                now,
+                in_flight,
+                response.status,
+                body,
+                server_wait,
+                &mut reply,
+            );
         }
         reply
     }
@@ -957,7 +1042,8 @@ impl JobPoller {
                     return;
                 }
                 self.pending.push(Action::Event(Event::Accepted));
-                reply.message = job.best_message().or(reply.message);
+                reply.message = job.message_for_state().or(reply.message);
+                self.record_cursor(job.cursor);
                 self.record_code(job.code);
                 let state = job.state_raw.zip(job.state);
                 if let Some((raw, state)) = state {
@@ -1002,9 +1088,37 @@ impl JobPoller {
         }
     }
 
+    /// What follows a non-terminal answer. A long poll that saw a change, or held for its
+    /// time, is followed at once by the next long poll (no backoff, not a failure). One that
+    /// came back early with nothing changed means the server's `last_modified` comparison is
+    /// inclusive: the marker is advanced by its smallest unit from then on; if that does not
+    /// help either, polling falls back to the normal backoff, so it never spins.
+    fn after_long_poll(
+        &mut self,
+        now: Instant,
+        in_flight: InFlight,
+        changed: bool,
+        state: JobState,
+    ) -> Decision {
+        if in_flight.hold_secs == 0 {
+            return Decision::Polled(state);
+        }
+        let held = now.saturating_duration_since(in_flight.sent_at);
+        let hold = Duration::from_secs(u64::from(in_flight.hold_secs));
+        if changed || held.saturating_mul(2) >= hold {
+            return Decision::PollNow;
+        }
+        if !self.cursor_inclusive {
+            self.cursor_inclusive = true;
+            return Decision::PollNow;
+        }
+        Decision::Polled(state)
+    }
+
     fn on_poll_answer<'r>(
         &mut self,
         now: Instant,
+        in_flight: InFlight,
         status: u16,
         body: &'r [u8],
         server_wait: Option<Duration>,
@@ -1025,20 +1139,25 @@ impl JobPoller {
                     self.phase = failed(RetryCause::InvalidResponse);
                     return;
                 };
-                let _ = now;
                 self.seen = true;
                 self.failures = 0;
                 self.not_found_since = None;
                 self.stale_retry = false;
-                reply.message = job.best_message();
+                reply.message = job.message_for_state();
                 self.record_code(job.code);
+                let state_changed = self.state != Some(state);
+                let cursor_changed = self.record_cursor(job.cursor);
                 self.record_state(raw, state);
-                match terminal_outcome(state) {
-                    Some(outcome) => {
-                        self.finish(outcome);
-                    }
-                    None => self.phase = Phase::Decide(Decision::Polled(state)),
+                if let Some(outcome) = terminal_outcome(state) {
+                    self.finish(outcome);
+                    return;
                 }
+                self.phase = Phase::Decide(self.after_long_poll(
+                    now,
+                    in_flight,
+                    state_changed || cursor_changed,
+                    state,
+                ));
             }
             404 => {
                 if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
@@ -1064,7 +1183,15 @@ impl JobPoller {
     fn decide(&mut self, cfg: &Config<'_>, now: Instant, decision: Decision) {
         let policy = &cfg.policy;
         match decision {
-            Decision::Accepted => self.schedule_poll(cfg, now),
+            Decision::Accepted => {
+                let left = self.deadline.saturating_duration_since(now);
+                if !self.cursor.is_empty() && self.dialect.long_poll_hold(left).is_some() {
+                    // The server holds the first poll until the job changes.
+                    self.phase = Phase::Poll;
+                } else {
+                    self.schedule_poll(cfg, now);
+                }
+            }
             Decision::Polled(state) => {
                 self.attempt = self.attempt.saturating_add(1);
                 if state == JobState::Paused && policy.on_paused == PausedPolicy::Stop {
@@ -1128,7 +1255,7 @@ impl JobPoller {
                     }));
                 }
             }
-            Decision::RedoNow => self.phase = Phase::Poll,
+            Decision::RedoNow | Decision::PollNow => self.phase = Phase::Poll,
         }
     }
 
@@ -1177,6 +1304,12 @@ fn request_error(e: http::RequestError) -> Error {
         http::RequestError::BufferTooSmall { required } => Error::BufferTooSmall { required },
         other => Error::Config(ConfigError::Request(other)),
     }
+}
+
+/// True when `path` is exactly the dialect's path for the job `id`.
+fn is_standard_path(dialect: Dialect, path: &str, id: &str) -> bool {
+    let (base, middle) = dialect.job_path_parts();
+    path.strip_prefix(base).and_then(|p| p.strip_prefix(middle)) == Some(id)
 }
 
 /// A job reference from an id or an href: an href (starts with '/') keeps its path without
@@ -1248,6 +1381,24 @@ impl SubmitWriter<'_> {
     fn write(&self, tx: &mut [u8]) -> Result<usize, http::RequestError> {
         self.with_request(|r| r.write(tx))
     }
+}
+
+fn push_pair<'a>(
+    pairs: &mut [(&'a str, &'a str); 3],
+    n: &mut usize,
+    name: &'a str,
+    value: &'a str,
+) {
+    if let Some(slot) = pairs.get_mut(*n) {
+        *slot = (name, value);
+        *n = n.saturating_add(1);
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// Decimal digits of `n` in `buf`.

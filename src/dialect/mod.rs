@@ -9,11 +9,22 @@
 use crate::json::{self, Array, Code, JsonError, JsonStr};
 use crate::state::JobState;
 
+#[cfg(feature = "aiqum")]
+pub mod aiqum;
+#[cfg(feature = "deploy")]
+pub mod deploy;
+#[cfg(feature = "nse")]
+pub mod nse;
 #[cfg(feature = "ontap")]
 pub mod ontap;
 
-#[cfg(not(any(feature = "ontap")))]
-compile_error!("enable at least one dialect feature (`ontap`)");
+#[cfg(not(any(
+    feature = "ontap",
+    feature = "deploy",
+    feature = "aiqum",
+    feature = "nse"
+)))]
+compile_error!("enable at least one dialect feature (`ontap`, `deploy`, `aiqum` or `nse`)");
 
 /// The job API of the server, with its options. Fixed when a machine is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,14 +34,29 @@ pub enum Dialect {
     /// ONTAP REST (`/api/cluster/jobs/{uuid}`).
     #[cfg(feature = "ontap")]
     Ontap(ontap::OntapOptions),
+    /// ONTAP Select Deploy (`{base}/jobs/{id}`, long polling).
+    #[cfg(feature = "deploy")]
+    Deploy(deploy::DeployOptions),
+    /// Active IQ Unified Manager (`{base}/management-server/jobs/{key}`).
+    #[cfg(feature = "aiqum")]
+    Aiqum(aiqum::AiqumOptions),
+    /// NetApp Service Engine (`{base}/jobs/{id}` in a `{status, result}` envelope).
+    #[cfg(feature = "nse")]
+    Nse(nse::NseOptions),
 }
 
 impl Default for Dialect {
+    /// ONTAP when its feature is on, else the first dialect built in.
+    #[allow(unreachable_code)]
     fn default() -> Self {
         #[cfg(feature = "ontap")]
-        {
-            Dialect::Ontap(ontap::OntapOptions::DEFAULT)
-        }
+        return Dialect::Ontap(ontap::OntapOptions::DEFAULT);
+        #[cfg(feature = "deploy")]
+        return Dialect::Deploy(deploy::DeployOptions::DEFAULT);
+        #[cfg(feature = "aiqum")]
+        return Dialect::Aiqum(aiqum::AiqumOptions::DEFAULT);
+        #[cfg(feature = "nse")]
+        return Dialect::Nse(nse::NseOptions::DEFAULT);
     }
 }
 
@@ -50,6 +76,8 @@ pub struct Job<'a> {
     pub message: Option<JsonStr<'a>>,
     /// A numeric or textual code (ONTAP `code`).
     pub code: Option<Code<'a>>,
+    /// The server's own change marker (Select Deploy `last_modified`), kept verbatim.
+    pub cursor: Option<JsonStr<'a>>,
     /// A failure detail separate from the message (ONTAP 9.9+ `error.message`).
     pub error_message: Option<JsonStr<'a>>,
 }
@@ -58,6 +86,17 @@ impl<'a> Job<'a> {
     /// The message to show: `message`, else the error detail.
     pub fn best_message(&self) -> Option<JsonStr<'a>> {
         self.message.or(self.error_message)
+    }
+
+    /// The message to report for the job's state: the error detail first for a failure
+    /// (e.g. Service Engine's `last_error` over its generic `status_detail`).
+    pub fn message_for_state(&self) -> Option<JsonStr<'a>> {
+        match self.state {
+            Some(JobState::Failed | JobState::PartiallyFailed) => {
+                self.error_message.or(self.message)
+            }
+            _ => self.best_message(),
+        }
     }
 
     /// True when the job names itself (by id or by link).
@@ -95,6 +134,12 @@ impl Dialect {
         match self {
             #[cfg(feature = "ontap")]
             Dialect::Ontap(_) => 1,
+            #[cfg(feature = "deploy")]
+            Dialect::Deploy(_) => 2,
+            #[cfg(feature = "aiqum")]
+            Dialect::Aiqum(_) => 3,
+            #[cfg(feature = "nse")]
+            Dialect::Nse(_) => 4,
         }
     }
 
@@ -107,6 +152,12 @@ impl Dialect {
         match self {
             #[cfg(feature = "ontap")]
             Dialect::Ontap(_) => ontap::parse_submit_answer(body, limits),
+            #[cfg(feature = "deploy")]
+            Dialect::Deploy(_) => deploy::parse_submit_answer(body, limits),
+            #[cfg(feature = "aiqum")]
+            Dialect::Aiqum(_) => aiqum::parse_submit_answer(body, limits),
+            #[cfg(feature = "nse")]
+            Dialect::Nse(_) => nse::parse_submit_answer(body, limits),
         }
     }
 
@@ -119,6 +170,12 @@ impl Dialect {
         match self {
             #[cfg(feature = "ontap")]
             Dialect::Ontap(_) => ontap::parse_job(body, limits),
+            #[cfg(feature = "deploy")]
+            Dialect::Deploy(_) => deploy::parse_job(body, limits),
+            #[cfg(feature = "aiqum")]
+            Dialect::Aiqum(_) => aiqum::parse_job(body, limits),
+            #[cfg(feature = "nse")]
+            Dialect::Nse(_) => nse::parse_job(body, limits),
         }
     }
 
@@ -132,18 +189,32 @@ impl Dialect {
         match self {
             #[cfg(feature = "ontap")]
             Dialect::Ontap(_) => ontap::job_record_id(record),
+            #[allow(unreachable_patterns)]
+            _ => {
+                let obj = record.as_object()?;
+                ["id", "key", "uuid"]
+                    .iter()
+                    .find_map(|k| obj.get(k).and_then(|v| v.as_str()))
+            }
         }
     }
 
-    /// Path of a job known by its bare id: the prefix the id is appended to.
-    pub(crate) const fn job_path_prefix(&self) -> &'static str {
+    /// Path of a job known by its bare id: `base` then `middle` then the id.
+    pub(crate) const fn job_path_parts(&self) -> (&'static str, &'static str) {
         match self {
             #[cfg(feature = "ontap")]
-            Dialect::Ontap(_) => ontap::JOBS_PATH,
+            Dialect::Ontap(_) => ("", ontap::JOBS_PATH),
+            #[cfg(feature = "deploy")]
+            Dialect::Deploy(o) => (o.base_path, "/jobs/"),
+            #[cfg(feature = "aiqum")]
+            Dialect::Aiqum(o) => (o.base_path, "/management-server/jobs/"),
+            #[cfg(feature = "nse")]
+            Dialect::Nse(o) => (o.base_path, "/jobs/"),
         }
     }
 
-    /// The `fields` query of a job GET (fewer when the full body did not fit).
+    /// The `fields` query of a job GET (fewer when the full body did not fit), if the API has
+    /// one.
     pub(crate) const fn poll_fields(&self, reduced: bool) -> Option<&'static str> {
         match self {
             #[cfg(feature = "ontap")]
@@ -152,6 +223,14 @@ impl Dialect {
             } else {
                 ontap::FIELDS
             }),
+            #[cfg(feature = "deploy")]
+            Dialect::Deploy(_) => Some(if reduced {
+                deploy::FIELDS_REDUCED
+            } else {
+                deploy::FIELDS
+            }),
+            #[allow(unreachable_patterns)]
+            _ => None,
         }
     }
 
@@ -167,6 +246,33 @@ impl Dialect {
                     .min(left)
                     .as_secs(),
             )),
+            #[allow(unreachable_patterns)]
+            _ => {
+                let _ = left;
+                None
+            }
+        }
+    }
+
+    /// The long-poll hold in whole seconds for a job GET, given the time left before the
+    /// deadline: `None` when the API has no long poll or less than a second is left (the range
+    /// starts at 1).
+    pub(crate) fn long_poll_hold(&self, left: core::time::Duration) -> Option<u64> {
+        match self {
+            #[cfg(feature = "deploy")]
+            Dialect::Deploy(o) => {
+                let secs = o
+                    .poll_timeout
+                    .min(deploy::MAX_POLL_TIMEOUT)
+                    .min(left)
+                    .as_secs();
+                (secs >= 1).then_some(secs)
+            }
+            #[allow(unreachable_patterns)]
+            _ => {
+                let _ = left;
+                None
+            }
         }
     }
 
@@ -175,11 +281,17 @@ impl Dialect {
         match self {
             #[cfg(feature = "ontap")]
             Dialect::Ontap(o) => o.confirm_with_get,
+            #[allow(unreachable_patterns)]
+            _ => false,
         }
     }
 
     /// Checks the options.
     pub(crate) fn validate(&self) -> Result<(), crate::ConfigError> {
+        let (base, _) = self.job_path_parts();
+        if !base.is_empty() && (!base.starts_with('/') || base.ends_with('/')) {
+            return Err(crate::ConfigError::BasePath);
+        }
         match self {
             #[cfg(feature = "ontap")]
             Dialect::Ontap(o) => {
@@ -187,6 +299,14 @@ impl Dialect {
                     return Err(crate::ConfigError::ReturnTimeoutOutOfRange);
                 }
             }
+            #[cfg(feature = "deploy")]
+            Dialect::Deploy(o) => {
+                if o.poll_timeout > deploy::MAX_POLL_TIMEOUT {
+                    return Err(crate::ConfigError::ReturnTimeoutOutOfRange);
+                }
+            }
+            #[allow(unreachable_patterns)]
+            _ => {}
         }
         Ok(())
     }
