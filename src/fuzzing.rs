@@ -54,7 +54,7 @@ fn config(deadline_s: u64, return_timeout_s: u64) -> Config<'static> {
     {
         cfg.dialect = Dialect::Ontap(crate::dialect::ontap::OntapOptions {
             return_timeout: Duration::from_secs(return_timeout_s.min(120)),
-            confirm_with_get: deadline_s % 2 == 0,
+            confirm_with_get: deadline_s.is_multiple_of(2),
         });
     }
     cfg.policy = Policy {

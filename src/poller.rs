@@ -1103,6 +1103,12 @@ impl JobPoller {
         if in_flight.hold_secs == 0 {
             return Decision::Polled(state);
         }
+        let left = self.deadline.saturating_duration_since(now);
+        if self.cursor.is_empty() || self.dialect.long_poll_hold(left).is_none() {
+            // The next request cannot be a long poll: the normal schedule (and the final poll
+            // at the deadline) takes over.
+            return Decision::Polled(state);
+        }
         let held = now.saturating_duration_since(in_flight.sent_at);
         let hold = Duration::from_secs(u64::from(in_flight.hold_secs));
         if changed || held.saturating_mul(2) >= hold {
@@ -1145,7 +1151,8 @@ impl JobPoller {
                 self.stale_retry = false;
                 reply.message = job.message_for_state();
                 self.record_code(job.code);
-                let state_changed = self.state != Some(state);
+                // The first sighting of a state is not a change the server reported.
+                let state_changed = self.state.is_some_and(|s| s != state);
                 let cursor_changed = self.record_cursor(job.cursor);
                 self.record_state(raw, state);
                 if let Some(outcome) = terminal_outcome(state) {

@@ -292,22 +292,18 @@ impl Dialect {
         if !base.is_empty() && (!base.starts_with('/') || base.ends_with('/')) {
             return Err(crate::ConfigError::BasePath);
         }
-        match self {
+        let hold_in_range = match self {
             #[cfg(feature = "ontap")]
-            Dialect::Ontap(o) => {
-                if o.return_timeout > ontap::MAX_RETURN_TIMEOUT {
-                    return Err(crate::ConfigError::ReturnTimeoutOutOfRange);
-                }
-            }
+            Dialect::Ontap(o) => o.return_timeout <= ontap::MAX_RETURN_TIMEOUT,
             #[cfg(feature = "deploy")]
-            Dialect::Deploy(o) => {
-                if o.poll_timeout > deploy::MAX_POLL_TIMEOUT {
-                    return Err(crate::ConfigError::ReturnTimeoutOutOfRange);
-                }
-            }
+            Dialect::Deploy(o) => o.poll_timeout <= deploy::MAX_POLL_TIMEOUT,
             #[allow(unreachable_patterns)]
-            _ => {}
+            _ => true,
+        };
+        if hold_in_range {
+            Ok(())
+        } else {
+            Err(crate::ConfigError::ReturnTimeoutOutOfRange)
         }
-        Ok(())
     }
 }
