@@ -161,8 +161,7 @@ fn deploy_long_poll_hold_is_clamped_to_the_deadline() {
     let last_get = run
         .timeline
         .iter()
-        .filter(|l| l.contains(" GET "))
-        .next_back()
+        .rfind(|l| l.contains(" GET "))
         .cloned()
         .unwrap_or_default();
     assert_eq!(
