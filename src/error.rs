@@ -34,6 +34,8 @@ pub enum ConfigError {
     BadToken,
     /// A resume token written for another dialect than the configuration's.
     TokenDialectMismatch,
+    /// The dialect has no server-side cancel (only ONTAP documents one).
+    CancelUnsupported,
     /// The submit description differs from the one the machine was created with (its method,
     /// path or body changed): the same operation must be passed to every `poll`.
     SubmitChanged,
@@ -56,6 +58,9 @@ pub enum Error {
     NoRequestInFlight,
     /// `filled` is larger than the receive buffer.
     FilledBeyondBuffer,
+    /// The operation needs a job the server named, and there is none (yet), or the machine is
+    /// done.
+    NoJob,
 }
 
 impl From<ConfigError> for Error {

@@ -55,6 +55,7 @@ fn config(deadline_s: u64, return_timeout_s: u64) -> Config<'static> {
         cfg.dialect = Dialect::Ontap(crate::dialect::ontap::OntapOptions {
             return_timeout: Duration::from_secs(return_timeout_s.min(120)),
             confirm_with_get: deadline_s.is_multiple_of(2),
+            cancel_on_deadline: deadline_s.is_multiple_of(3),
         });
     }
     cfg.policy = Policy {
@@ -223,6 +224,10 @@ pub fn machine(data: &[u8]) {
                 assert!(!job.is_request_in_flight());
                 if s.byte() == 0xff {
                     now = Instant::from_millis(now.as_millis().saturating_sub(5_000));
+                }
+                if op_byte & 0x40 != 0 {
+                    // Either refused (no job yet, done) or queued; never a panic.
+                    let _ = job.request_server_cancel(now);
                 }
             }
             Action::SleepUntil(t) => {

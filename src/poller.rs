@@ -100,6 +100,17 @@ enum Decision {
     PollNow,
 }
 
+/// Where a server-side cancel stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum ServerCancel {
+    None,
+    /// To be sent at the next chance.
+    Wanted,
+    /// Sent; the answer is awaited (or came).
+    Sent,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum Next {
@@ -210,6 +221,9 @@ pub struct JobPoller {
     reduced_fields: bool,
     final_poll_sent: bool,
     cancel_requested: bool,
+    server_cancel: ServerCancel,
+    /// The deadline passed and the dialect cancels on deadline: end once the cancel is answered.
+    deadline_after_cancel: bool,
     resumed_past_purge: bool,
     stale_retry: bool,
     clock_backwards: bool,
@@ -245,6 +259,8 @@ impl JobPoller {
             reduced_fields: false,
             final_poll_sent: false,
             cancel_requested: false,
+            server_cancel: ServerCancel::None,
+            deadline_after_cancel: false,
             resumed_past_purge: false,
             stale_retry: false,
             clock_backwards: false,
@@ -496,6 +512,26 @@ impl JobPoller {
         }
     }
 
+    /// Ask the server to cancel the job (ONTAP `PATCH /api/cluster/jobs/{uuid}?action=cancel`)
+    /// and keep following it: the request goes out at the next `poll` (after any request in
+    /// flight), its answer is reported as [`Event::CancelRequested`] or
+    /// [`Event::CancelRefused`], and the job's own end is reported truthfully (ONTAP ends a
+    /// cancelled job as success or failure; there is no cancelled state). Combine with
+    /// [`cancel`](Self::cancel) to stop following once the cancel was answered.
+    pub fn request_server_cancel(&mut self, now: Instant) -> Result<(), Error> {
+        self.clamp(now);
+        if !self.dialect.cancels_on_server() {
+            return Err(Error::Config(ConfigError::CancelUnsupported));
+        }
+        if self.job.kind == RefKind::None || self.done.is_some() {
+            return Err(Error::NoJob);
+        }
+        if self.server_cancel == ServerCancel::None {
+            self.server_cancel = ServerCancel::Wanted;
+        }
+        Ok(())
+    }
+
     // ---------------------------------------------------------------- output
 
     /// The next action. Writes a request into `tx` when one is due. Pass the same `op` as to
@@ -528,6 +564,15 @@ impl JobPoller {
             return Ok(Action::SleepUntil(in_flight.deadline));
         }
         loop {
+            if self.server_cancel == ServerCancel::Wanted
+                && self.job.kind != RefKind::None
+                && matches!(self.phase, Phase::Poll | Phase::Sleep { .. })
+            {
+                self.send_cancel(cfg, now, tx)?;
+                if let Some(action) = self.pending.pop() {
+                    return Ok(action);
+                }
+            }
             match self.phase {
                 Phase::Sleep { until, then } => {
                     if now < until {
@@ -657,6 +702,60 @@ impl JobPoller {
             idempotent: op.method.is_safe(),
             connection: Connection::Fresh,
         }))
+    }
+
+    /// Writes the server-side cancel and queues its `SendRequest`.
+    fn send_cancel(&mut self, cfg: &Config<'_>, now: Instant, tx: &mut [u8]) -> Result<(), Error> {
+        let mut path_buf = [0u8; MAX_JOB_REF + 64];
+        let path = self
+            .job_path(&mut path_buf)
+            .ok_or(Error::Config(ConfigError::JobRefLength))?;
+        let request = Request {
+            method: Method::Patch,
+            authority: cfg.authority,
+            path,
+            query: &[("action", "cancel")],
+            auth: cfg.auth,
+            accept: cfg.accept,
+            user_agent: cfg.user_agent,
+            headers: cfg.headers,
+            body: Some(b"{}"),
+            connection_close: false,
+        };
+        let len = request.write(tx).map_err(request_error)?;
+        let reuse = match self.conn {
+            Conn::Open { idle_until } => now < idle_until,
+            Conn::Closed => false,
+        };
+        self.server_cancel = ServerCancel::Sent;
+        let deadline = now.saturating_add(cfg.policy.request_timeout);
+        self.start_request(now, Purpose::Cancel, deadline, cfg);
+        if let Some(f) = self.in_flight.as_mut() {
+            f.reused = reuse;
+        }
+        self.pending.push(Action::SendRequest(SendRequest {
+            len,
+            deadline,
+            purpose: Purpose::Cancel,
+            // Asking twice is harmless (ONTAP answers "already in a terminal state").
+            idempotent: true,
+            connection: if reuse {
+                Connection::Reuse
+            } else {
+                Connection::Fresh
+            },
+        }));
+        Ok(())
+    }
+
+    /// After the cancel's answer (or failure): poll at once, or end with the deadline.
+    fn after_cancel(&mut self, event: Event) {
+        self.pending.push(Action::Event(event));
+        if self.deadline_after_cancel {
+            self.finish(Outcome::DeadlineExceeded);
+        } else {
+            self.phase = Phase::Poll;
+        }
     }
 
     /// Writes a job GET and queues its `SendRequest`.
@@ -841,6 +940,10 @@ impl JobPoller {
     }
 
     fn on_invalid(&mut self, now: Instant, in_flight: InFlight, error: HttpError) {
+        if in_flight.purpose == Purpose::Cancel {
+            self.after_cancel(Event::CancelRefused { status: None });
+            return;
+        }
         if in_flight.purpose == Purpose::Submit {
             // The server had the submit; whatever it did is unknown.
             self.finish(Outcome::SubmitOutcomeUnknown);
@@ -881,6 +984,11 @@ impl JobPoller {
 
     /// A request failed without a usable answer.
     fn request_failed(&mut self, in_flight: InFlight, cause: RetryCause, nothing_sent: bool) {
+        if in_flight.purpose == Purpose::Cancel {
+            // Not retried: the job is followed either way, and its end says what happened.
+            self.after_cancel(Event::CancelRefused { status: None });
+            return;
+        }
         let next = if in_flight.purpose == Purpose::Submit {
             if !nothing_sent {
                 // It may have reached the server: never sent again.
@@ -965,7 +1073,19 @@ impl JobPoller {
             jobs: None,
         };
         let server_wait = response.retry_after.and_then(|r| r.delay(response.date));
-        if in_flight.purpose == Purpose::Submit {
+        if in_flight.purpose == Purpose::Cancel {
+            if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
+                reply.message = error.message;
+            }
+            let status = response.status;
+            self.after_cancel(if (200..300).contains(&status) {
+                Event::CancelRequested
+            } else {
+                Event::CancelRefused {
+                    status: Some(status),
+                }
+            });
+        } else if in_flight.purpose == Purpose::Submit {
             self.on_submit_answer(response.status, body, server_wait, &mut reply);
         } else {
             self.on_poll_answer(
@@ -1285,6 +1405,17 @@ impl JobPoller {
     /// ends the wait. Returns false when it finished instead.
     fn schedule(&mut self, now: Instant, at: Instant, next: Next) -> bool {
         if now >= self.deadline || (next == Next::Submit && at >= self.deadline) {
+            if next == Next::Poll
+                && self.dialect.cancels_on_deadline()
+                && self.server_cancel == ServerCancel::None
+                && self.job.kind != RefKind::None
+            {
+                // Cancel the job on the server before reporting the deadline.
+                self.server_cancel = ServerCancel::Wanted;
+                self.deadline_after_cancel = true;
+                self.phase = Phase::Poll;
+                return false;
+            }
             self.finish(Outcome::DeadlineExceeded);
             return false;
         }

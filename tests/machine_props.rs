@@ -58,6 +58,7 @@ struct Step {
     early_timer: bool,
     backwards_ms: u16,
     cancel: bool,
+    server_cancel: bool,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -69,9 +70,19 @@ fn step() -> impl Strategy<Value = Step> {
         any::<bool>(),
         prop_oneof![9 => Just(0u16), 1 => 1u16..5000],
         prop::bool::weighted(0.02),
+        prop::bool::weighted(0.05),
     )
         .prop_map(
-            |(server, latency_ms, split, poll_while_waiting, early_timer, backwards_ms, cancel)| {
+            |(
+                server,
+                latency_ms,
+                split,
+                poll_while_waiting,
+                early_timer,
+                backwards_ms,
+                cancel,
+                server_cancel,
+            )| {
                 Step {
                     server,
                     latency_ms,
@@ -80,6 +91,7 @@ fn step() -> impl Strategy<Value = Step> {
                     early_timer,
                     backwards_ms,
                     cancel,
+                    server_cancel,
                 }
             },
         )
@@ -248,6 +260,9 @@ fn check(script: Vec<Step>, deadline_s: u64, small_tx: bool) -> Result<(), TestC
                 }
                 prop_assert!(!job.is_request_in_flight());
                 latest = latest.max(now);
+                if s.server_cancel {
+                    let _ = job.request_server_cancel(now);
+                }
                 if s.backwards_ms > 0 {
                     now = Instant::from_millis(
                         now.as_millis().saturating_sub(u64::from(s.backwards_ms)),

@@ -286,6 +286,26 @@ impl Dialect {
         }
     }
 
+    /// Whether the API has a server-side cancel.
+    pub(crate) const fn cancels_on_server(&self) -> bool {
+        match self {
+            #[cfg(feature = "ontap")]
+            Dialect::Ontap(_) => true,
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
+    /// Whether the job is cancelled on the server when the deadline passes.
+    pub(crate) const fn cancels_on_deadline(&self) -> bool {
+        match self {
+            #[cfg(feature = "ontap")]
+            Dialect::Ontap(o) => o.cancel_on_deadline,
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
     /// Checks the options.
     pub(crate) fn validate(&self) -> Result<(), crate::ConfigError> {
         let (base, _) = self.job_path_parts();

@@ -36,6 +36,11 @@ pub struct OntapOptions {
     /// After a 200/201 that carries only a job link (finished within `return_timeout`), confirm
     /// with one GET. Off by default: ONTAP documents that no GET is needed.
     pub confirm_with_get: bool,
+    /// When the deadline passes, ask the server to cancel the job
+    /// (`PATCH /api/cluster/jobs/{uuid}?action=cancel`) before reporting
+    /// [`Outcome::DeadlineExceeded`](crate::Outcome::DeadlineExceeded). Off by default: a job
+    /// that outlives the caller's patience is not necessarily unwanted.
+    pub cancel_on_deadline: bool,
 }
 
 impl OntapOptions {
@@ -43,6 +48,7 @@ impl OntapOptions {
     pub const DEFAULT: OntapOptions = OntapOptions {
         return_timeout: Duration::from_secs(30),
         confirm_with_get: false,
+        cancel_on_deadline: false,
     };
 }
 
