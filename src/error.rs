@@ -36,6 +36,8 @@ pub enum ConfigError {
     TokenDialectMismatch,
     /// The dialect has no server-side cancel (only ONTAP documents one).
     CancelUnsupported,
+    /// The dialect has no documented job list (Select Deploy).
+    ListUnsupported,
     /// The submit description differs from the one the machine was created with (its method,
     /// path or body changed): the same operation must be passed to every `poll`.
     SubmitChanged,

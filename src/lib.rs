@@ -9,6 +9,7 @@ compile_error!("the `defmt` and `log` features are mutually exclusive: pick one 
 pub mod dialect;
 pub mod http;
 pub mod json;
+pub mod list;
 pub mod policy;
 pub mod time;
 

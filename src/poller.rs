@@ -1540,7 +1540,7 @@ fn fnv1a(bytes: &[u8]) -> u32 {
 }
 
 /// Decimal digits of `n` in `buf`.
-fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &str {
+pub(crate) fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &str {
     let mut i = buf.len();
     while let Some(next) = i.checked_sub(1) {
         i = next;

@@ -77,7 +77,7 @@ pub fn job_state<'a>(
     Some((state, lifecycle_of(state)))
 }
 
-fn job_from_object(obj: Object<'_>) -> Job<'_> {
+pub(crate) fn job_from_object(obj: Object<'_>) -> Job<'_> {
     let mut job = Job::default();
     let (mut state, mut status) = (None, None);
     for (key, value) in obj.members() {

@@ -47,7 +47,7 @@ impl Default for DeployOptions {
     }
 }
 
-fn job_from_object(obj: Object<'_>) -> Job<'_> {
+pub(crate) fn job_from_object(obj: Object<'_>) -> Job<'_> {
     let mut job = Job::default();
     for (key, value) in obj.members() {
         match key.as_plain_str() {

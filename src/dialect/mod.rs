@@ -199,6 +199,30 @@ impl Dialect {
         }
     }
 
+    /// A job read from an object already located (a list record).
+    pub(crate) fn job_from_object<'a>(&self, obj: json::Object<'a>) -> Job<'a> {
+        match self {
+            #[cfg(feature = "ontap")]
+            Dialect::Ontap(_) => ontap::job_from_object(obj),
+            #[cfg(feature = "deploy")]
+            Dialect::Deploy(_) => deploy::job_from_object(obj),
+            #[cfg(feature = "aiqum")]
+            Dialect::Aiqum(_) => aiqum::job_from_object(obj),
+            #[cfg(feature = "nse")]
+            Dialect::Nse(_) => nse::job_from_object(obj),
+        }
+    }
+
+    /// Whether the API has a documented job list (Select Deploy has none).
+    pub(crate) const fn has_job_list(&self) -> bool {
+        match self {
+            #[cfg(feature = "deploy")]
+            Dialect::Deploy(_) => false,
+            #[allow(unreachable_patterns)]
+            _ => true,
+        }
+    }
+
     /// Path of a job known by its bare id: `base` then `middle` then the id.
     pub(crate) const fn job_path_parts(&self) -> (&'static str, &'static str) {
         match self {

@@ -59,7 +59,7 @@ fn non_empty(v: Option<Value<'_>>) -> Option<JsonStr<'_>> {
     v.and_then(|v| v.as_str()).filter(|s| !s.raw().is_empty())
 }
 
-fn job_from_object(obj: Object<'_>) -> Job<'_> {
+pub(crate) fn job_from_object(obj: Object<'_>) -> Job<'_> {
     let mut job = Job::default();
     let mut task_error = None;
     for (key, value) in obj.members() {

@@ -58,7 +58,7 @@ impl Default for OntapOptions {
     }
 }
 
-fn job_from_object(obj: Object<'_>) -> Job<'_> {
+pub(crate) fn job_from_object(obj: Object<'_>) -> Job<'_> {
     let mut job = Job::default();
     // One pass over the members; the last duplicate wins, as everywhere in jobpoll.
     for (key, value) in obj.members() {

@@ -198,7 +198,7 @@ fn unix(c: Civil) -> Option<u64> {
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`),
 /// for years from 1970 on (so every intermediate value is non-negative).
-fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
+pub(crate) fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
     let y = if month <= 2 {
         year.checked_sub(1)?
     } else {

@@ -10,7 +10,7 @@
 //!
 //! Nothing here knows a NetApp dialect or a retry policy.
 
-mod date;
+pub(crate) mod date;
 mod request;
 mod response;
 

@@ -1,0 +1,674 @@
+//! Listing jobs as a sans-IO pager, and recovering the job of a submit whose answer was lost.
+//!
+//! [`JobList`] writes one page request at a time into the caller's buffer and lends the page's
+//! records from the caller's receive buffer: memory stays bounded whatever the number of jobs
+//! (one page in the caller's buffer, a next-page link or offset in the pager). Pages:
+//! - ONTAP: `GET /api/cluster/jobs?fields=...&max_records=N[&state=S]`, then `_links.next.href`;
+//! - Unified Manager: `GET {base}/management-server/jobs?max_records=N&offset=K` (newest first
+//!   is the server's default order);
+//! - Service Engine: `GET {base}/jobs?offset=K&limit=N[&tenant_id=T]`, until `total_records`.
+//!
+//! Select Deploy documents no job list, so it has none here.
+//!
+//! [`Recovery`] uses the list when a submit's connection died before its answer
+//! ([`Outcome::SubmitOutcomeUnknown`](crate::Outcome::SubmitOutcomeUnknown)): it looks for the
+//! job that submit started, by its description (ONTAP writes `"POST /api/storage/volumes"`) and
+//! a start time no earlier than the server's own clock (the list answer's `Date`) minus the time
+//! elapsed since the submit on the monotonic clock, minus a margin. Exactly one match is
+//! "recovered"; none or several stay "outcome unknown", with the candidates. The submit is never
+//! sent again.
+
+use core::time::Duration;
+
+use crate::config::Config;
+use crate::dialect::Dialect;
+use crate::error::{ConfigError, Error};
+use crate::http::{self, HttpError, Method, Request, ResponseParser, Status};
+use crate::json::{self, Array, JsonStr, Object, Value};
+use crate::state::{Bounded, JobState};
+
+/// Longest next-page link kept.
+pub const MAX_NEXT_LINK: usize = 192;
+
+/// What to list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ListQuery<'a> {
+    /// Records per page (ONTAP `max_records`, Unified Manager `max_records`, Service Engine
+    /// `limit`). Default 100.
+    pub page_size: u16,
+    /// Stop after this many pages (a bound on the work, whatever the server says). Default 10.
+    pub max_pages: u16,
+    /// ONTAP only: a `state` filter, e.g. `"running"` or `"!success"`.
+    pub state: Option<&'a str>,
+    /// Service Engine only: `tenant_id`.
+    pub tenant_id: Option<&'a str>,
+}
+
+impl Default for ListQuery<'_> {
+    fn default() -> Self {
+        ListQuery {
+            page_size: 100,
+            max_pages: 10,
+            state: None,
+            tenant_id: None,
+        }
+    }
+}
+
+/// One listed job, lent from the page.
+#[derive(Clone, Copy, Debug)]
+pub struct ListedJob<'r> {
+    /// Its id (uuid, key, id).
+    pub id: Option<JsonStr<'r>>,
+    /// The raw state.
+    pub state_raw: Option<JsonStr<'r>>,
+    /// The normalized state.
+    pub state: Option<JobState>,
+    /// What it is (ONTAP `description`, Unified Manager `name`, Service Engine `job_summary`).
+    pub description: Option<JsonStr<'r>>,
+    /// When it started (ONTAP `start_time`, Unified Manager `submit_time`, Service Engine
+    /// `created`), as the server wrote it.
+    pub start_time: Option<JsonStr<'r>>,
+}
+
+impl ListedJob<'_> {
+    /// `start_time` as Unix seconds, when it is an RFC 3339 date-time.
+    pub fn start_unix(&self) -> Option<i64> {
+        let mut buf = [0u8; 40];
+        let text = self.start_time?.unescape_into(&mut buf).ok()?;
+        parse_rfc3339(text.as_bytes())
+    }
+}
+
+/// A page of jobs: its records are read from the caller's buffer on demand.
+#[derive(Clone, Copy, Debug)]
+pub struct Page<'r> {
+    dialect: Dialect,
+    records: Option<PageRecords<'r>>,
+    /// The answer's `Date` header as Unix seconds (the server's clock).
+    pub server_date: Option<u64>,
+    /// Whether another page follows.
+    pub more: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum PageRecords<'r> {
+    Array(Array<'r>),
+    /// A single record where a list was expected (seen in ONTAP documentation).
+    One(Object<'r>),
+}
+
+impl<'r> Page<'r> {
+    /// The records of this page, in the server's order.
+    pub fn jobs(&self) -> impl Iterator<Item = ListedJob<'r>> + 'r {
+        let dialect = self.dialect;
+        let (array, one) = match self.records {
+            Some(PageRecords::Array(a)) => (Some(a), None),
+            Some(PageRecords::One(o)) => (None, Some(o)),
+            None => (None, None),
+        };
+        array
+            .into_iter()
+            .flat_map(|a| a.iter())
+            .filter_map(|v| v.as_object())
+            .chain(one)
+            .map(move |o| listed(dialect, o))
+    }
+}
+
+fn text_of<'a>(obj: Object<'a>, key: &str) -> Option<JsonStr<'a>> {
+    obj.get(key).and_then(|v| v.as_str())
+}
+
+fn listed(dialect: Dialect, obj: Object<'_>) -> ListedJob<'_> {
+    let (id, description, start) = match dialect {
+        #[cfg(feature = "ontap")]
+        Dialect::Ontap(_) => ("uuid", "description", "start_time"),
+        #[cfg(feature = "deploy")]
+        Dialect::Deploy(_) => ("id", "description", "start_time"),
+        #[cfg(feature = "aiqum")]
+        Dialect::Aiqum(_) => ("key", "name", "submit_time"),
+        #[cfg(feature = "nse")]
+        Dialect::Nse(_) => ("id", "job_summary", "created"),
+    };
+    // The state through the dialect's own job reader, so every reading stays in one place.
+    let job = dialect.job_from_object(obj);
+    ListedJob {
+        id: text_of(obj, id),
+        state_raw: job.state_raw,
+        state: job.state,
+        description: text_of(obj, description),
+        start_time: text_of(obj, start),
+    }
+}
+
+/// What a page answer gave.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum ListReceived<'r> {
+    /// Read more, append, call again.
+    NeedMore,
+    /// A page.
+    Page(Page<'r>),
+    /// The server answered with an error status, or the answer was unusable; the listing is
+    /// over.
+    Failed {
+        /// The HTTP status, when there was a readable answer.
+        status: Option<u16>,
+        /// The HTTP-level problem, when the answer was unreadable.
+        error: Option<HttpError>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum Next {
+    /// The first page.
+    First,
+    /// A page at this record offset.
+    Offset(u32),
+    /// A page at the server's link.
+    Link(Bounded<MAX_NEXT_LINK>),
+    /// No more pages.
+    End,
+}
+
+/// The sans-IO job-list pager. See the module docs.
+#[derive(Clone, Debug)]
+pub struct JobList {
+    dialect: Dialect,
+    page_size: u16,
+    pages_left: u16,
+    next: Next,
+    parser: Option<ResponseParser>,
+    json_limits: json::Limits,
+}
+
+impl JobList {
+    /// A pager for `cfg`'s dialect. Select Deploy has no documented job list.
+    pub fn new(cfg: &Config<'_>, query: &ListQuery<'_>) -> Result<Self, ConfigError> {
+        cfg.dialect.validate()?;
+        if !cfg.dialect.has_job_list() {
+            return Err(ConfigError::ListUnsupported);
+        }
+        Ok(JobList {
+            dialect: cfg.dialect,
+            page_size: query.page_size.max(1),
+            pages_left: query.max_pages,
+            next: Next::First,
+            parser: None,
+            json_limits: cfg.json_limits,
+        })
+    }
+
+    /// True when no page is left to request.
+    pub fn is_done(&self) -> bool {
+        self.next == Next::End || self.pages_left == 0
+    }
+
+    /// Writes the next page request into `tx` (send it on any connection; it is a GET).
+    /// `None` when the listing is over.
+    pub fn write_request(
+        &mut self,
+        cfg: &Config<'_>,
+        query: &ListQuery<'_>,
+        tx: &mut [u8],
+    ) -> Result<Option<usize>, Error> {
+        if self.is_done() {
+            return Ok(None);
+        }
+        let mut path_buf = [0u8; 96];
+        let mut link_buf = [0u8; MAX_NEXT_LINK];
+        let mut size_digits = [0u8; 20];
+        let mut offset_digits = [0u8; 20];
+        let size = crate::poller::format_u64(u64::from(self.page_size), &mut size_digits);
+        let offset = match self.next {
+            Next::Offset(k) => k,
+            _ => 0,
+        };
+        let offset = crate::poller::format_u64(u64::from(offset), &mut offset_digits);
+        let mut pairs = [("", ""); 8];
+        let mut n = 0usize;
+        let mut push = |name, value| {
+            let slot = pairs
+                .get_mut(n)
+                .ok_or(Error::Config(ConfigError::TooManyQueryPairs))?;
+            *slot = (name, value);
+            n = n.saturating_add(1);
+            Ok::<(), Error>(())
+        };
+        let path = if let Next::Link(link) = &self.next {
+            // The server's own link: decoded here, split into path and pairs, and encoded
+            // again by the writer (so nothing is encoded twice).
+            let decoded = percent_decode(link.as_bytes(), &mut link_buf)
+                .ok_or(Error::Config(ConfigError::JobRefLength))?;
+            let (path, q) = decoded.split_once('?').unwrap_or((decoded, ""));
+            for part in q.split('&').filter(|p| !p.is_empty()) {
+                let (k, v) = part.split_once('=').unwrap_or((part, ""));
+                push(k, v)?;
+            }
+            path
+        } else {
+            match self.dialect {
+                #[cfg(feature = "ontap")]
+                Dialect::Ontap(_) => {
+                    push("fields", "uuid,state,description,start_time,message,code")?;
+                    push("max_records", size)?;
+                    if let Some(state) = query.state {
+                        push("state", state)?;
+                    }
+                    "/api/cluster/jobs"
+                }
+                #[cfg(feature = "aiqum")]
+                Dialect::Aiqum(o) => {
+                    push("max_records", size)?;
+                    push("offset", offset)?;
+                    join(&mut path_buf, &[o.base_path, "/management-server/jobs"])
+                        .ok_or(Error::Config(ConfigError::BasePath))?
+                }
+                #[cfg(feature = "nse")]
+                Dialect::Nse(o) => {
+                    push("offset", offset)?;
+                    push("limit", size)?;
+                    if let Some(tenant) = query.tenant_id {
+                        push("tenant_id", tenant)?;
+                    }
+                    join(&mut path_buf, &[o.base_path, "/jobs"])
+                        .ok_or(Error::Config(ConfigError::BasePath))?
+                }
+                #[allow(unreachable_patterns)]
+                _ => return Err(Error::Config(ConfigError::ListUnsupported)),
+            }
+        };
+        let request = Request {
+            method: Method::Get,
+            authority: cfg.authority,
+            path,
+            query: pairs.get(..n).unwrap_or(&[]),
+            auth: cfg.auth,
+            accept: cfg.accept,
+            user_agent: cfg.user_agent,
+            headers: cfg.headers,
+            body: None,
+            connection_close: false,
+        };
+        let len = request.write(tx).map_err(|e| match e {
+            http::RequestError::BufferTooSmall { required } => Error::BufferTooSmall { required },
+            other => Error::Config(ConfigError::Request(other)),
+        })?;
+        self.parser = Some(ResponseParser::new(cfg.http_limits));
+        self.pages_left = self.pages_left.saturating_sub(1);
+        Ok(Some(len))
+    }
+
+    /// Feeds the page answer received so far (`rx[..filled]`, growing).
+    pub fn handle_response<'r>(
+        &mut self,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<ListReceived<'r>, Error> {
+        self.feed(rx, filled, false)
+    }
+
+    /// The peer closed the connection after `rx[..filled]`.
+    pub fn handle_eof<'r>(
+        &mut self,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<ListReceived<'r>, Error> {
+        self.feed(rx, filled, true)
+    }
+
+    fn feed<'r>(
+        &mut self,
+        rx: &'r mut [u8],
+        filled: usize,
+        eof: bool,
+    ) -> Result<ListReceived<'r>, Error> {
+        let parser = self.parser.as_mut().ok_or(Error::NoRequestInFlight)?;
+        if filled > rx.len() {
+            return Err(Error::FilledBeyondBuffer);
+        }
+        let parsed = if eof {
+            parser.parse_eof(rx, filled)
+        } else {
+            parser.parse(rx, filled)
+        };
+        let rx: &'r [u8] = rx;
+        let response = match parsed {
+            Ok(Status::Complete(r)) => r,
+            Ok(_) => return Ok(ListReceived::NeedMore),
+            Err(error) => {
+                self.parser = None;
+                self.next = Next::End;
+                return Ok(ListReceived::Failed {
+                    status: None,
+                    error: Some(error),
+                });
+            }
+        };
+        self.parser = None;
+        if !(200..300).contains(&response.status) {
+            self.next = Next::End;
+            return Ok(ListReceived::Failed {
+                status: Some(response.status),
+                error: None,
+            });
+        }
+        let body = response.body(rx);
+        let Some(root) = json::parse(body, self.json_limits)
+            .ok()
+            .and_then(|v| v.as_object())
+        else {
+            self.next = Next::End;
+            return Ok(ListReceived::Failed {
+                status: Some(response.status),
+                error: None,
+            });
+        };
+        let (records, next) = self.read_page(root);
+        self.next = if self.pages_left == 0 {
+            Next::End
+        } else {
+            next
+        };
+        Ok(ListReceived::Page(Page {
+            dialect: self.dialect,
+            records,
+            server_date: response.date,
+            more: self.next != Next::End,
+        }))
+    }
+
+    fn read_page<'r>(&self, root: Object<'r>) -> (Option<PageRecords<'r>>, Next) {
+        let current = match self.next {
+            Next::Offset(k) => k,
+            _ => 0,
+        };
+        let as_records = |v: Option<Value<'r>>| match v {
+            Some(Value::Array(a)) => Some(PageRecords::Array(a)),
+            Some(Value::Object(o)) => Some(PageRecords::One(o)),
+            _ => None,
+        };
+        let count = |r: &Option<PageRecords<'r>>| match r {
+            Some(PageRecords::Array(a)) => a.len(),
+            Some(PageRecords::One(_)) => 1,
+            None => 0,
+        };
+        let link = root
+            .get_path(&["_links", "next", "href"])
+            .and_then(|v| v.as_str())
+            .and_then(|h| {
+                let mut buf = [0u8; MAX_NEXT_LINK];
+                let s = h.unescape_into(&mut buf).ok()?;
+                Bounded::new(s.as_bytes())
+            })
+            .filter(|l| l.as_str().starts_with('/'));
+        match self.dialect {
+            #[cfg(feature = "nse")]
+            Dialect::Nse(_) => {
+                let records = as_records(root.get_path(&["result", "records"]));
+                let n = u32::try_from(count(&records)).unwrap_or(u32::MAX);
+                let total = root
+                    .get_path(&["result", "total_records"])
+                    .and_then(|v| v.as_i64_lenient());
+                let next_offset = current.saturating_add(n);
+                let more = n > 0 && total.is_some_and(|t| i64::from(next_offset) < t);
+                (
+                    records,
+                    if more {
+                        Next::Offset(next_offset)
+                    } else {
+                        Next::End
+                    },
+                )
+            }
+            _ => {
+                let records = as_records(root.get("records"));
+                let n = u32::try_from(count(&records)).unwrap_or(u32::MAX);
+                if let Some(link) = link {
+                    return (records, Next::Link(link));
+                }
+                // Without a link, a full page may be followed by another (Unified Manager).
+                let full = n >= u32::from(self.page_size);
+                let offset_paging = self.dialect.tag() != 1;
+                let next = if full && offset_paging {
+                    Next::Offset(current.saturating_add(n))
+                } else {
+                    Next::End
+                };
+                (records, next)
+            }
+        }
+    }
+}
+
+/// `%XX` sequences decoded into `buf` (other bytes copied); `None` if it does not fit or is not
+/// UTF-8 afterwards.
+fn percent_decode<'b>(src: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
+    let hex = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let mut out = 0usize;
+    let mut i = 0usize;
+    while let Some(&b) = src.get(i) {
+        let decoded = match (
+            b,
+            src.get(i.saturating_add(1)).copied().and_then(hex),
+            src.get(i.saturating_add(2)).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                i = i.saturating_add(3);
+                h.checked_mul(16)?.checked_add(l)?
+            }
+            _ => {
+                i = i.saturating_add(1);
+                b
+            }
+        };
+        *buf.get_mut(out)? = decoded;
+        out = out.saturating_add(1);
+    }
+    core::str::from_utf8(buf.get(..out)?).ok()
+}
+
+fn join<'b>(buf: &'b mut [u8], parts: &[&str]) -> Option<&'b str> {
+    let mut len = 0usize;
+    for part in parts {
+        let end = len.checked_add(part.len())?;
+        buf.get_mut(len..end)?.copy_from_slice(part.as_bytes());
+        len = end;
+    }
+    core::str::from_utf8(buf.get(..len)?).ok()
+}
+
+/// An RFC 3339 date-time (`2020-01-09T15:38:08-05:00`, `2020-06-03T04:52:28.478Z`) as Unix
+/// seconds (fractions dropped). `None` for anything else or a date before 1970.
+pub fn parse_rfc3339(s: &[u8]) -> Option<i64> {
+    let num = |range: core::ops::Range<usize>| -> Option<u64> {
+        let digits = s.get(range)?;
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        digits.iter().try_fold(0u64, |acc, d| {
+            acc.checked_mul(10)?
+                .checked_add(u64::from(d.checked_sub(b'0')?))
+        })
+    };
+    if s.get(4) != Some(&b'-')
+        || s.get(7) != Some(&b'-')
+        || !matches!(s.get(10), Some(b'T' | b't' | b' '))
+    {
+        return None;
+    }
+    if s.get(13) != Some(&b':') || s.get(16) != Some(&b':') {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut i = 19usize;
+    if s.get(i) == Some(&b'.') {
+        i = i.saturating_add(1);
+        while s.get(i).is_some_and(u8::is_ascii_digit) {
+            i = i.saturating_add(1);
+        }
+    }
+    let offset: i64 = match s.get(i) {
+        Some(b'Z' | b'z') if s.len() == i.saturating_add(1) => 0,
+        Some(sign @ (b'+' | b'-'))
+            if s.len() == i.saturating_add(6) && s.get(i.saturating_add(3)) == Some(&b':') =>
+        {
+            let h = num(i.saturating_add(1)..i.saturating_add(3))?;
+            let m = num(i.saturating_add(4)..i.saturating_add(6))?;
+            let secs = i64::try_from(h.checked_mul(3600)?.checked_add(m.checked_mul(60)?)?).ok()?;
+            if *sign == b'+' {
+                secs
+            } else {
+                secs.checked_neg()?
+            }
+        }
+        _ => return None,
+    };
+    let days = crate::http::date::days_from_civil(year, month, day)?;
+    let local = days.checked_mul(86_400)?.checked_add(
+        hour.checked_mul(3600)?
+            .checked_add(minute.checked_mul(60)?)?
+            .checked_add(second)?,
+    )?;
+    i64::try_from(local).ok()?.checked_sub(offset)
+}
+
+/// How a [`Recovery`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Recovered {
+    /// Exactly one job matches: follow it with [`JobPoller::watch`](crate::JobPoller::watch).
+    Job,
+    /// No job matches: the outcome stays unknown.
+    NotFound,
+    /// Several jobs match: the outcome stays unknown; the candidates are listed.
+    Ambiguous,
+    /// The listing failed (an error status or an unreadable answer).
+    ListFailed,
+}
+
+/// Most candidates a [`Recovery`] keeps.
+pub const MAX_CANDIDATES: usize = 4;
+
+/// Finds the job a lost submit started. See the module docs.
+#[derive(Clone, Debug)]
+pub struct Recovery {
+    /// The description the job carries (ONTAP: `"POST /api/storage/volumes"`).
+    description: Bounded<96>,
+    /// Time since the submit was sent (monotonic), plus the margin.
+    window: Duration,
+    candidates: [Bounded<64>; MAX_CANDIDATES],
+    found: usize,
+}
+
+impl Recovery {
+    /// Looks for a job described as `description` that started no earlier than
+    /// `since_submit + margin` before the server's clock. ONTAP's description of a REST job is
+    /// the method and path, e.g. `"POST /api/storage/volumes"`; pass what your server writes.
+    pub fn new(
+        description: &str,
+        since_submit: Duration,
+        margin: Duration,
+    ) -> Result<Self, ConfigError> {
+        Ok(Recovery {
+            description: Bounded::new(description.as_bytes()).ok_or(ConfigError::JobRefLength)?,
+            window: since_submit.saturating_add(margin),
+            candidates: [Bounded::EMPTY; MAX_CANDIDATES],
+            found: 0,
+        })
+    }
+
+    /// Checks one page; call for each page of a [`JobList`].
+    pub fn check_page(&mut self, page: &Page<'_>) {
+        let Some(server_now) = page.server_date.and_then(|d| i64::try_from(d).ok()) else {
+            return;
+        };
+        let earliest =
+            server_now.saturating_sub(i64::try_from(self.window.as_secs()).unwrap_or(i64::MAX));
+        for job in page.jobs() {
+            let described = job
+                .description
+                .is_some_and(|d| d.eq_str(self.description.as_str()));
+            let recent = job.start_unix().is_some_and(|t| t >= earliest);
+            if !(described && recent) {
+                continue;
+            }
+            let Some(id) = job.id.and_then(|i| i.as_plain_str()) else {
+                continue;
+            };
+            if let Some(slot) = self.candidates.get_mut(self.found) {
+                *slot = Bounded::new(id.as_bytes()).unwrap_or(Bounded::EMPTY);
+            }
+            self.found = self.found.saturating_add(1);
+        }
+    }
+
+    /// The verdict so far (final once the listing is over).
+    pub fn verdict(&self) -> Recovered {
+        match self.found {
+            0 => Recovered::NotFound,
+            1 => Recovered::Job,
+            _ => Recovered::Ambiguous,
+        }
+    }
+
+    /// The job found, when exactly one matched.
+    pub fn job_id(&self) -> Option<&str> {
+        (self.found == 1)
+            .then(|| self.candidates.first().map(Bounded::as_str))
+            .flatten()
+    }
+
+    /// Every matching job id kept (at most [`MAX_CANDIDATES`]).
+    pub fn candidates(&self) -> impl Iterator<Item = &str> {
+        self.candidates
+            .iter()
+            .take(self.found.min(MAX_CANDIDATES))
+            .map(Bounded::as_str)
+    }
+
+    /// Number of matching jobs seen (may exceed the candidates kept).
+    pub fn matches(&self) -> usize {
+        self.found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_table() {
+        let table: &[(&str, Option<i64>)] = &[
+            ("1970-01-01T00:00:00Z", Some(0)),
+            ("2020-01-09T15:38:08-05:00", Some(1_578_602_288)),
+            ("2021-04-10T09:51:13+00:00", Some(1_618_048_273)),
+            ("2020-06-03T04:52:28.478Z", Some(1_591_159_948)),
+            ("2020-06-02T07:05:21.130260774Z", Some(1_591_081_521)),
+            ("2020-01-09T15:38:08", None),
+            ("string", None),
+            ("2020-13-09T15:38:08Z", None),
+            ("", None),
+        ];
+        for (s, want) in table {
+            assert_eq!(parse_rfc3339(s.as_bytes()), *want, "{s}");
+        }
+    }
+}
