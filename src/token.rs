@@ -303,3 +303,55 @@ mod tests {
         );
     }
 }
+
+/// With the `serde` feature a token serializes as its bytes (a byte string where the format has
+/// one, else a sequence of numbers) and deserializes through [`ResumeToken::from_bytes`], so a
+/// damaged or foreign token is an error, never a panic.
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use super::{MAX_TOKEN_LEN, ResumeToken};
+
+    impl serde::Serialize for ResumeToken {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_bytes(self.as_bytes())
+        }
+    }
+
+    struct TokenVisitor;
+
+    impl<'de> serde::de::Visitor<'de> for TokenVisitor {
+        type Value = ResumeToken;
+
+        fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str("the bytes of a jobpoll resume token")
+        }
+
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<ResumeToken, E> {
+            ResumeToken::from_bytes(v).map_err(|_| E::custom("not a valid jobpoll resume token"))
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<ResumeToken, A::Error> {
+            let mut buf = [0u8; MAX_TOKEN_LEN];
+            let mut len = 0usize;
+            while let Some(byte) = seq.next_element::<u8>()? {
+                let slot = buf
+                    .get_mut(len)
+                    .ok_or_else(|| serde::de::Error::custom("resume token too long"))?;
+                *slot = byte;
+                len = len.saturating_add(1);
+            }
+            self.visit_bytes(buf.get(..len).unwrap_or(&[]))
+        }
+    }
+
+    impl<'de> serde::Deserialize<'de> for ResumeToken {
+        fn deserialize<D: serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<ResumeToken, D::Error> {
+            deserializer.deserialize_bytes(TokenVisitor)
+        }
+    }
+}
