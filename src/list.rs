@@ -131,6 +131,8 @@ fn listed(dialect: Dialect, obj: Object<'_>) -> ListedJob<'_> {
         Dialect::Aiqum(_) => ("key", "name", "submit_time"),
         #[cfg(feature = "nse")]
         Dialect::Nse(_) => ("id", "job_summary", "created"),
+        #[cfg(feature = "generic")]
+        Dialect::Generic(_) => ("id", "description", "start_time"),
     };
     // The state through the dialect's own job reader, so every reading stays in one place.
     let job = dialect.job_from_object(obj);
@@ -209,6 +211,11 @@ impl JobList {
 
     /// Writes the next page request into `tx` (send it on any connection; it is a GET).
     /// `None` when the listing is over.
+    // Which locals a page request uses depends on the dialects built in.
+    #[cfg_attr(
+        not(all(feature = "ontap", feature = "aiqum", feature = "nse")),
+        allow(unused_variables, unused_mut)
+    )]
     pub fn write_request(
         &mut self,
         cfg: &Config<'_>,
@@ -241,7 +248,7 @@ impl JobList {
         let path = if let Next::Link(link) = &self.next {
             // The server's own link: decoded here, split into path and pairs, and encoded
             // again by the writer (so nothing is encoded twice).
-            let decoded = percent_decode(link.as_bytes(), &mut link_buf)
+            let decoded = http::percent_decode(link.as_bytes(), &mut link_buf)
                 .ok_or(Error::Config(ConfigError::JobRefLength))?;
             let (path, q) = decoded.split_once('?').unwrap_or((decoded, ""));
             for part in q.split('&').filter(|p| !p.is_empty()) {
@@ -424,6 +431,7 @@ impl JobList {
                     },
                 )
             }
+            #[allow(unreachable_patterns)]
             _ => {
                 let records = as_records(root.get("records"));
                 let n = u32::try_from(count(&records)).unwrap_or(u32::MAX);
@@ -444,37 +452,7 @@ impl JobList {
     }
 }
 
-/// `%XX` sequences decoded into `buf` (other bytes copied); `None` if it does not fit or is not
-/// UTF-8 afterwards.
-fn percent_decode<'b>(src: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
-    let hex = |b: u8| {
-        char::from(b)
-            .to_digit(16)
-            .and_then(|d| u8::try_from(d).ok())
-    };
-    let mut out = 0usize;
-    let mut i = 0usize;
-    while let Some(&b) = src.get(i) {
-        let decoded = match (
-            b,
-            src.get(i.saturating_add(1)).copied().and_then(hex),
-            src.get(i.saturating_add(2)).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                i = i.saturating_add(3);
-                h.checked_mul(16)?.checked_add(l)?
-            }
-            _ => {
-                i = i.saturating_add(1);
-                b
-            }
-        };
-        *buf.get_mut(out)? = decoded;
-        out = out.saturating_add(1);
-    }
-    core::str::from_utf8(buf.get(..out)?).ok()
-}
-
+#[cfg_attr(not(any(feature = "aiqum", feature = "nse")), allow(dead_code))]
 fn join<'b>(buf: &'b mut [u8], parts: &[&str]) -> Option<&'b str> {
     let mut len = 0usize;
     for part in parts {

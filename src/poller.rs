@@ -296,7 +296,8 @@ impl JobPoller {
     pub fn watch(cfg: &Config<'_>, job: &str, now: Instant) -> Result<Self, ConfigError> {
         cfg.dialect.validate()?;
         let mut poller = Self::blank(cfg, now, Phase::Poll);
-        poller.job = job_ref_from(job.as_bytes()).ok_or(ConfigError::JobRefLength)?;
+        poller.job = job_ref_from(job.as_bytes(), cfg.dialect.keeps_link_query())
+            .ok_or(ConfigError::JobRefLength)?;
         poller.submit_fingerprint = Submit::NONE.fingerprint();
         Ok(poller)
     }
@@ -767,11 +768,31 @@ impl JobPoller {
         purpose: Purpose,
     ) -> Result<(), Error> {
         let mut path_buf = [0u8; MAX_JOB_REF + 64];
-        let path = self
+        let mut decoded = [0u8; MAX_JOB_REF + 64];
+        let whole = self
             .job_path(&mut path_buf)
             .ok_or(Error::Config(ConfigError::JobRefLength))?;
+        // A link that carries its own query (e.g. `api-version`): decoded, split into pairs, and
+        // encoded again by the writer.
+        let (path, link_query) = match whole.split_once('?') {
+            Some(_) => {
+                let text = crate::http::percent_decode(whole.as_bytes(), &mut decoded)
+                    .ok_or(Error::Config(ConfigError::JobRefLength))?;
+                text.split_once('?').unwrap_or((text, ""))
+            }
+            None => (whole, ""),
+        };
+        let mut pairs = [("", ""); 8];
+        let mut n = 0usize;
+        for part in link_query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            if n >= pairs.len().saturating_sub(3) {
+                return Err(Error::Config(ConfigError::TooManyQueryPairs));
+            }
+            push_pair(&mut pairs, &mut n, k, v);
+        }
         // Query: `fields` where the API has it; for a long poll, the hold and the server's own
-        // change marker (`>=` is the API's comparison operator).
+        // change marker (with the API's comparison operator, e.g. `>=`).
         let hold = if self.cursor.is_empty() {
             None
         } else {
@@ -779,21 +800,20 @@ impl JobPoller {
                 .long_poll_hold(self.deadline.saturating_duration_since(now))
         };
         let mut hold_digits = [0u8; 20];
-        let mut marker = [0u8; MAX_CURSOR + 2];
-        let mut pairs = [("", ""); 3];
-        let mut n = 0usize;
+        let mut marker = [0u8; MAX_CURSOR + 8];
         if let Some(fields) = self.dialect.poll_fields(self.reduced_fields) {
             push_pair(&mut pairs, &mut n, "fields", fields);
         }
+        let (hold_param, cursor_param, _) = self.dialect.long_poll_params();
         let hold = hold.and_then(|secs| {
             let value = self.long_poll_marker(&mut marker)?;
             push_pair(
                 &mut pairs,
                 &mut n,
-                "poll_timeout",
+                hold_param,
                 format_u64(secs, &mut hold_digits),
             );
-            push_pair(&mut pairs, &mut n, "last_modified", value);
+            push_pair(&mut pairs, &mut n, cursor_param, value);
             Some(secs)
         });
         let query = pairs.get(..n).unwrap_or(&[]);
@@ -860,18 +880,15 @@ impl JobPoller {
 
     /// `>=` and the change marker (advanced by its smallest unit when the server compares
     /// inclusively), in `buf`.
-    fn long_poll_marker<'b>(&self, buf: &'b mut [u8; MAX_CURSOR + 2]) -> Option<&'b str> {
+    fn long_poll_marker<'b>(&self, buf: &'b mut [u8; MAX_CURSOR + 8]) -> Option<&'b str> {
         let cursor = self.cursor.as_bytes();
-        let end = cursor.len().checked_add(2)?;
-        buf.get_mut(..2)?.copy_from_slice(b">=");
-        buf.get_mut(2..end)?.copy_from_slice(cursor);
-        if self.cursor_inclusive {
-            #[cfg(feature = "deploy")]
-            {
-                if !crate::dialect::deploy::advance_timestamp(buf.get_mut(2..end)?) {
-                    return None;
-                }
-            }
+        let (_, _, prefix) = self.dialect.long_poll_params();
+        let start = prefix.len();
+        let end = start.checked_add(cursor.len())?;
+        buf.get_mut(..start)?.copy_from_slice(prefix.as_bytes());
+        buf.get_mut(start..end)?.copy_from_slice(cursor);
+        if self.cursor_inclusive && !crate::dialect::advance_timestamp(buf.get_mut(start..end)?) {
+            return None;
         }
         core::str::from_utf8(buf.get(..end)?).ok()
     }
@@ -1033,11 +1050,11 @@ impl JobPoller {
         let mut id_buf = [0u8; MAX_JOB_REF];
         let from_href = href
             .and_then(|h| h.unescape_into(&mut href_buf).ok())
-            .and_then(|h| job_ref_from(h.as_bytes()));
+            .and_then(|h| job_ref_from(h.as_bytes(), self.dialect.keeps_link_query()));
         let from_uuid = uuid
             .and_then(|u| u.unescape_into(&mut id_buf).ok())
             .filter(|u| !u.is_empty() && !u.starts_with('/'))
-            .and_then(|u| job_ref_from(u.as_bytes()));
+            .and_then(|u| job_ref_from(u.as_bytes(), false));
         let job = match (from_uuid, from_href) {
             // The standard link adds nothing to the id: keep the shorter form.
             (Some(id), Some(path))
@@ -1086,7 +1103,12 @@ impl JobPoller {
                 }
             });
         } else if in_flight.purpose == Purpose::Submit {
-            self.on_submit_answer(response.status, body, server_wait, &mut reply);
+            let header_href = self
+                .dialect
+                .id_header()
+                .and_then(|name| response.header(rx, name))
+                .and_then(url_path);
+            self.on_submit_answer(response.status, body, header_href, server_wait, &mut reply);
         } else {
             self.on_poll_answer(
                 now,
@@ -1104,6 +1126,7 @@ impl JobPoller {
         &mut self,
         status: u16,
         body: &'r [u8],
+        header_href: Option<&[u8]>,
         server_wait: Option<Duration>,
         reply: &mut Reply<'r>,
     ) {
@@ -1111,6 +1134,26 @@ impl JobPoller {
             .dialect
             .parse_submit_answer(body, self.json_limits)
             .ok();
+        // A job named by a header (e.g. `Operation-Location`) of a success answer.
+        if let (200..=299, Some(href)) = (status, header_href) {
+            if let Some(job) = job_ref_from(href, self.dialect.keeps_link_query()) {
+                self.job = job;
+                self.pending.push(Action::Event(Event::Accepted));
+                let job = answer.and_then(|a| a.job);
+                reply.message = job.and_then(|j| j.message_for_state());
+                let state = job.and_then(|j| j.state_raw.zip(j.state));
+                if let Some((raw, state)) = state {
+                    self.seen = true;
+                    self.record_state(raw, state);
+                    if let Some(outcome) = terminal_outcome(state) {
+                        self.finish(outcome);
+                        return;
+                    }
+                }
+                self.phase = Phase::Decide(Decision::Accepted);
+                return;
+            }
+        }
         if let Some(error) = answer.and_then(|a| a.error) {
             reply.message = error.message;
             self.record_code(error.code);
@@ -1444,6 +1487,19 @@ fn request_error(e: http::RequestError) -> Error {
     }
 }
 
+/// The path and query of a URL (`https://host:port/operations/1?api-version=2`), or the value
+/// itself when it already is a path.
+fn url_path(value: &[u8]) -> Option<&[u8]> {
+    let value = value.trim_ascii();
+    if value.first() == Some(&b'/') {
+        return Some(value);
+    }
+    let scheme_end = value.windows(3).position(|w| w == b"://")?;
+    let rest = value.get(scheme_end.checked_add(3)?..)?;
+    let path_start = rest.iter().position(|&b| b == b'/')?;
+    rest.get(path_start..)
+}
+
 /// True when `path` is exactly the dialect's path for the job `id`.
 fn is_standard_path(dialect: Dialect, path: &str, id: &str) -> bool {
     let (base, middle) = dialect.job_path_parts();
@@ -1451,12 +1507,12 @@ fn is_standard_path(dialect: Dialect, path: &str, id: &str) -> bool {
 }
 
 /// A job reference from an id or an href: an href (starts with '/') keeps its path without
-/// any query or fragment; anything else is a bare id.
-fn job_ref_from(text: &[u8]) -> Option<JobRef> {
+/// any fragment, and without its query unless the dialect needs it; anything else is a bare id.
+fn job_ref_from(text: &[u8], keep_query: bool) -> Option<JobRef> {
     if text.first() == Some(&b'/') {
         let end = text
             .iter()
-            .position(|&b| b == b'?' || b == b'#')
+            .position(|&b| b == b'#' || (b == b'?' && !keep_query))
             .unwrap_or(text.len());
         let path = text.get(..end)?;
         let bounded = Bounded::new(path).filter(|_| path.len() > 1)?;
@@ -1521,12 +1577,7 @@ impl SubmitWriter<'_> {
     }
 }
 
-fn push_pair<'a>(
-    pairs: &mut [(&'a str, &'a str); 3],
-    n: &mut usize,
-    name: &'a str,
-    value: &'a str,
-) {
+fn push_pair<'a>(pairs: &mut [(&'a str, &'a str)], n: &mut usize, name: &'a str, value: &'a str) {
     if let Some(slot) = pairs.get_mut(*n) {
         *slot = (name, value);
         *n = n.saturating_add(1);

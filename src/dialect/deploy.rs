@@ -119,59 +119,7 @@ pub fn normalize_state(raw: JsonStr<'_>) -> JobState {
         .map_or(JobState::Unknown, |(_, s)| *s)
 }
 
-/// Advances a `last_modified` value by its smallest unit (the last digit of its fraction of a
-/// second, or of its seconds), in place, keeping its format. Used when the server's comparison
-/// turns out inclusive, so the next long poll waits for a real change. Returns false when the
-/// value has no recognizable time of day or the carry would leave the seconds field.
-pub fn advance_timestamp(ts: &mut [u8]) -> bool {
-    // The time of day starts after 'T' (or a space); the zone, if any, starts at the first
-    // 'Z', '+' or '-' after it.
-    let Some(t) = ts.iter().position(|&b| b == b'T' || b == b't' || b == b' ') else {
-        return false;
-    };
-    let zone = ts
-        .iter()
-        .enumerate()
-        .skip(t.saturating_add(1))
-        .find(|(_, b)| matches!(b, b'Z' | b'z' | b'+' | b'-'))
-        .map_or(ts.len(), |(i, _)| i);
-    let Some(time) = ts.get_mut(t.saturating_add(1)..zone) else {
-        return false;
-    };
-    // Walk back over the fraction and the seconds, carrying; stop at the ':' before seconds.
-    let mut i = time.len();
-    let mut seconds_digits = 0u8;
-    let mut in_seconds = !time.contains(&b'.');
-    while let Some(prev) = i.checked_sub(1) {
-        i = prev;
-        let Some(b) = time.get_mut(i) else {
-            return false;
-        };
-        match *b {
-            b'.' => {
-                in_seconds = true;
-                continue;
-            }
-            b':' => return false,
-            b'0'..=b'8' => {
-                *b = b.saturating_add(1);
-                // Seconds may not reach 60.
-                if in_seconds && seconds_digits == 1 && *b >= b'6' {
-                    return false;
-                }
-                return true;
-            }
-            b'9' => {
-                *b = b'0';
-                if in_seconds {
-                    seconds_digits = seconds_digits.saturating_add(1);
-                }
-            }
-            _ => return false,
-        }
-    }
-    false
-}
+pub use super::advance_timestamp;
 
 #[cfg(test)]
 mod tests {

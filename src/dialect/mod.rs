@@ -13,6 +13,8 @@ use crate::state::JobState;
 pub mod aiqum;
 #[cfg(feature = "deploy")]
 pub mod deploy;
+#[cfg(feature = "generic")]
+pub mod generic;
 #[cfg(feature = "nse")]
 pub mod nse;
 #[cfg(feature = "ontap")]
@@ -22,9 +24,12 @@ pub mod ontap;
     feature = "ontap",
     feature = "deploy",
     feature = "aiqum",
-    feature = "nse"
+    feature = "nse",
+    feature = "generic"
 )))]
-compile_error!("enable at least one dialect feature (`ontap`, `deploy`, `aiqum` or `nse`)");
+compile_error!(
+    "enable at least one dialect feature (`ontap`, `deploy`, `aiqum`, `nse` or `generic`)"
+);
 
 /// The job API of the server, with its options. Fixed when a machine is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +48,9 @@ pub enum Dialect {
     /// NetApp Service Engine (`{base}/jobs/{id}` in a `{status, result}` envelope).
     #[cfg(feature = "nse")]
     Nse(nse::NseOptions),
+    /// Any API of the same shape, described with data.
+    #[cfg(feature = "generic")]
+    Generic(&'static generic::GenericDialect),
 }
 
 impl Default for Dialect {
@@ -57,6 +65,8 @@ impl Default for Dialect {
         return Dialect::Aiqum(aiqum::AiqumOptions::DEFAULT);
         #[cfg(feature = "nse")]
         return Dialect::Nse(nse::NseOptions::DEFAULT);
+        #[cfg(feature = "generic")]
+        return Dialect::Generic(&generic::AZURE_STYLE);
     }
 }
 
@@ -140,6 +150,8 @@ impl Dialect {
             Dialect::Aiqum(_) => 3,
             #[cfg(feature = "nse")]
             Dialect::Nse(_) => 4,
+            #[cfg(feature = "generic")]
+            Dialect::Generic(_) => 5,
         }
     }
 
@@ -158,6 +170,8 @@ impl Dialect {
             Dialect::Aiqum(_) => aiqum::parse_submit_answer(body, limits),
             #[cfg(feature = "nse")]
             Dialect::Nse(_) => nse::parse_submit_answer(body, limits),
+            #[cfg(feature = "generic")]
+            Dialect::Generic(g) => g.parse_submit_answer(body, limits),
         }
     }
 
@@ -176,6 +190,8 @@ impl Dialect {
             Dialect::Aiqum(_) => aiqum::parse_job(body, limits),
             #[cfg(feature = "nse")]
             Dialect::Nse(_) => nse::parse_job(body, limits),
+            #[cfg(feature = "generic")]
+            Dialect::Generic(g) => g.parse_job(body, limits),
         }
     }
 
@@ -210,6 +226,8 @@ impl Dialect {
             Dialect::Aiqum(_) => aiqum::job_from_object(obj),
             #[cfg(feature = "nse")]
             Dialect::Nse(_) => nse::job_from_object(obj),
+            #[cfg(feature = "generic")]
+            Dialect::Generic(g) => g.job_from_object(obj),
         }
     }
 
@@ -218,6 +236,8 @@ impl Dialect {
         match self {
             #[cfg(feature = "deploy")]
             Dialect::Deploy(_) => false,
+            #[cfg(feature = "generic")]
+            Dialect::Generic(_) => false,
             #[allow(unreachable_patterns)]
             _ => true,
         }
@@ -234,6 +254,8 @@ impl Dialect {
             Dialect::Aiqum(o) => (o.base_path, "/management-server/jobs/"),
             #[cfg(feature = "nse")]
             Dialect::Nse(o) => (o.base_path, "/jobs/"),
+            #[cfg(feature = "generic")]
+            Dialect::Generic(g) => ("", g.job_path_prefix),
         }
     }
 
@@ -254,7 +276,10 @@ impl Dialect {
                 deploy::FIELDS
             }),
             #[allow(unreachable_patterns)]
-            _ => None,
+            _ => {
+                let _ = reduced;
+                None
+            }
         }
     }
 
@@ -292,11 +317,51 @@ impl Dialect {
                     .as_secs();
                 (secs >= 1).then_some(secs)
             }
+            #[cfg(feature = "generic")]
+            Dialect::Generic(g) => {
+                let secs = g.long_poll?.max_hold.min(left).as_secs();
+                (secs >= 1).then_some(secs)
+            }
             #[allow(unreachable_patterns)]
             _ => {
                 let _ = left;
                 None
             }
+        }
+    }
+
+    /// The long poll's query parameters: the hold, the change marker, and the marker's prefix.
+    pub(crate) fn long_poll_params(&self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            #[cfg(feature = "generic")]
+            Dialect::Generic(g) => g
+                .long_poll
+                .map_or(("poll_timeout", "last_modified", ">="), |l| {
+                    (l.hold_param, l.cursor_param, l.cursor_prefix)
+                }),
+            #[allow(unreachable_patterns)]
+            _ => ("poll_timeout", "last_modified", ">="),
+        }
+    }
+
+    /// The response header that names the job in a submit answer, if the API uses one.
+    pub(crate) fn id_header(&self) -> Option<&'static str> {
+        match self {
+            #[cfg(feature = "generic")]
+            Dialect::Generic(g) => g.id_header,
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// Whether a job's link keeps its query (an Azure-style operation URL carries a required
+    /// `api-version`); the built-in APIs' links are plain paths.
+    pub(crate) const fn keeps_link_query(&self) -> bool {
+        match self {
+            #[cfg(feature = "generic")]
+            Dialect::Generic(_) => true,
+            #[allow(unreachable_patterns)]
+            _ => false,
         }
     }
 
@@ -332,8 +397,11 @@ impl Dialect {
 
     /// Checks the options.
     pub(crate) fn validate(&self) -> Result<(), crate::ConfigError> {
-        let (base, _) = self.job_path_parts();
+        let (base, middle) = self.job_path_parts();
         if !base.is_empty() && (!base.starts_with('/') || base.ends_with('/')) {
+            return Err(crate::ConfigError::BasePath);
+        }
+        if !middle.starts_with('/') {
             return Err(crate::ConfigError::BasePath);
         }
         let hold_in_range = match self {
@@ -350,4 +418,58 @@ impl Dialect {
             Err(crate::ConfigError::ReturnTimeoutOutOfRange)
         }
     }
+}
+
+/// Advances a `last_modified` value by its smallest unit (the last digit of its fraction of a
+/// second, or of its seconds), in place, keeping its format. Used when the server's comparison
+/// turns out inclusive, so the next long poll waits for a real change. Returns false when the
+/// value has no recognizable time of day or the carry would leave the seconds field.
+pub fn advance_timestamp(ts: &mut [u8]) -> bool {
+    // The time of day starts after 'T' (or a space); the zone, if any, starts at the first
+    // 'Z', '+' or '-' after it.
+    let Some(t) = ts.iter().position(|&b| b == b'T' || b == b't' || b == b' ') else {
+        return false;
+    };
+    let zone = ts
+        .iter()
+        .enumerate()
+        .skip(t.saturating_add(1))
+        .find(|(_, b)| matches!(b, b'Z' | b'z' | b'+' | b'-'))
+        .map_or(ts.len(), |(i, _)| i);
+    let Some(time) = ts.get_mut(t.saturating_add(1)..zone) else {
+        return false;
+    };
+    // Walk back over the fraction and the seconds, carrying; stop at the ':' before seconds.
+    let mut i = time.len();
+    let mut seconds_digits = 0u8;
+    let mut in_seconds = !time.contains(&b'.');
+    while let Some(prev) = i.checked_sub(1) {
+        i = prev;
+        let Some(b) = time.get_mut(i) else {
+            return false;
+        };
+        match *b {
+            b'.' => {
+                in_seconds = true;
+                continue;
+            }
+            b':' => return false,
+            b'0'..=b'8' => {
+                *b = b.saturating_add(1);
+                // Seconds may not reach 60.
+                if in_seconds && seconds_digits == 1 && *b >= b'6' {
+                    return false;
+                }
+                return true;
+            }
+            b'9' => {
+                *b = b'0';
+                if in_seconds {
+                    seconds_digits = seconds_digits.saturating_add(1);
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
 }

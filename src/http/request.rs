@@ -520,6 +520,37 @@ fn encode_query(sink: &mut Sink<'_>, text: &[u8]) {
     }
 }
 
+/// Decodes `%XX` sequences of `src` into `buf` (other bytes are copied), for reading back a
+/// server's link before writing it again; `None` if it does not fit or is not UTF-8 afterwards.
+pub fn percent_decode<'b>(src: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
+    let hex = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let mut out = 0usize;
+    let mut i = 0usize;
+    while let Some(&b) = src.get(i) {
+        let decoded = match (
+            b,
+            src.get(i.saturating_add(1)).copied().and_then(hex),
+            src.get(i.saturating_add(2)).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                i = i.saturating_add(3);
+                h.checked_mul(16)?.checked_add(l)?
+            }
+            _ => {
+                i = i.saturating_add(1);
+                b
+            }
+        };
+        *buf.get_mut(out)? = decoded;
+        out = out.saturating_add(1);
+    }
+    core::str::from_utf8(buf.get(..out)?).ok()
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
