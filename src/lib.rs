@@ -15,6 +15,7 @@ pub mod time;
 
 mod action;
 mod config;
+mod display;
 mod error;
 #[cfg(feature = "__fuzzing")]
 #[doc(hidden)]
