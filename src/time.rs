@@ -75,7 +75,7 @@ impl core::ops::Sub<Instant> for Instant {
 /// Whole milliseconds in `d`, rounded up, saturating at `u64::MAX`.
 pub(crate) fn duration_to_millis_ceil(d: Duration) -> u64 {
     let ms = d.as_millis();
-    let ms = if d.subsec_nanos() % 1_000_000 != 0 {
+    let ms = if !d.subsec_nanos().is_multiple_of(1_000_000) {
         ms.saturating_add(1)
     } else {
         ms
