@@ -6,6 +6,8 @@
 #[cfg(all(feature = "defmt", feature = "log"))]
 compile_error!("the `defmt` and `log` features are mutually exclusive: pick one logging backend");
 
+/// HTTP/1.1 request writer and incremental response parser over caller buffers.
+pub mod http;
 pub mod policy;
 pub mod time;
 

@@ -1,0 +1,1 @@
+//! Fuzz entry points (hidden, behind the `__fuzzing` feature).

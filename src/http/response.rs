@@ -1,0 +1,1700 @@
+//! The incremental response parser: heads through httparse, bodies framed by
+//! `Content-Length`, chunked (de-framed in place) or the end of the stream.
+//!
+//! Choices worth knowing:
+//! - `101 Switching Protocols` is an error ([`HttpError::UnexpectedSwitchingProtocols`]): no
+//!   request of ours asks for an upgrade, and after a 101 the bytes are no longer HTTP. Other
+//!   1xx responses are skipped. A status below 100 is [`MalformedKind::StatusLine`].
+//! - 1xx, 204 and 304 have no body whatever their framing headers say; their framing and
+//!   `Content-Encoding` headers are not checked (`content_length` is reported when valid).
+//! - `max_head_len` bounds every head (a complete head longer than it is refused too, so the
+//!   outcome never depends on how the bytes were split).
+//! - Chunked framing: a chunk-size or trailer line may be at most [`MAX_CHUNK_LINE`] bytes and
+//!   must end in CRLF; a chunked HTTP/1.0 response is read but never kept alive.
+//! - After a result (complete or error) every further call returns the same result.
+
+use core::time::Duration;
+
+use super::date::parse_http_date;
+
+/// The most headers a head may have (the size of the parser's stack array).
+const MAX_HEADERS: usize = 32;
+
+/// The longest chunk-size line (with extensions) or trailer line, CRLF included.
+pub const MAX_CHUNK_LINE: usize = 4096;
+
+/// Bounds on what a response may take from the caller's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Limits {
+    /// Most header fields in one head; values above 32 act as 32.
+    pub max_headers: usize,
+    /// Most bytes in one head (status line, fields and the blank line).
+    pub max_head_len: usize,
+    /// Most bytes in a decoded body.
+    pub max_body_len: usize,
+}
+
+impl Default for Limits {
+    /// 32 headers, 8 KiB head, 1 MiB body.
+    fn default() -> Self {
+        Limits {
+            max_headers: MAX_HEADERS,
+            max_head_len: 8 * 1024,
+            max_body_len: 1024 * 1024,
+        }
+    }
+}
+
+/// What [`ResponseParser::parse`] has so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Status {
+    /// More bytes are needed.
+    Partial,
+    /// A whole response is in the buffer.
+    Complete(Response),
+}
+
+/// A complete response: offsets into the caller's buffer plus the header facts a poller needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Response {
+    /// Status code (100..=999).
+    pub status: u16,
+    /// HTTP/1.x minor version: 0 or 1.
+    pub minor_version: u8,
+    /// Offset of the final (non-1xx) status line in the buffer.
+    pub head_start: usize,
+    /// Start of the decoded body (also the end of the head).
+    pub body_start: usize,
+    /// End of the decoded body.
+    pub body_end: usize,
+    /// Raw bytes of the buffer this response used (1xx heads, head, framing, trailers); bytes
+    /// after it belong to the next response.
+    pub consumed: usize,
+    /// Whether the connection may carry another request after this response.
+    pub keep_alive: bool,
+    /// From `Keep-Alive: timeout=N`: how long the server keeps an idle connection.
+    pub keep_alive_timeout: Option<Duration>,
+    /// From `Retry-After`.
+    pub retry_after: Option<RetryAfter>,
+    /// The `Date` header as Unix seconds.
+    pub date: Option<u64>,
+    /// The `Content-Length` header, when present and valid.
+    pub content_length: Option<u64>,
+    /// Whether the body was sent with chunked framing (already removed).
+    pub chunked: bool,
+}
+
+impl Response {
+    /// The decoded body; an empty slice if the offsets do not fit `buf`.
+    pub fn body<'b>(&self, buf: &'b [u8]) -> &'b [u8] {
+        buf.get(self.body_start..self.body_end).unwrap_or(&[])
+    }
+
+    /// The value of the last header named `name` (case-insensitive), re-read from the head.
+    pub fn header<'b>(&self, buf: &'b [u8], name: &str) -> Option<&'b [u8]> {
+        let head = buf.get(self.head_start..self.body_start)?;
+        let mut found = None;
+        // The first line is the status line; the head ends at the blank line.
+        for line in head.split(|&b| b == b'\n').skip(1) {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                break;
+            }
+            if let Some(colon) = line.iter().position(|&b| b == b':') {
+                let (field, rest) = line.split_at_checked(colon)?;
+                if field.eq_ignore_ascii_case(name.as_bytes()) {
+                    found = Some(rest.get(1..).unwrap_or(&[]).trim_ascii());
+                }
+            }
+        }
+        found
+    }
+}
+
+/// A `Retry-After` value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum RetryAfter {
+    /// Delta-seconds (capped at `u32::MAX`).
+    Seconds(u32),
+    /// An HTTP-date, as Unix seconds.
+    Date(u64),
+}
+
+impl RetryAfter {
+    /// The wait it asks for. A date is measured against the response's own `Date` (never a
+    /// device clock): `None` when it is a date and `date` is `None`. Past dates give zero.
+    pub fn delay(self, date: Option<u64>) -> Option<Duration> {
+        match self {
+            RetryAfter::Seconds(s) => Some(Duration::from_secs(u64::from(s))),
+            RetryAfter::Date(at) => date.map(|now| Duration::from_secs(at.saturating_sub(now))),
+        }
+    }
+
+    /// Reads a `Retry-After` field value; `None` when it is neither form.
+    pub fn parse(value: &[u8]) -> Option<RetryAfter> {
+        let value = value.trim_ascii();
+        match parse_decimal(value) {
+            Some(n) => Some(RetryAfter::Seconds(u32::try_from(n).unwrap_or(u32::MAX))),
+            None => parse_http_date(value).map(RetryAfter::Date),
+        }
+    }
+}
+
+/// Why a response could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum HttpError {
+    /// httparse rejected the status line or a header (or the status is below 100).
+    Malformed {
+        /// Which part was wrong.
+        kind: MalformedKind,
+    },
+    /// More header fields than [`Limits::max_headers`].
+    TooManyHeaders {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The head is longer than [`Limits::max_head_len`] or the buffer.
+    HeadTooLarge {
+        /// The limit in force (the smaller of the limit and the room in the buffer).
+        limit: usize,
+    },
+    /// The body does not fit (declared or seen); `status` lets the caller react (e.g. ask for less).
+    BodyTooLarge {
+        /// The response status.
+        status: u16,
+        /// The declared `Content-Length`, if any.
+        declared: Option<u64>,
+        /// The limit in force (the smaller of `max_body_len` and the room in the buffer).
+        limit: usize,
+    },
+    /// Content-Length together with Transfer-Encoding, or differing Content-Length values.
+    ConflictingFraming,
+    /// A `Content-Length` that is not a decimal number fitting `u64`.
+    InvalidContentLength,
+    /// Transfer-Encoding other than exactly `chunked`.
+    UnsupportedTransferEncoding,
+    /// Content-Encoding other than `identity` (the request asked for identity).
+    UnsupportedContentEncoding,
+    /// Bad chunk-size line, missing CRLF after chunk data, chunk-size overflow, bad trailer.
+    InvalidChunk {
+        /// Offset in the buffer of the line or byte at fault.
+        offset: usize,
+    },
+    /// The stream ended inside a response.
+    Truncated,
+    /// The stream ended before any byte of a response.
+    NoResponse,
+    /// Not HTTP/1.0 or HTTP/1.1.
+    UnsupportedVersion,
+    /// A `101 Switching Protocols`, which no request of ours asks for.
+    UnexpectedSwitchingProtocols,
+}
+
+/// The part of a head httparse rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum MalformedKind {
+    /// The status code or reason phrase.
+    StatusLine,
+    /// A header name.
+    HeaderName,
+    /// A header value.
+    HeaderValue,
+    /// A line ending.
+    NewLine,
+    /// The protocol version is not `HTTP/<digit>...`.
+    Version,
+    /// Anything else httparse reports.
+    Other,
+}
+
+/// An incremental HTTP/1.x response parser over a caller buffer: small, `Copy`, no lifetime.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ResponseParser {
+    limits: Limits,
+    /// Start of the head being looked for (after any 1xx heads).
+    head_start: usize,
+    phase: Phase,
+    /// The response being built; complete once `phase` is `Done`.
+    response: Response,
+}
+
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum Phase {
+    Head,
+    /// `Content-Length` body ending at this offset.
+    Fixed {
+        end: usize,
+    },
+    Chunked(Chunked),
+    /// Body until the peer closes.
+    UntilClose,
+    Done,
+    Failed(HttpError),
+}
+
+/// Cursors of the in-place chunked decoder: raw bytes before `read` are processed; decoded
+/// body bytes are `body_start..write` (always `write <= read`).
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+struct Chunked {
+    read: usize,
+    write: usize,
+    /// How far a line without its LF has been searched, so no byte is searched twice.
+    scanned: usize,
+    state: ChunkState,
+}
+
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum ChunkState {
+    Size,
+    Data { remaining: u64 },
+    DataEnd,
+    Trailer,
+}
+
+const EMPTY_RESPONSE: Response = Response {
+    status: 0,
+    minor_version: 1,
+    head_start: 0,
+    body_start: 0,
+    body_end: 0,
+    consumed: 0,
+    keep_alive: false,
+    keep_alive_timeout: None,
+    retry_after: None,
+    date: None,
+    content_length: None,
+    chunked: false,
+};
+
+impl ResponseParser {
+    /// A parser for one response at the start of the buffer.
+    pub const fn new(limits: Limits) -> Self {
+        ResponseParser {
+            limits,
+            head_start: 0,
+            phase: Phase::Head,
+            response: EMPTY_RESPONSE,
+        }
+    }
+
+    /// Forgets everything, ready for a new response at the start of a (compacted) buffer.
+    pub fn reset(&mut self) {
+        *self = ResponseParser::new(self.limits);
+    }
+
+    /// The limits in force.
+    pub const fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// `buf[..filled]` holds every byte received so far for this response (the caller appends
+    /// at `filled` and calls again). Returns `Partial` until complete. May rewrite `buf[..filled]`
+    /// in place (chunked framing removed so the body becomes contiguous). When `filled ==
+    /// buf.len()` and the response is still incomplete, returns the matching *TooLarge error
+    /// (the caller cannot give more room).
+    pub fn parse(&mut self, buf: &mut [u8], filled: usize) -> Result<Status, HttpError> {
+        let filled = filled.min(buf.len());
+        let status = self.advance(buf, filled)?;
+        if status == Status::Partial && filled >= buf.len() {
+            let error = match self.phase {
+                Phase::Head => HttpError::HeadTooLarge {
+                    limit: self
+                        .limits
+                        .max_head_len
+                        .min(buf.len().saturating_sub(self.head_start)),
+                },
+                _ => self.body_too_large(buf, self.response.content_length),
+            };
+            return Err(self.fail(error));
+        }
+        Ok(status)
+    }
+
+    /// The peer closed the stream cleanly after `filled` bytes: completes a close-delimited body;
+    /// anything else incomplete is `Truncated` (or `NoResponse` when `filled == 0`).
+    pub fn parse_eof(&mut self, buf: &mut [u8], filled: usize) -> Result<Status, HttpError> {
+        let filled = filled.min(buf.len());
+        let status = self.advance(buf, filled)?;
+        if status != Status::Partial {
+            return Ok(status);
+        }
+        match self.phase {
+            Phase::UntilClose => {
+                self.response.body_end = filled;
+                self.response.consumed = filled;
+                self.phase = Phase::Done;
+                Ok(Status::Complete(self.response))
+            }
+            _ if filled == 0 => Err(self.fail(HttpError::NoResponse)),
+            _ => Err(self.fail(HttpError::Truncated)),
+        }
+    }
+
+    fn fail(&mut self, error: HttpError) -> HttpError {
+        self.phase = Phase::Failed(error);
+        error
+    }
+
+    fn body_too_large(&self, buf: &[u8], declared: Option<u64>) -> HttpError {
+        HttpError::BodyTooLarge {
+            status: self.response.status,
+            declared,
+            limit: self
+                .limits
+                .max_body_len
+                .min(buf.len().saturating_sub(self.response.body_start)),
+        }
+    }
+
+    /// Processes what `buf[..filled]` adds; no buffer-full rule (the callers apply theirs).
+    fn advance(&mut self, buf: &mut [u8], filled: usize) -> Result<Status, HttpError> {
+        match self.step(buf, filled) {
+            Ok(true) => {
+                self.phase = Phase::Done;
+                Ok(Status::Complete(self.response))
+            }
+            Ok(false) => Ok(Status::Partial),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Returns whether the response is complete.
+    fn step(&mut self, buf: &mut [u8], filled: usize) -> Result<bool, HttpError> {
+        if let Phase::Head = self.phase {
+            if !self.parse_head(buf, filled)? {
+                return Ok(false);
+            }
+        }
+        match self.phase {
+            Phase::Head => Ok(false),
+            Phase::Fixed { end } => {
+                if filled >= end {
+                    self.response.body_end = end;
+                    self.response.consumed = end;
+                    Ok(true)
+                } else {
+                    Ok(false)
+                }
+            }
+            Phase::Chunked(mut chunked) => {
+                let result = self.step_chunked(buf, filled, &mut chunked);
+                self.phase = Phase::Chunked(chunked);
+                if result? {
+                    self.response.body_end = chunked.write;
+                    self.response.consumed = chunked.read;
+                    Ok(true)
+                } else {
+                    Ok(false)
+                }
+            }
+            Phase::UntilClose => {
+                let seen = filled.saturating_sub(self.response.body_start);
+                if seen > self.limits.max_body_len {
+                    Err(self.body_too_large(buf, None))
+                } else {
+                    Ok(false)
+                }
+            }
+            Phase::Done => Ok(true),
+            Phase::Failed(e) => Err(e),
+        }
+    }
+
+    /// Parses heads (skipping 1xx) until the final one; returns whether it was found and the
+    /// body phase set.
+    fn parse_head(&mut self, buf: &[u8], filled: usize) -> Result<bool, HttpError> {
+        // Each pass either returns or moves `head_start` forward by a whole head.
+        while let Some(avail) = buf.get(self.head_start..filled) {
+            let region = avail.get(..self.limits.max_head_len).unwrap_or(avail);
+            let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let max_headers = self.limits.max_headers.min(MAX_HEADERS);
+            let headers = storage.get_mut(..max_headers).unwrap_or(&mut []);
+            let mut head = httparse::Response::new(headers);
+            let len = match head.parse(region) {
+                Ok(httparse::Status::Complete(len)) => len,
+                Ok(httparse::Status::Partial) => {
+                    if avail.len() >= self.limits.max_head_len {
+                        return Err(HttpError::HeadTooLarge {
+                            limit: self.limits.max_head_len,
+                        });
+                    }
+                    return Ok(false);
+                }
+                Err(e) => return Err(map_httparse_error(e, region, max_headers)),
+            };
+            let code = head.code.unwrap_or(0);
+            let minor = head.version.unwrap_or(1);
+            let head_end = self.head_start.saturating_add(len);
+            let leading = region
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            let line_start = self.head_start.saturating_add(leading);
+            match code {
+                0..=99 => {
+                    return Err(HttpError::Malformed {
+                        kind: MalformedKind::StatusLine,
+                    });
+                }
+                101 => return Err(HttpError::UnexpectedSwitchingProtocols),
+                100..=199 => {
+                    self.head_start = head_end;
+                    continue;
+                }
+                _ => {}
+            }
+            let info = HeadInfo::read(head.headers);
+            self.response = Response {
+                status: code,
+                minor_version: minor,
+                head_start: line_start,
+                body_start: head_end,
+                body_end: head_end,
+                consumed: head_end,
+                keep_alive: if minor == 0 {
+                    info.keep_alive_token && !info.close
+                } else {
+                    !info.close
+                },
+                keep_alive_timeout: info.keep_alive_timeout,
+                retry_after: info.retry_after,
+                date: info.date,
+                content_length: info.content_length.ok().flatten(),
+                chunked: false,
+            };
+            self.phase = self.body_phase(buf, &info, head_end)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Chooses the body framing for a final head ending at `head_end`.
+    fn body_phase(
+        &mut self,
+        buf: &[u8],
+        info: &HeadInfo,
+        head_end: usize,
+    ) -> Result<Phase, HttpError> {
+        if matches!(self.response.status, 204 | 304) {
+            return Ok(Phase::Fixed { end: head_end });
+        }
+        if !info.identity_encoding {
+            return Err(HttpError::UnsupportedContentEncoding);
+        }
+        if info.transfer_encoding_present {
+            if info.content_length_present {
+                return Err(HttpError::ConflictingFraming);
+            }
+            if !info.chunked_only {
+                return Err(HttpError::UnsupportedTransferEncoding);
+            }
+            self.response.chunked = true;
+            if self.response.minor_version == 0 {
+                self.response.keep_alive = false;
+            }
+            return Ok(Phase::Chunked(Chunked {
+                read: head_end,
+                write: head_end,
+                scanned: head_end,
+                state: ChunkState::Size,
+            }));
+        }
+        match info.content_length? {
+            Some(n) => {
+                let room = buf.len().saturating_sub(head_end);
+                let fits = usize::try_from(n)
+                    .ok()
+                    .filter(|&n| n <= self.limits.max_body_len && n <= room);
+                match fits {
+                    Some(n) => Ok(Phase::Fixed {
+                        end: head_end.saturating_add(n),
+                    }),
+                    None => Err(self.body_too_large(buf, Some(n))),
+                }
+            }
+            None => {
+                self.response.keep_alive = false;
+                Ok(Phase::UntilClose)
+            }
+        }
+    }
+
+    /// Advances the chunked decoder over the new bytes; returns whether the last chunk and the
+    /// trailers are done.
+    fn step_chunked(
+        &self,
+        buf: &mut [u8],
+        filled: usize,
+        c: &mut Chunked,
+    ) -> Result<bool, HttpError> {
+        // Every pass consumes at least one byte or returns.
+        loop {
+            match c.state {
+                ChunkState::Size | ChunkState::Trailer => {
+                    let Some(line) = take_line(buf, filled, c)? else {
+                        return Ok(false);
+                    };
+                    let line_start = c.read;
+                    c.read = line.end;
+                    c.scanned = line.end;
+                    let text = buf.get(line_start..line.content_end).unwrap_or(&[]);
+                    if let ChunkState::Trailer = c.state {
+                        if text.is_empty() {
+                            return Ok(true);
+                        }
+                        if !is_valid_field_line(text) {
+                            return Err(HttpError::InvalidChunk { offset: line_start });
+                        }
+                        continue;
+                    }
+                    let size = parse_chunk_size(text)
+                        .ok_or(HttpError::InvalidChunk { offset: line_start })?;
+                    if size == 0 {
+                        c.state = ChunkState::Trailer;
+                        continue;
+                    }
+                    let decoded = c.write.saturating_sub(self.response.body_start);
+                    let total = u64::try_from(decoded)
+                        .unwrap_or(u64::MAX)
+                        .saturating_add(size);
+                    let max = u64::try_from(self.limits.max_body_len).unwrap_or(u64::MAX);
+                    // The raw chunk and its CRLF must also fit in the buffer.
+                    let raw_end = u64::try_from(c.read)
+                        .unwrap_or(u64::MAX)
+                        .saturating_add(size)
+                        .saturating_add(2);
+                    let len = u64::try_from(buf.len()).unwrap_or(u64::MAX);
+                    if total > max || raw_end > len {
+                        return Err(self.body_too_large(buf, None));
+                    }
+                    c.state = ChunkState::Data { remaining: size };
+                }
+                ChunkState::Data { remaining } => {
+                    let available = filled.saturating_sub(c.read);
+                    let n = usize::try_from(remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(available);
+                    if n == 0 {
+                        return Ok(false);
+                    }
+                    let src_end = c.read.checked_add(n).filter(|&e| e <= buf.len());
+                    let Some(src_end) = src_end else {
+                        return Ok(false);
+                    };
+                    if c.write > c.read {
+                        return Ok(false);
+                    }
+                    if c.write < c.read {
+                        buf.copy_within(c.read..src_end, c.write);
+                    }
+                    c.read = src_end;
+                    c.write = c.write.saturating_add(n);
+                    c.scanned = c.read;
+                    let left = remaining.saturating_sub(u64::try_from(n).unwrap_or(u64::MAX));
+                    c.state = if left == 0 {
+                        ChunkState::DataEnd
+                    } else {
+                        ChunkState::Data { remaining: left }
+                    };
+                }
+                ChunkState::DataEnd => {
+                    let tail = buf.get(c.read..filled).unwrap_or(&[]);
+                    match tail {
+                        [b'\r', b'\n', ..] => {
+                            c.read = c.read.saturating_add(2);
+                            c.scanned = c.read;
+                            c.state = ChunkState::Size;
+                        }
+                        [] | [b'\r'] => return Ok(false),
+                        [b'\r', _, ..] => {
+                            return Err(HttpError::InvalidChunk {
+                                offset: c.read.saturating_add(1),
+                            });
+                        }
+                        _ => return Err(HttpError::InvalidChunk { offset: c.read }),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A complete line in the chunked section: content ends before the CR, the line after the LF.
+struct Line {
+    content_end: usize,
+    end: usize,
+}
+
+/// Finds the line starting at `c.read`; `None` while its LF has not arrived.
+fn take_line(buf: &[u8], filled: usize, c: &mut Chunked) -> Result<Option<Line>, HttpError> {
+    let from = c.scanned.max(c.read);
+    let new = buf.get(from..filled).unwrap_or(&[]);
+    match new.iter().position(|&b| b == b'\n') {
+        Some(pos) => {
+            let lf = from.saturating_add(pos);
+            let end = lf.saturating_add(1);
+            if end.saturating_sub(c.read) > MAX_CHUNK_LINE {
+                return Err(HttpError::InvalidChunk { offset: c.read });
+            }
+            let cr = lf.checked_sub(1).filter(|&cr| cr >= c.read);
+            match cr.and_then(|cr| buf.get(cr)) {
+                Some(b'\r') => Ok(Some(Line {
+                    content_end: lf.saturating_sub(1),
+                    end,
+                })),
+                _ => Err(HttpError::InvalidChunk { offset: lf }),
+            }
+        }
+        None => {
+            c.scanned = filled.max(from);
+            if filled.saturating_sub(c.read) >= MAX_CHUNK_LINE {
+                return Err(HttpError::InvalidChunk { offset: c.read });
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// `chunk-size [ chunk-ext ]` (RFC 9112 section 7.1.1); extensions are checked for stray
+/// control bytes and otherwise ignored.
+fn parse_chunk_size(line: &[u8]) -> Option<u64> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 {
+        return None;
+    }
+    let (hex, ext) = line.split_at_checked(digits)?;
+    let mut size = 0u64;
+    for &b in hex {
+        let v = match b {
+            b'0'..=b'9' => b.wrapping_sub(b'0'),
+            b'a'..=b'f' => b.wrapping_sub(b'a').wrapping_add(10),
+            _ => b.wrapping_sub(b'A').wrapping_add(10),
+        };
+        size = size.checked_mul(16)?.checked_add(u64::from(v))?;
+    }
+    let ext = ext.trim_ascii_start();
+    if ext.is_empty() {
+        return Some(size);
+    }
+    let valid =
+        ext.first() == Some(&b';') && ext.iter().all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t');
+    valid.then_some(size)
+}
+
+/// A trailer field line: a token name, `:`, a value without control bytes other than HTAB.
+fn is_valid_field_line(line: &[u8]) -> bool {
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let Some((name, value)) = line.split_at_checked(colon) else {
+        return false;
+    };
+    !name.is_empty()
+        && name.iter().all(|&b| is_tchar(b))
+        && value
+            .iter()
+            .all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Digits only (at least one), saturating at `u64::MAX`.
+fn parse_decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0u64, |acc, &b| {
+        acc.saturating_mul(10)
+            .saturating_add(u64::from(b.wrapping_sub(b'0')))
+    }))
+}
+
+/// Digits only, `None` when empty, not digits, or above `u64::MAX`.
+fn parse_decimal_exact(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |acc, &b| {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        acc.checked_mul(10)?
+            .checked_add(u64::from(b.wrapping_sub(b'0')))
+    })
+}
+
+fn map_httparse_error(e: httparse::Error, region: &[u8], max_headers: usize) -> HttpError {
+    let kind = match e {
+        httparse::Error::TooManyHeaders => {
+            return HttpError::TooManyHeaders { limit: max_headers };
+        }
+        httparse::Error::Version => {
+            // A well-formed `HTTP/<digit>` that is not 1.0 or 1.1 is a version we do not speak.
+            let start = region
+                .iter()
+                .position(|&b| b != b'\r' && b != b'\n')
+                .unwrap_or(0);
+            let line = region.get(start..).unwrap_or(&[]);
+            if line.len() > 5
+                && line.starts_with(b"HTTP/")
+                && line.get(5).is_some_and(u8::is_ascii_digit)
+            {
+                return HttpError::UnsupportedVersion;
+            }
+            MalformedKind::Version
+        }
+        httparse::Error::Status => MalformedKind::StatusLine,
+        httparse::Error::HeaderName => MalformedKind::HeaderName,
+        httparse::Error::HeaderValue => MalformedKind::HeaderValue,
+        httparse::Error::NewLine => MalformedKind::NewLine,
+        httparse::Error::Token => MalformedKind::Other,
+    };
+    HttpError::Malformed { kind }
+}
+
+/// The header facts of a final head.
+struct HeadInfo {
+    content_length: Result<Option<u64>, HttpError>,
+    content_length_present: bool,
+    transfer_encoding_present: bool,
+    /// Exactly one coding, `chunked`, over all Transfer-Encoding fields.
+    chunked_only: bool,
+    identity_encoding: bool,
+    close: bool,
+    keep_alive_token: bool,
+    keep_alive_timeout: Option<Duration>,
+    retry_after: Option<RetryAfter>,
+    date: Option<u64>,
+}
+
+impl HeadInfo {
+    fn read(headers: &[httparse::Header<'_>]) -> HeadInfo {
+        let mut info = HeadInfo {
+            content_length: Ok(None),
+            content_length_present: false,
+            transfer_encoding_present: false,
+            chunked_only: false,
+            identity_encoding: true,
+            close: false,
+            keep_alive_token: false,
+            keep_alive_timeout: None,
+            retry_after: None,
+            date: None,
+        };
+        let mut codings = 0usize;
+        let mut other_coding = false;
+        for h in headers {
+            let name = h.name.as_bytes();
+            let value = h.value;
+            if name.eq_ignore_ascii_case(b"content-length") {
+                info.content_length_present = true;
+                for item in value.split(|&b| b == b',') {
+                    info.content_length = merge_length(info.content_length, item.trim_ascii());
+                }
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                info.transfer_encoding_present = true;
+                for item in list_items(value) {
+                    if item.eq_ignore_ascii_case(b"chunked") {
+                        codings = codings.saturating_add(1);
+                    } else {
+                        other_coding = true;
+                    }
+                }
+            } else if name.eq_ignore_ascii_case(b"content-encoding") {
+                if list_items(value).any(|item| !item.eq_ignore_ascii_case(b"identity")) {
+                    info.identity_encoding = false;
+                }
+            } else if name.eq_ignore_ascii_case(b"connection") {
+                for item in list_items(value) {
+                    if item.eq_ignore_ascii_case(b"close") {
+                        info.close = true;
+                    } else if item.eq_ignore_ascii_case(b"keep-alive") {
+                        info.keep_alive_token = true;
+                    }
+                }
+            } else if name.eq_ignore_ascii_case(b"keep-alive") {
+                if let Some(t) = keep_alive_timeout(value) {
+                    info.keep_alive_timeout = Some(t);
+                }
+            } else if name.eq_ignore_ascii_case(b"retry-after") {
+                info.retry_after = RetryAfter::parse(value);
+            } else if name.eq_ignore_ascii_case(b"date") {
+                info.date = parse_http_date(value);
+            }
+        }
+        info.chunked_only = codings == 1 && !other_coding;
+        info
+    }
+}
+
+/// Folds one Content-Length list item into what was seen so far.
+fn merge_length(
+    seen: Result<Option<u64>, HttpError>,
+    item: &[u8],
+) -> Result<Option<u64>, HttpError> {
+    let seen = seen?;
+    let n = parse_decimal_exact(item).ok_or(HttpError::InvalidContentLength)?;
+    match seen {
+        Some(m) if m != n => Err(HttpError::ConflictingFraming),
+        _ => Ok(Some(n)),
+    }
+}
+
+/// Non-empty, trimmed items of a comma-separated field value.
+fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|item| !item.is_empty())
+}
+
+/// `timeout=N` from a `Keep-Alive` value such as `timeout=5, max=100`.
+fn keep_alive_timeout(value: &[u8]) -> Option<Duration> {
+    list_items(value).find_map(|item| {
+        let eq = item.iter().position(|&b| b == b'=')?;
+        let (name, rest) = item.split_at_checked(eq)?;
+        if !name.trim_ascii().eq_ignore_ascii_case(b"timeout") {
+            return None;
+        }
+        let v = rest.get(1..)?.trim_ascii();
+        let v = v
+            .strip_prefix(b"\"")
+            .and_then(|v| v.strip_suffix(b"\""))
+            .unwrap_or(v);
+        parse_decimal(v).map(Duration::from_secs)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec::Vec;
+    use std::{format, vec};
+
+    use super::*;
+
+    const CL: &[u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/hal+json\r\nContent-Length: 5\r\n\r\nhello";
+
+    /// Parses `input` in a buffer of `size` bytes, whole and then one byte at a time, checks both
+    /// agree and returns the result with the buffer.
+    fn run_in(
+        input: &[u8],
+        limits: Limits,
+        size: usize,
+        eof: bool,
+    ) -> (Result<Status, HttpError>, Vec<u8>) {
+        let mut whole = vec![0u8; size];
+        whole[..input.len()].copy_from_slice(input);
+        let mut p = ResponseParser::new(limits);
+        let mut got = p.parse(&mut whole, input.len());
+        if eof && got == Ok(Status::Partial) {
+            got = p.parse_eof(&mut whole, input.len());
+        }
+        // Sticky.
+        assert_eq!(p.parse(&mut whole, input.len()), got);
+
+        let mut split = vec![0u8; size];
+        let mut p = ResponseParser::new(limits);
+        let mut step = Ok(Status::Partial);
+        for n in 0..=input.len() {
+            if n > 0 {
+                // Only the new byte: earlier bytes may have been rewritten in place.
+                split[n - 1] = input[n - 1];
+            }
+            if let Ok(Status::Complete(r)) = step {
+                // Complete stays complete; the decoded part is not rewritten again.
+                assert_eq!(p.parse(&mut split, n), Ok(Status::Complete(r)));
+                continue;
+            }
+            step = p.parse(&mut split, n);
+            if step.is_err() {
+                break;
+            }
+        }
+        if eof && step == Ok(Status::Partial) {
+            step = p.parse_eof(&mut split, input.len());
+        }
+        assert_eq!(
+            step,
+            got,
+            "split vs whole for {:?}",
+            std::string::String::from_utf8_lossy(input)
+        );
+        if let Ok(Status::Complete(r)) = got {
+            assert_eq!(r.body(&split), r.body(&whole));
+        }
+        (got, whole)
+    }
+
+    fn run(input: &[u8]) -> (Result<Status, HttpError>, Vec<u8>) {
+        run_in(input, Limits::default(), 4096, false)
+    }
+
+    fn complete(input: &[u8]) -> (Response, Vec<u8>) {
+        match run(input) {
+            (Ok(Status::Complete(r)), buf) => (r, buf),
+            (other, _) => panic!(
+                "{other:?} for {:?}",
+                std::string::String::from_utf8_lossy(input)
+            ),
+        }
+    }
+
+    fn error(input: &[u8]) -> HttpError {
+        match run(input).0 {
+            Err(e) => e,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn content_length_exact_body_and_next_response() {
+        let mut input = CL.to_vec();
+        input.extend_from_slice(b"HTTP/1.1 204 No Content\r\n\r\n");
+        let (r, buf) = complete(&input);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.minor_version, 1);
+        assert_eq!(r.body(&buf), b"hello");
+        assert_eq!(r.consumed, CL.len());
+        assert_eq!(r.head_start, 0);
+        assert_eq!(r.body_start, CL.len() - 5);
+        assert_eq!(r.content_length, Some(5));
+        assert!(r.keep_alive && !r.chunked);
+        assert_eq!(
+            r.header(&buf, "content-type"),
+            Some(&b"application/hal+json"[..])
+        );
+        // The next response parses from `consumed`.
+        let rest = &input[r.consumed..];
+        let (r2, _) = complete(rest);
+        assert_eq!((r2.status, r2.consumed), (204, rest.len()));
+    }
+
+    #[test]
+    fn content_length_table() {
+        let table: &[(&str, Result<(Option<u64>, &str), HttpError>)] = &[
+            ("Content-Length: 0\r\n", Ok((Some(0), ""))),
+            ("Content-Length: 3\r\n", Ok((Some(3), "abc"))),
+            ("Content-Length:  3 \r\n", Ok((Some(3), "abc"))),
+            ("Content-Length: 003\r\n", Ok((Some(3), "abc"))),
+            (
+                "Content-Length: 3\r\nContent-Length: 3\r\n",
+                Ok((Some(3), "abc")),
+            ),
+            ("Content-Length: 3, 3\r\n", Ok((Some(3), "abc"))),
+            (
+                "Content-Length: 3\r\nContent-Length: 4\r\n",
+                Err(HttpError::ConflictingFraming),
+            ),
+            (
+                "Content-Length: 3, 4\r\n",
+                Err(HttpError::ConflictingFraming),
+            ),
+            (
+                "Content-Length: abc\r\n",
+                Err(HttpError::InvalidContentLength),
+            ),
+            (
+                "Content-Length: -1\r\n",
+                Err(HttpError::InvalidContentLength),
+            ),
+            (
+                "Content-Length: +3\r\n",
+                Err(HttpError::InvalidContentLength),
+            ),
+            (
+                "Content-Length: 3a\r\n",
+                Err(HttpError::InvalidContentLength),
+            ),
+            ("Content-Length: \r\n", Err(HttpError::InvalidContentLength)),
+            (
+                "Content-Length: 3,\r\n",
+                Err(HttpError::InvalidContentLength),
+            ),
+            (
+                "Content-Length: 18446744073709551616\r\n",
+                Err(HttpError::InvalidContentLength),
+            ),
+            (
+                "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n",
+                Err(HttpError::ConflictingFraming),
+            ),
+            (
+                "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n",
+                Err(HttpError::ConflictingFraming),
+            ),
+        ];
+        for (headers, expect) in table {
+            let input = format!("HTTP/1.1 200 OK\r\n{headers}\r\nabcdef");
+            let got = run(input.as_bytes());
+            match (expect, got) {
+                (Ok((cl, body)), (Ok(Status::Complete(r)), buf)) => {
+                    assert_eq!(r.content_length, *cl, "{headers}");
+                    assert_eq!(r.body(&buf), body.as_bytes(), "{headers}");
+                }
+                (Err(e), (Err(g), _)) => assert_eq!(*e, g, "{headers}"),
+                (e, (g, _)) => panic!("{headers}: expected {e:?}, got {g:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_with_extensions_and_trailers() {
+        let input = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n\
+            5;name=value\r\nhello\r\n6 ; x\r\n world\r\nA\r\n, chunked!\r\n0;last\r\nX-Trailer: 1\r\nChecksum:\tab\r\n\r\nNEXT";
+        let (r, buf) = complete(input);
+        assert_eq!(r.body(&buf), b"hello world, chunked!");
+        assert!(r.chunked && r.keep_alive);
+        assert_eq!(r.content_length, None);
+        assert_eq!(r.consumed, input.len() - 4);
+        assert_eq!(&buf[r.consumed..input.len()], b"NEXT");
+        // Trailers are skipped, not headers.
+        assert_eq!(r.header(&buf, "X-Trailer"), None);
+        assert_eq!(r.header(&buf, "transfer-encoding"), Some(&b"Chunked"[..]));
+    }
+
+    #[test]
+    fn chunked_table() {
+        let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let off = head.len();
+        let table: &[(&str, Result<&str, HttpError>)] = &[
+            ("0\r\n\r\n", Ok("")),
+            ("000\r\n\r\n", Ok("")),
+            ("1\r\na\r\n0\r\n\r\n", Ok("a")),
+            ("f\r\n0123456789abcde\r\n0\r\n\r\n", Ok("0123456789abcde")),
+            ("F\r\n0123456789abcde\r\n0\r\n\r\n", Ok("0123456789abcde")),
+            ("0000000000000000001\r\nz\r\n0\r\n\r\n", Ok("z")),
+            ("2\r\nab\r\n1\r\nc\r\n0\r\nA: b\r\n\r\n", Ok("abc")),
+            ("zz\r\n", Err(HttpError::InvalidChunk { offset: off })),
+            ("\r\n", Err(HttpError::InvalidChunk { offset: off })),
+            ("-1\r\n", Err(HttpError::InvalidChunk { offset: off })),
+            ("1x\r\n", Err(HttpError::InvalidChunk { offset: off })),
+            ("1\n", Err(HttpError::InvalidChunk { offset: off + 1 })),
+            ("1;a\rb\r\n", Err(HttpError::InvalidChunk { offset: off })),
+            (
+                "10000000000000000\r\n",
+                Err(HttpError::InvalidChunk { offset: off }),
+            ),
+            (
+                "1\r\nab\r\n",
+                Err(HttpError::InvalidChunk { offset: off + 4 }),
+            ),
+            (
+                "1\r\na\rx",
+                Err(HttpError::InvalidChunk { offset: off + 5 }),
+            ),
+            (
+                "1\r\na\n\r\n",
+                Err(HttpError::InvalidChunk { offset: off + 4 }),
+            ),
+            (
+                "0\r\nbad trailer\r\n\r\n",
+                Err(HttpError::InvalidChunk { offset: off + 3 }),
+            ),
+            (
+                "0\r\n: x\r\n\r\n",
+                Err(HttpError::InvalidChunk { offset: off + 3 }),
+            ),
+            (
+                "0\r\nA: \x01\r\n\r\n",
+                Err(HttpError::InvalidChunk { offset: off + 3 }),
+            ),
+            ("0\r\n\n", Err(HttpError::InvalidChunk { offset: off + 3 })),
+        ];
+        for (body, expect) in table {
+            let input = format!("{head}{body}");
+            match (expect, run(input.as_bytes())) {
+                (Ok(b), (Ok(Status::Complete(r)), buf)) => {
+                    assert_eq!(r.body(&buf), b.as_bytes(), "{body:?}");
+                    assert_eq!(r.consumed, input.len(), "{body:?}");
+                }
+                (Err(e), (Err(g), _)) => assert_eq!(*e, g, "{body:?}"),
+                (e, (g, _)) => panic!("{body:?}: expected {e:?}, got {g:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn chunk_line_length_bound() {
+        let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let ext_ok = "x".repeat(MAX_CHUNK_LINE - 4);
+        let input = format!("{head}1;{ext_ok}\r\na\r\n0\r\n\r\n");
+        assert!(matches!(
+            run_in(input.as_bytes(), Limits::default(), 16384, false).0,
+            Ok(Status::Complete(_))
+        ));
+        let ext_long = "x".repeat(MAX_CHUNK_LINE - 3);
+        let input = format!("{head}1;{ext_long}\r\na\r\n0\r\n\r\n");
+        assert_eq!(
+            run_in(input.as_bytes(), Limits::default(), 16384, false).0,
+            Err(HttpError::InvalidChunk { offset: head.len() })
+        );
+        // Still without its LF.
+        let input = format!("{head}1;{ext_long}\r");
+        assert_eq!(
+            run_in(input.as_bytes(), Limits::default(), 16384, false).0,
+            Err(HttpError::InvalidChunk { offset: head.len() })
+        );
+    }
+
+    #[test]
+    fn transfer_and_content_encoding() {
+        let table: &[(&str, Option<HttpError>)] = &[
+            ("Transfer-Encoding: chunked\r\n", None),
+            ("Transfer-Encoding: CHUNKED \r\n", None),
+            (
+                "Transfer-Encoding: chunked\r\nContent-Encoding: identity\r\n",
+                None,
+            ),
+            (
+                "Transfer-Encoding: chunked\r\nContent-Encoding: Identity\r\n",
+                None,
+            ),
+            (
+                "Transfer-Encoding: gzip, chunked\r\n",
+                Some(HttpError::UnsupportedTransferEncoding),
+            ),
+            (
+                "Transfer-Encoding: chunked, chunked\r\n",
+                Some(HttpError::UnsupportedTransferEncoding),
+            ),
+            (
+                "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+                Some(HttpError::UnsupportedTransferEncoding),
+            ),
+            (
+                "Transfer-Encoding: identity\r\n",
+                Some(HttpError::UnsupportedTransferEncoding),
+            ),
+            (
+                "Transfer-Encoding: \r\n",
+                Some(HttpError::UnsupportedTransferEncoding),
+            ),
+            (
+                "Transfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n",
+                Some(HttpError::UnsupportedContentEncoding),
+            ),
+            (
+                "Content-Length: 0\r\nContent-Encoding: GZIP\r\n",
+                Some(HttpError::UnsupportedContentEncoding),
+            ),
+            (
+                "Content-Length: 0\r\nContent-Encoding: identity, br\r\n",
+                Some(HttpError::UnsupportedContentEncoding),
+            ),
+            ("Content-Length: 0\r\nContent-Encoding:\r\n", None),
+        ];
+        for (headers, expect) in table {
+            let input = format!("HTTP/1.1 200 OK\r\n{headers}\r\n");
+            let mut input = input.into_bytes();
+            if headers.to_ascii_lowercase().contains("chunked") {
+                input.extend_from_slice(b"0\r\n\r\n");
+            }
+            match (expect, run(&input).0) {
+                (None, Ok(Status::Complete(_))) => {}
+                (Some(e), Err(g)) => assert_eq!(*e, g, "{headers}"),
+                (e, g) => panic!("{headers}: expected {e:?}, got {g:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn close_delimited() {
+        let input = b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n{\"a\":1}";
+        assert_eq!(run(input).0, Ok(Status::Partial));
+        let (got, buf) = run_in(input, Limits::default(), 4096, true);
+        let Ok(Status::Complete(r)) = got else {
+            panic!("{got:?}")
+        };
+        assert_eq!(r.body(&buf), b"{\"a\":1}");
+        assert!(!r.keep_alive);
+        assert_eq!(r.consumed, input.len());
+        // Empty close-delimited body.
+        let input = b"HTTP/1.0 500 Oops\r\n\r\n";
+        let (got, _) = run_in(input, Limits::default(), 64, true);
+        let Ok(Status::Complete(r)) = got else {
+            panic!("{got:?}")
+        };
+        assert_eq!(
+            (r.status, r.body_start, r.body_end),
+            (500, input.len(), input.len())
+        );
+        // A close-delimited body that exactly fills the buffer completes at EOF.
+        let mut buf = input.to_vec();
+        let mut p = ResponseParser::new(Limits::default());
+        assert!(matches!(
+            p.parse_eof(&mut buf, input.len()),
+            Ok(Status::Complete(_))
+        ));
+        // `parse` cannot know the stream ends there: the buffer is full.
+        let mut buf = input.to_vec();
+        let mut p = ResponseParser::new(Limits::default());
+        assert!(matches!(
+            p.parse(&mut buf, input.len()),
+            Err(HttpError::BodyTooLarge {
+                status: 500,
+                declared: None,
+                limit: 0
+            })
+        ));
+    }
+
+    #[test]
+    fn interim_responses_are_skipped() {
+        let input =
+            b"\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n\
+            HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nLocation: /api/cluster/jobs/1\r\n\r\n{}";
+        let (r, buf) = complete(input);
+        assert_eq!(r.status, 202);
+        let final_line = input
+            .windows(12)
+            .position(|w| w == b"HTTP/1.1 202")
+            .unwrap();
+        assert_eq!(r.head_start, final_line);
+        assert_eq!(r.body(&buf), b"{}");
+        assert_eq!(r.header(&buf, "link"), None);
+        assert_eq!(
+            r.header(&buf, "LOCATION"),
+            Some(&b"/api/cluster/jobs/1"[..])
+        );
+        // 1xx then EOF.
+        let (got, _) = run_in(
+            b"HTTP/1.1 100 Continue\r\n\r\n",
+            Limits::default(),
+            64,
+            true,
+        );
+        assert_eq!(got, Err(HttpError::Truncated));
+        assert_eq!(
+            error(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n"),
+            HttpError::UnexpectedSwitchingProtocols
+        );
+    }
+
+    #[test]
+    fn no_body_statuses() {
+        for status in ["204 No Content", "304 Not Modified"] {
+            let input = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: 10\r\nContent-Encoding: gzip\r\n\r\nHTTP/1.1 200 OK\r\n"
+            );
+            let (r, buf) = complete(input.as_bytes());
+            assert_eq!(r.body(&buf), b"");
+            assert_eq!(r.consumed, input.find("HTTP/1.1 200").unwrap());
+            assert_eq!(r.content_length, Some(10));
+        }
+        let (r, _) = complete(b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assert!(!r.chunked);
+    }
+
+    #[test]
+    fn keep_alive_rules() {
+        let table: &[(&str, &str, bool, Option<u64>)] = &[
+            ("1.1", "", true, None),
+            ("1.1", "Connection: close\r\n", false, None),
+            ("1.1", "Connection: Keep-Alive, CLOSE\r\n", false, None),
+            (
+                "1.1",
+                "Connection: upgrade\r\nConnection: close\r\n",
+                false,
+                None,
+            ),
+            (
+                "1.1",
+                "Connection: keep-alive\r\nKeep-Alive: timeout=5, max=100\r\n",
+                true,
+                Some(5),
+            ),
+            (
+                "1.1",
+                "Keep-Alive: max=100, Timeout = 30\r\n",
+                true,
+                Some(30),
+            ),
+            ("1.1", "Keep-Alive: timeout=\"7\"\r\n", true, Some(7)),
+            ("1.1", "Keep-Alive: timeout=x\r\n", true, None),
+            ("1.1", "Keep-Alive: max=5\r\n", true, None),
+            ("1.0", "", false, None),
+            ("1.0", "Connection: keep-alive\r\n", true, None),
+            (
+                "1.0",
+                "Connection: Keep-Alive\r\nKeep-Alive: timeout=15\r\n",
+                true,
+                Some(15),
+            ),
+            ("1.0", "Connection: keep-alive, close\r\n", false, None),
+            ("1.0", "Connection: close\r\n", false, None),
+        ];
+        for (version, headers, keep_alive, timeout) in table {
+            let input = format!("HTTP/{version} 200 OK\r\n{headers}Content-Length: 0\r\n\r\n");
+            let (r, _) = complete(input.as_bytes());
+            assert_eq!(r.keep_alive, *keep_alive, "{version} {headers}");
+            assert_eq!(
+                r.keep_alive_timeout,
+                timeout.map(Duration::from_secs),
+                "{headers}"
+            );
+            assert_eq!(r.minor_version, if *version == "1.0" { 0 } else { 1 });
+        }
+        // Chunked in HTTP/1.0 and close-delimited never keep the connection.
+        let (r, _) = complete(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+        assert!(!r.keep_alive && r.chunked);
+    }
+
+    #[test]
+    fn retry_after_and_date() {
+        let date = "Date: Thu, 01 Jan 2026 00:00:00 GMT\r\n";
+        let table: &[(&str, Option<RetryAfter>, Option<u64>)] = &[
+            (
+                "Retry-After: 120\r\n",
+                Some(RetryAfter::Seconds(120)),
+                Some(120),
+            ),
+            ("Retry-After: 0\r\n", Some(RetryAfter::Seconds(0)), Some(0)),
+            (
+                "Retry-After: 99999999999\r\n",
+                Some(RetryAfter::Seconds(u32::MAX)),
+                Some(u64::from(u32::MAX)),
+            ),
+            (
+                "Retry-After: Thu, 01 Jan 2026 00:01:30 GMT\r\n",
+                Some(RetryAfter::Date(1_767_225_690)),
+                Some(90),
+            ),
+            (
+                "Retry-After: Wed, 31 Dec 2025 23:00:00 GMT\r\n",
+                Some(RetryAfter::Date(1_767_222_000)),
+                Some(0),
+            ),
+            (
+                "Retry-After: Thursday, 01-Jan-26 00:00:10 GMT\r\n",
+                Some(RetryAfter::Date(1_767_225_610)),
+                Some(10),
+            ),
+            ("Retry-After: soon\r\n", None, None),
+            ("Retry-After: -1\r\n", None, None),
+            ("Retry-After: 1.5\r\n", None, None),
+            ("", None, None),
+        ];
+        for (header, retry, delay) in table {
+            let input = format!(
+                "HTTP/1.1 503 Service Unavailable\r\n{date}{header}Content-Length: 0\r\n\r\n"
+            );
+            let (r, _) = complete(input.as_bytes());
+            assert_eq!(r.status, 503);
+            assert_eq!(r.date, Some(1_767_225_600));
+            assert_eq!(r.retry_after, *retry, "{header}");
+            assert_eq!(
+                r.retry_after.and_then(|ra| ra.delay(r.date)),
+                delay.map(Duration::from_secs),
+                "{header}"
+            );
+        }
+        assert_eq!(RetryAfter::Date(10).delay(None), None);
+        assert_eq!(
+            RetryAfter::Seconds(3).delay(None),
+            Some(Duration::from_secs(3))
+        );
+        let (r, _) = complete(b"HTTP/1.1 200 OK\r\nDate: garbage\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(r.date, None);
+    }
+
+    #[test]
+    fn malformed_heads() {
+        let table: &[(&[u8], HttpError)] = &[
+            (b"HTTP/2.0 200 OK\r\n\r\n", HttpError::UnsupportedVersion),
+            (b"HTTP/2 200 OK\r\n\r\n", HttpError::UnsupportedVersion),
+            (b"HTTP/1.2 200 OK\r\n\r\n", HttpError::UnsupportedVersion),
+            (
+                b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+                HttpError::Malformed {
+                    kind: MalformedKind::Version,
+                },
+            ),
+            (
+                b"<html>",
+                HttpError::Malformed {
+                    kind: MalformedKind::Version,
+                },
+            ),
+            (
+                b"HTTP/1.1 2000 OK\r\n\r\n",
+                HttpError::Malformed {
+                    kind: MalformedKind::StatusLine,
+                },
+            ),
+            (
+                b"HTTP/1.1 20 OK\r\n\r\n",
+                HttpError::Malformed {
+                    kind: MalformedKind::StatusLine,
+                },
+            ),
+            (
+                b"HTTP/1.1 099 Low\r\n\r\n",
+                HttpError::Malformed {
+                    kind: MalformedKind::StatusLine,
+                },
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
+                HttpError::Malformed {
+                    kind: MalformedKind::HeaderName,
+                },
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nA: x\x01y\r\n\r\n",
+                HttpError::Malformed {
+                    kind: MalformedKind::HeaderValue,
+                },
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nA: x\rZ\r\n\r\n",
+                HttpError::Malformed {
+                    kind: MalformedKind::HeaderValue,
+                },
+            ),
+            (
+                b"\rX",
+                HttpError::Malformed {
+                    kind: MalformedKind::NewLine,
+                },
+            ),
+        ];
+        for (input, expect) in table {
+            assert_eq!(
+                error(input),
+                *expect,
+                "{:?}",
+                std::string::String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn limits() {
+        let small = Limits {
+            max_headers: 2,
+            max_head_len: 64,
+            max_body_len: 8,
+        };
+        let three = b"HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
+        assert_eq!(
+            run_in(three, small, 256, false).0,
+            Err(HttpError::TooManyHeaders { limit: 2 })
+        );
+        let big = Limits {
+            max_headers: 1000,
+            ..Limits::default()
+        };
+        let many: std::string::String = (0..33).map(|i| format!("H{i}: v\r\n")).collect();
+        let input = format!("HTTP/1.1 200 OK\r\n{many}\r\n");
+        assert_eq!(
+            run_in(input.as_bytes(), big, 4096, false).0,
+            Err(HttpError::TooManyHeaders { limit: 32 })
+        );
+        // A head of exactly the limit passes; one byte more fails, complete or not.
+        let exact = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX: {}\r\n\r\n",
+            "a".repeat(21)
+        );
+        assert_eq!(exact.len(), 64);
+        assert!(matches!(
+            run_in(exact.as_bytes(), small, 256, false).0,
+            Ok(Status::Complete(_))
+        ));
+        let over = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX: {}\r\n\r\n",
+            "a".repeat(22)
+        );
+        assert_eq!(
+            run_in(over.as_bytes(), small, 256, false).0,
+            Err(HttpError::HeadTooLarge { limit: 64 })
+        );
+        assert_eq!(
+            run_in(&over.as_bytes()[..65], small, 256, false).0,
+            Err(HttpError::HeadTooLarge { limit: 64 })
+        );
+        assert_eq!(
+            run_in(&over.as_bytes()[..63], small, 256, false).0,
+            Ok(Status::Partial)
+        );
+        // Buffer full inside the head.
+        assert_eq!(
+            run_in(&over.as_bytes()[..40], small, 40, false).0,
+            Err(HttpError::HeadTooLarge { limit: 40 })
+        );
+        // Declared bodies: over the limit, over the room, both at once before any body byte.
+        let head = b"HTTP/1.1 413 Big\r\nContent-Length: 9\r\n\r\n";
+        assert_eq!(
+            run_in(head, small, 256, false).0,
+            Err(HttpError::BodyTooLarge {
+                status: 413,
+                declared: Some(9),
+                limit: 8
+            })
+        );
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n";
+        assert_eq!(
+            run_in(head, small, head.len() + 7, false).0,
+            Err(HttpError::BodyTooLarge {
+                status: 200,
+                declared: Some(8),
+                limit: 7
+            })
+        );
+        assert!(matches!(
+            run_in(
+                &[head.as_slice(), b"12345678"].concat(),
+                small,
+                head.len() + 8,
+                false
+            )
+            .0,
+            Ok(Status::Complete(_))
+        ));
+        // Chunked: decoded size over the limit, and a chunk too big for the buffer.
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n5\r\nefghi\r\n0\r\n\r\n";
+        assert_eq!(
+            run_in(chunked, small, 256, false).0,
+            Err(HttpError::BodyTooLarge {
+                status: 200,
+                declared: None,
+                limit: 8
+            })
+        );
+        let roomy = Limits {
+            max_body_len: 100,
+            ..small
+        };
+        let at = chunked.iter().position(|&b| b == b'5').unwrap() + 3;
+        assert_eq!(
+            run_in(&chunked[..at], roomy, at + 5, false).0,
+            Err(HttpError::BodyTooLarge {
+                status: 200,
+                declared: None,
+                limit: at + 5 - 47
+            })
+        );
+        // Buffer full while chunked framing is still incomplete.
+        let at = chunked.len() - 2;
+        assert_eq!(
+            run_in(&chunked[..at], roomy, at, false).0,
+            Err(HttpError::BodyTooLarge {
+                status: 200,
+                declared: None,
+                limit: at - 47
+            })
+        );
+        // Close-delimited over the limit.
+        let input = b"HTTP/1.1 200 OK\r\n\r\n123456789";
+        assert_eq!(
+            run_in(input, small, 256, true).0,
+            Err(HttpError::BodyTooLarge {
+                status: 200,
+                declared: None,
+                limit: 8
+            })
+        );
+        assert!(matches!(
+            run_in(&input[..input.len() - 1], small, 256, true).0,
+            Ok(Status::Complete(_))
+        ));
+        assert_eq!(
+            Limits::default(),
+            Limits {
+                max_headers: 32,
+                max_head_len: 8192,
+                max_body_len: 1 << 20
+            }
+        );
+    }
+
+    #[test]
+    fn end_of_stream() {
+        let table: &[(&[u8], HttpError)] = &[
+            (b"", HttpError::NoResponse),
+            (b"H", HttpError::Truncated),
+            (b"\r\n", HttpError::Truncated),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n",
+                HttpError::Truncated,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhell",
+                HttpError::Truncated,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+                HttpError::Truncated,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n",
+                HttpError::Truncated,
+            ),
+        ];
+        for (input, expect) in table {
+            assert_eq!(
+                run_in(input, Limits::default(), 256, true).0,
+                Err(*expect),
+                "{:?}",
+                std::string::String::from_utf8_lossy(input)
+            );
+        }
+        // A complete response is complete at EOF too.
+        assert!(matches!(
+            run_in(CL, Limits::default(), 256, true).0,
+            Ok(Status::Complete(_))
+        ));
+    }
+
+    #[test]
+    fn header_lookup() {
+        let input = b"HTTP/1.1 200 OK\r\nX-A: first\r\nx-a:  second \r\nEmpty:\r\nContent-Length: 0\r\n\r\n";
+        let (r, buf) = complete(input);
+        assert_eq!(r.header(&buf, "X-A"), Some(&b"second"[..]));
+        assert_eq!(r.header(&buf, "empty"), Some(&b""[..]));
+        assert_eq!(r.header(&buf, "missing"), None);
+        assert_eq!(r.header(&buf, "HTTP/1.1 200 OK"), None);
+        assert_eq!(r.header(&[], "x-a"), None);
+        assert_eq!(r.body(&[]), b"");
+    }
+
+    #[test]
+    fn zero_and_tiny_buffers_do_not_panic() {
+        let mut p = ResponseParser::new(Limits::default());
+        assert_eq!(
+            p.parse(&mut [], 0),
+            Err(HttpError::HeadTooLarge { limit: 0 })
+        );
+        let mut p = ResponseParser::new(Limits::default());
+        assert_eq!(p.parse_eof(&mut [], 5), Err(HttpError::NoResponse));
+        let mut p = ResponseParser::new(Limits::default());
+        let mut buf = *b"HTTP/1.1 200 OK\r\n\r\n";
+        assert_eq!(
+            p.parse(&mut buf, 100),
+            Err(HttpError::BodyTooLarge {
+                status: 200,
+                declared: None,
+                limit: 0
+            })
+        );
+        p.reset();
+        assert_eq!(p.parse(&mut buf, 3), Ok(Status::Partial));
+    }
+}
