@@ -75,3 +75,99 @@ pub fn from_body<'de, T: serde::Deserialize<'de>>(
         .map(|(value, _consumed)| value)
         .map_err(map_error)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Job<'a> {
+        state: &'a str,
+        code: i64,
+        message: Option<&'a str>,
+    }
+
+    #[test]
+    fn typed_table() {
+        let deep = [b'['; 64];
+        let table: &[(&[u8], usize, Result<Job<'static>, TypedError>)] = &[
+            (
+                br#"{"state":"success","code":0,"message":"done","x":[1,{"y":null}]}"#,
+                64,
+                Ok(Job {
+                    state: "success",
+                    code: 0,
+                    message: Some("done"),
+                }),
+            ),
+            (
+                br#" {"code":4,"state":"failure"} "#,
+                64,
+                Ok(Job {
+                    state: "failure",
+                    code: 4,
+                    message: None,
+                }),
+            ),
+            (
+                br#"{"state":"success","code":0,"x":[[[[[[1]]]]]]}"#,
+                64,
+                Err(TypedError::Json(JsonError::TooDeep {
+                    offset: 35,
+                    limit: 4,
+                })),
+            ),
+            (
+                &deep,
+                64,
+                Err(TypedError::Json(JsonError::TooDeep {
+                    offset: 4,
+                    limit: 4,
+                })),
+            ),
+            (b"", 64, Err(TypedError::Json(JsonError::Empty))),
+            (br#"{"state":"success"}"#, 64, Err(TypedError::Shape)),
+            (
+                br#"{"state":"success","code":"0"}"#,
+                64,
+                Err(TypedError::Shape),
+            ),
+            (
+                br#"{"state":"success","code":1.5}"#,
+                64,
+                Err(TypedError::Shape),
+            ),
+            (
+                br#"{"state":"success","code":0,"message":"disk \ud83d\udcbe full"}"#,
+                64,
+                Err(TypedError::Escape),
+            ),
+            (
+                br#"{"state":"success","code":0,"ignored":"a \"long\" escaped text"}"#,
+                8,
+                Err(TypedError::StringTooLong),
+            ),
+        ];
+        for (body, scratch_len, want) in table {
+            let mut scratch = [0u8; 64];
+            let scratch = &mut scratch[..*scratch_len];
+            let got: Result<Job<'_>, TypedError> = from_body(body, Limits::new(4), scratch);
+            assert_eq!(&got, want, "{:?}", core::str::from_utf8(body));
+        }
+    }
+
+    #[test]
+    fn error_mapping() {
+        assert_eq!(map_error(CoreError::InvalidType), TypedError::Shape);
+        assert_eq!(
+            map_error(CoreError::EscapedStringIsTooLong),
+            TypedError::StringTooLong
+        );
+        assert_eq!(
+            map_error(CoreError::InvalidUnicodeCodePoint),
+            TypedError::Escape
+        );
+        assert_eq!(map_error(CoreError::TrailingComma), TypedError::Other);
+    }
+}
