@@ -1,0 +1,404 @@
+//! The validating scanner and the skipping that iteration relies on.
+//!
+//! [`validate`] checks a whole body in one iterative pass; the container stack is a `u128` bit
+//! set (one bit per level: object or array), so nesting costs no stack and is bounded before
+//! anything is descended into. The `skip_*` and [`read_value`] helpers walk text that was
+//! validated already: they cannot fail on it, but they return `None` rather than panic on
+//! anything unexpected.
+
+use super::{Array, JsonError, JsonStr, Number, Object, Value};
+
+/// The deepest nesting the bit-set stack can track.
+pub(crate) const MAX_DEPTH: u8 = 128;
+
+/// JSON whitespace (RFC 8259: space, tab, line feed, carriage return).
+#[inline]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The offset of the first non-whitespace byte at or after `pos` (`bytes.len()` if none).
+#[inline]
+pub(crate) fn skip_ws(bytes: &[u8], pos: usize) -> usize {
+    let rest = bytes.get(pos..).unwrap_or_default();
+    match rest.iter().position(|&b| !is_ws(b)) {
+        Some(k) => pos.saturating_add(k),
+        None => bytes.len(),
+    }
+}
+
+/// What the validator expects next.
+#[derive(Clone, Copy)]
+enum Next {
+    /// Any value (at the root, after `:` or after `,` in an array).
+    Value,
+    /// A value or `]` (just after `[`).
+    ValueOrClose,
+    /// A key (after `,` in an object).
+    Key,
+    /// A key or `}` (just after `{`).
+    KeyOrClose,
+    /// The `:` after a key.
+    Colon,
+    /// `,` or the closing bracket of the current container, or the end of the body at the root.
+    AfterValue,
+}
+
+/// Validates `body` as exactly one JSON value with nesting depth `<= limit` (capped at
+/// [`MAX_DEPTH`]) and returns the span `start..end` of the root value (whitespace excluded).
+pub(crate) fn validate(body: &[u8], limit: u8) -> Result<(usize, usize), JsonError> {
+    let limit = limit.min(MAX_DEPTH);
+    let start = skip_ws(body, 0);
+    if start >= body.len() {
+        return Err(JsonError::Empty);
+    }
+    // Bit `d` set: the container at depth `d + 1` is an object.
+    let mut stack: u128 = 0;
+    let mut depth: u8 = 0;
+    let mut next = Next::Value;
+    let mut pos = start;
+    // Every iteration but the last consumes at least one byte, so this ends.
+    loop {
+        if let Next::AfterValue = next {
+            if depth == 0 {
+                let after = skip_ws(body, pos);
+                return if after < body.len() {
+                    Err(JsonError::TrailingBytes { offset: after })
+                } else {
+                    Ok((start, pos))
+                };
+            }
+        }
+        pos = skip_ws(body, pos);
+        let Some(&b) = body.get(pos) else {
+            return Err(JsonError::UnexpectedEnd);
+        };
+        let unexpected = JsonError::UnexpectedByte {
+            offset: pos,
+            byte: b,
+        };
+        match next {
+            Next::AfterValue => {
+                let top = depth.saturating_sub(1);
+                let in_object = stack.checked_shr(u32::from(top)).unwrap_or(0) & 1 == 1;
+                match (b, in_object) {
+                    (b',', true) => next = Next::Key,
+                    (b',', false) => next = Next::Value,
+                    (b'}', true) | (b']', false) => depth = top,
+                    _ => return Err(unexpected),
+                }
+                pos = pos.saturating_add(1);
+            }
+            Next::Colon => {
+                if b != b':' {
+                    return Err(unexpected);
+                }
+                next = Next::Value;
+                pos = pos.saturating_add(1);
+            }
+            Next::Key | Next::KeyOrClose => match b {
+                b'"' => {
+                    pos = validate_string(body, pos.saturating_add(1))?;
+                    next = Next::Colon;
+                }
+                b'}' if matches!(next, Next::KeyOrClose) => {
+                    depth = depth.saturating_sub(1);
+                    pos = pos.saturating_add(1);
+                    next = Next::AfterValue;
+                }
+                _ => return Err(unexpected),
+            },
+            Next::Value | Next::ValueOrClose => {
+                let may_close = matches!(next, Next::ValueOrClose);
+                next = Next::AfterValue;
+                match b {
+                    b'{' | b'[' => {
+                        if depth >= limit {
+                            return Err(JsonError::TooDeep { offset: pos, limit });
+                        }
+                        let bit = 1u128.checked_shl(u32::from(depth)).unwrap_or(0);
+                        if b == b'{' {
+                            stack |= bit;
+                            next = Next::KeyOrClose;
+                        } else {
+                            stack &= !bit;
+                            next = Next::ValueOrClose;
+                        }
+                        depth = depth.saturating_add(1);
+                        pos = pos.saturating_add(1);
+                    }
+                    b']' if may_close => {
+                        depth = depth.saturating_sub(1);
+                        pos = pos.saturating_add(1);
+                    }
+                    b'"' => pos = validate_string(body, pos.saturating_add(1))?,
+                    b't' => pos = validate_literal(body, pos, b"true")?,
+                    b'f' => pos = validate_literal(body, pos, b"false")?,
+                    b'n' => pos = validate_literal(body, pos, b"null")?,
+                    b'-' | b'0'..=b'9' => pos = validate_number(body, pos)?,
+                    _ => return Err(unexpected),
+                }
+            }
+        }
+    }
+}
+
+/// Validates string contents starting just after the opening quote; returns the offset just
+/// after the closing quote. Any byte `>= 0x20` is accepted (UTF-8 and escapes are judged only
+/// when unescaping); a `\` skips the next byte; a raw control byte is an error.
+fn validate_string(body: &[u8], mut pos: usize) -> Result<usize, JsonError> {
+    loop {
+        let rest = body.get(pos..).unwrap_or_default();
+        let Some(k) = rest
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        else {
+            return Err(JsonError::UnexpectedEnd);
+        };
+        pos = pos.saturating_add(k);
+        match rest.get(k) {
+            Some(b'"') => return Ok(pos.saturating_add(1)),
+            Some(b'\\') => {
+                let escaped = pos.saturating_add(1);
+                match body.get(escaped) {
+                    None => return Err(JsonError::UnexpectedEnd),
+                    Some(&c) if c < 0x20 => {
+                        return Err(JsonError::ControlInString { offset: escaped });
+                    }
+                    Some(_) => pos = escaped.saturating_add(1),
+                }
+            }
+            _ => return Err(JsonError::ControlInString { offset: pos }),
+        }
+    }
+}
+
+/// Validates the literal `word` at `pos`; returns the offset after it.
+fn validate_literal(body: &[u8], pos: usize, word: &[u8]) -> Result<usize, JsonError> {
+    let rest = body.get(pos..).unwrap_or_default();
+    if rest.starts_with(word) {
+        Ok(pos.saturating_add(word.len()))
+    } else if word.starts_with(rest) {
+        Err(JsonError::UnexpectedEnd)
+    } else {
+        Err(JsonError::InvalidLiteral { offset: pos })
+    }
+}
+
+/// The offset of the first byte at or after `pos` that is not an ASCII digit.
+#[inline]
+fn skip_digits(body: &[u8], pos: usize) -> usize {
+    let rest = body.get(pos..).unwrap_or_default();
+    match rest.iter().position(|b| !b.is_ascii_digit()) {
+        Some(k) => pos.saturating_add(k),
+        None => body.len(),
+    }
+}
+
+/// Validates a number (`-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`) at `pos`; returns the offset
+/// after it. The error offset is where the grammar broke (the body length if it ran out).
+fn validate_number(body: &[u8], mut pos: usize) -> Result<usize, JsonError> {
+    if body.get(pos) == Some(&b'-') {
+        pos = pos.saturating_add(1);
+    }
+    match body.get(pos) {
+        Some(b'0') => {
+            pos = pos.saturating_add(1);
+            if body.get(pos).is_some_and(u8::is_ascii_digit) {
+                return Err(JsonError::InvalidNumber { offset: pos });
+            }
+        }
+        Some(b'1'..=b'9') => pos = skip_digits(body, pos.saturating_add(1)),
+        _ => return Err(JsonError::InvalidNumber { offset: pos }),
+    }
+    if body.get(pos) == Some(&b'.') {
+        pos = pos.saturating_add(1);
+        let end = skip_digits(body, pos);
+        if end == pos {
+            return Err(JsonError::InvalidNumber { offset: pos });
+        }
+        pos = end;
+    }
+    if matches!(body.get(pos), Some(b'e' | b'E')) {
+        pos = pos.saturating_add(1);
+        if matches!(body.get(pos), Some(b'+' | b'-')) {
+            pos = pos.saturating_add(1);
+        }
+        let end = skip_digits(body, pos);
+        if end == pos {
+            return Err(JsonError::InvalidNumber { offset: pos });
+        }
+        pos = end;
+    }
+    Ok(pos)
+}
+
+/// In validated text: skips string contents starting just after the opening quote. Returns the
+/// offset just after the closing quote and whether the string holds escapes.
+#[inline]
+pub(crate) fn skip_string(bytes: &[u8], mut pos: usize) -> Option<(usize, bool)> {
+    let mut escapes = false;
+    loop {
+        let rest = bytes.get(pos..)?;
+        let k = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+        pos = pos.saturating_add(k);
+        if rest.get(k) == Some(&b'"') {
+            return Some((pos.saturating_add(1), escapes));
+        }
+        escapes = true;
+        pos = pos.saturating_add(2);
+    }
+}
+
+/// In validated text: skips the object or array whose opening bracket is at `open`, counting
+/// brackets outside strings. Returns the offset just after the matching closing bracket.
+pub(crate) fn skip_container(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut pos = open;
+    loop {
+        let rest = bytes.get(pos..)?;
+        let k = rest
+            .iter()
+            .position(|&b| matches!(b, b'"' | b'{' | b'}' | b'[' | b']'))?;
+        pos = pos.saturating_add(k);
+        match rest.get(k)? {
+            b'"' => {
+                pos = skip_string(bytes, pos.saturating_add(1))?.0;
+                continue;
+            }
+            b'{' | b'[' => depth = depth.saturating_add(1),
+            _ => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(pos.saturating_add(1));
+                }
+            }
+        }
+        pos = pos.saturating_add(1);
+    }
+}
+
+/// In validated text: reads the value starting at `pos` (no leading whitespace). Returns it and
+/// the offset just after it.
+#[inline]
+pub(crate) fn read_value(bytes: &[u8], pos: usize) -> Option<(Value<'_>, usize)> {
+    let value = match bytes.get(pos)? {
+        b'"' => {
+            let start = pos.saturating_add(1);
+            let (end, escapes) = skip_string(bytes, start)?;
+            let raw = bytes.get(start..end.saturating_sub(1))?;
+            return Some((Value::String(JsonStr::from_raw_parts(raw, escapes)), end));
+        }
+        b'{' => {
+            let end = skip_container(bytes, pos)?;
+            return Some((Value::Object(Object::new(bytes.get(pos..end)?)), end));
+        }
+        b'[' => {
+            let end = skip_container(bytes, pos)?;
+            return Some((Value::Array(Array::new(bytes.get(pos..end)?)), end));
+        }
+        b't' => (Value::Bool(true), 4),
+        b'f' => (Value::Bool(false), 5),
+        b'n' => (Value::Null, 4),
+        _ => {
+            let rest = bytes.get(pos..)?;
+            let len = rest
+                .iter()
+                .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                .unwrap_or(rest.len());
+            let raw = core::str::from_utf8(rest.get(..len)?).ok()?;
+            if raw.is_empty() {
+                return None;
+            }
+            (Value::Number(Number::new(raw)), len)
+        }
+    };
+    let end = pos.checked_add(value.1)?;
+    if end > bytes.len() {
+        return None;
+    }
+    Some((value.0, end))
+}
+
+/// Reads the root value of a validated body whose span is exactly `root`.
+pub(crate) fn read_root(root: &[u8]) -> Option<Value<'_>> {
+    match root.first()? {
+        // The validator already found the end of the root: no need to skip it again.
+        b'{' => Some(Value::Object(Object::new(root))),
+        b'[' => Some(Value::Array(Array::new(root))),
+        _ => read_value(root, 0).map(|(v, _)| v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skip_ws_table() {
+        let table: &[(&[u8], usize, usize)] = &[
+            (b"", 0, 0),
+            (b"  x", 0, 2),
+            (b" \t\r\nx", 0, 4),
+            (b"x", 0, 0),
+            (b"  ", 0, 2),
+            (b"\x0cx", 0, 0),
+            (b"ab", 5, 2),
+        ];
+        for &(bytes, pos, want) in table {
+            assert_eq!(skip_ws(bytes, pos), want, "{bytes:?} at {pos}");
+        }
+    }
+
+    #[test]
+    fn skip_container_table() {
+        let table: &[(&[u8], Option<usize>)] = &[
+            (b"{}", Some(2)),
+            (b"[]x", Some(2)),
+            (br#"{"a":[1,{"b":"}]"}],"c":"\"}"}tail"#, Some(30)),
+            (br#"["\\", "]"]"#, Some(11)),
+            (b"[[", None),
+            (b"[\"", None),
+        ];
+        for &(bytes, want) in table {
+            assert_eq!(
+                skip_container(bytes, 0),
+                want,
+                "{:?}",
+                core::str::from_utf8(bytes)
+            );
+        }
+    }
+
+    #[test]
+    fn skip_string_table() {
+        type Row = (&'static [u8], Option<(usize, bool)>);
+        let table: &[Row] = &[
+            (b"\"", Some((1, false))),
+            (b"abc\"x", Some((4, false))),
+            (br#"a\"b"x"#, Some((5, true))),
+            (br#"a\\"x"#, Some((4, true))),
+            (b"abc", None),
+            (b"a\\", None),
+        ];
+        for &(bytes, want) in table {
+            assert_eq!(skip_string(bytes, 0), want, "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn read_value_on_broken_text_is_none() {
+        for bytes in [
+            &b""[..],
+            b"\"abc",
+            b"{",
+            b"[1",
+            b"x",
+            b"tr",
+            b"fals",
+            b"nul",
+        ] {
+            assert!(read_value(bytes, 0).is_none(), "{bytes:?}");
+        }
+    }
+}

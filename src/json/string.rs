@@ -1,0 +1,391 @@
+//! JSON strings kept as their raw, still-escaped bytes and unescaped on demand.
+//!
+//! Unescaping is lenient on purpose: a server message with one broken escape or one stray byte
+//! must not cost the whole body. Anything that cannot be decoded becomes U+FFFD.
+
+use core::fmt;
+
+/// The replacement character produced for anything that cannot be decoded.
+const REPLACEMENT: char = char::REPLACEMENT_CHARACTER;
+
+/// A JSON string as it appears between the quotes, still escaped; unescaped on demand, leniently.
+///
+/// It borrows the body, so it is `Copy` and costs nothing until it is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct JsonStr<'a> {
+    raw: &'a [u8],
+    escapes: bool,
+}
+
+/// The buffer given to [`JsonStr::unescape_into`] was too small: nothing useful was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct StrTooLong {
+    /// The number of bytes the unescaped UTF-8 needs.
+    pub required: usize,
+}
+
+impl fmt::Display for StrTooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unescaped string needs {} bytes", self.required)
+    }
+}
+
+impl<'a> JsonStr<'a> {
+    /// A string from its raw bytes between the quotes; `escapes` tells whether it holds a `\`.
+    pub(crate) fn from_raw_parts(raw: &'a [u8], escapes: bool) -> Self {
+        JsonStr { raw, escapes }
+    }
+
+    /// The escaped bytes, without the quotes.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// Whether the raw text holds at least one escape sequence (a `\`).
+    pub fn has_escapes(&self) -> bool {
+        self.escapes
+    }
+
+    /// Characters after unescaping. Lenient: `\uD83D\uDE00` pairs combine; a lone surrogate, an
+    /// unknown escape (`\x`), a short `\u12`, or invalid UTF-8 each become U+FFFD; never an error.
+    pub fn chars(&self) -> Chars<'a> {
+        Chars { rest: self.raw }
+    }
+
+    /// The UTF-8 length of what [`JsonStr::chars`] yields.
+    pub fn unescaped_len(&self) -> usize {
+        if let Some(s) = self.as_plain_str() {
+            return s.len();
+        }
+        self.chars()
+            .fold(0usize, |n, c| n.saturating_add(c.len_utf8()))
+    }
+
+    /// Writes the unescaped UTF-8 into `out`; `Err(StrTooLong { required })` changes nothing
+    /// useful.
+    pub fn unescape_into<'b>(&self, out: &'b mut [u8]) -> Result<&'b str, StrTooLong> {
+        if let Some(s) = self.as_plain_str() {
+            let dst = out
+                .get_mut(..s.len())
+                .ok_or(StrTooLong { required: s.len() })?;
+            dst.copy_from_slice(s.as_bytes());
+            return core::str::from_utf8(dst).map_err(|_| StrTooLong { required: s.len() });
+        }
+        let mut written = 0usize;
+        let mut required = 0usize;
+        for c in self.chars() {
+            let len = c.len_utf8();
+            required = required.saturating_add(len);
+            if required == written.saturating_add(len) {
+                let end = written.saturating_add(len);
+                if let Some(dst) = out.get_mut(written..end) {
+                    c.encode_utf8(dst);
+                    written = end;
+                }
+            }
+        }
+        if required != written {
+            return Err(StrTooLong { required });
+        }
+        let dst = out.get(..written).unwrap_or_default();
+        core::str::from_utf8(dst).map_err(|_| StrTooLong { required })
+    }
+
+    /// Unescaped equality with `s`, with a fast path when the raw text has no escapes.
+    pub fn eq_str(&self, s: &str) -> bool {
+        if !self.escapes {
+            if self.raw == s.as_bytes() {
+                return true;
+            }
+            if self.raw.is_ascii() {
+                return false;
+            }
+        }
+        self.chars().eq(s.chars())
+    }
+
+    /// Unescaped equality with `s`, ignoring ASCII case (for state strings such as `COMPLETED`).
+    pub fn eq_ignore_ascii_case(&self, s: &str) -> bool {
+        if !self.escapes {
+            if self.raw.eq_ignore_ascii_case(s.as_bytes()) {
+                return true;
+            }
+            if self.raw.is_ascii() {
+                return false;
+            }
+        }
+        let mut ours = self.chars();
+        let mut theirs = s.chars();
+        loop {
+            match (ours.next(), theirs.next()) {
+                (None, None) => return true,
+                (Some(a), Some(b)) if a.eq_ignore_ascii_case(&b) => {}
+                _ => return false,
+            }
+        }
+    }
+
+    /// The raw text as `&str` when it has no escapes and is valid UTF-8 (zero-copy fast path).
+    pub fn as_plain_str(&self) -> Option<&'a str> {
+        if self.escapes {
+            None
+        } else {
+            core::str::from_utf8(self.raw).ok()
+        }
+    }
+}
+
+impl fmt::Display for JsonStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(s) = self.as_plain_str() {
+            return f.write_str(s);
+        }
+        for c in self.chars() {
+            fmt::Write::write_char(f, c)?;
+        }
+        Ok(())
+    }
+}
+
+/// The characters of a [`JsonStr`] after lenient unescaping (see [`JsonStr::chars`]).
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Chars<'a> {
+    rest: &'a [u8],
+}
+
+impl Iterator for Chars<'_> {
+    type Item = char;
+
+    fn next(&mut self) -> Option<char> {
+        let (&first, tail) = self.rest.split_first()?;
+        if first < 0x80 && first != b'\\' {
+            self.rest = tail;
+            return Some(char::from(first));
+        }
+        let (c, used) = if first == b'\\' {
+            decode_escape(tail)
+        } else {
+            decode_utf8(self.rest)
+        };
+        self.rest = self.rest.get(used..).unwrap_or_default();
+        Some(c)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        // Every character takes at least one raw byte; four bytes make at least one character.
+        (self.rest.len().div_ceil(12), Some(self.rest.len()))
+    }
+}
+
+impl core::iter::FusedIterator for Chars<'_> {}
+
+/// Decodes the escape whose backslash was just read; `tail` follows the backslash.
+/// Returns the character and the number of raw bytes used, backslash included.
+fn decode_escape(tail: &[u8]) -> (char, usize) {
+    let Some((&kind, after)) = tail.split_first() else {
+        return (REPLACEMENT, 1);
+    };
+    let c = match kind {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => return decode_unicode_escape(after),
+        _ if kind < 0x80 => return (REPLACEMENT, 2),
+        _ => {
+            // An unknown escape of a multi-byte character: replace the whole character.
+            let (_, used) = decode_utf8(tail);
+            return (REPLACEMENT, used.saturating_add(1));
+        }
+    };
+    (c, 2)
+}
+
+/// Decodes `\uXXXX` (and a following low surrogate); `after` follows the `u`.
+fn decode_unicode_escape(after: &[u8]) -> (char, usize) {
+    let (high, digits) = hex4(after);
+    if digits < 4 {
+        // `\u` plus the hex digits that were there.
+        return (REPLACEMENT, digits.saturating_add(2));
+    }
+    match high {
+        0xD800..=0xDBFF => {
+            let low = after
+                .get(4..)
+                .and_then(|r| r.strip_prefix(b"\\u"))
+                .map(hex4);
+            match low {
+                Some((low @ 0xDC00..=0xDFFF, 4)) => {
+                    let code = 0x10000u32
+                        .saturating_add((high.saturating_sub(0xD800)) << 10)
+                        .saturating_add(low.saturating_sub(0xDC00));
+                    (char::from_u32(code).unwrap_or(REPLACEMENT), 12)
+                }
+                _ => (REPLACEMENT, 6),
+            }
+        }
+        _ => (char::from_u32(high).unwrap_or(REPLACEMENT), 6),
+    }
+}
+
+/// Reads up to four hex digits; returns their value and how many there were.
+fn hex4(bytes: &[u8]) -> (u32, usize) {
+    let mut value = 0u32;
+    let mut digits = 0usize;
+    for &b in bytes.iter().take(4) {
+        let Some(d) = char::from(b).to_digit(16) else {
+            break;
+        };
+        value = (value << 4) | d;
+        digits = digits.saturating_add(1);
+    }
+    (value, digits)
+}
+
+/// Decodes one UTF-8 character at the start of `bytes` (which is not empty and does not start
+/// with ASCII). An invalid sequence gives U+FFFD for its maximal valid prefix, as
+/// `String::from_utf8_lossy` does.
+fn decode_utf8(bytes: &[u8]) -> (char, usize) {
+    // The first character is at most four bytes long, so a four-byte window always holds it.
+    let window = bytes.get(..4).unwrap_or(bytes);
+    match window.utf8_chunks().next() {
+        Some(chunk) => match chunk.valid().chars().next() {
+            Some(c) => (c, c.len_utf8()),
+            None => (REPLACEMENT, chunk.invalid().len().max(1)),
+        },
+        None => (REPLACEMENT, 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::string::String;
+    use std::vec::Vec;
+
+    fn js(raw: &[u8]) -> JsonStr<'_> {
+        JsonStr::from_raw_parts(raw, raw.contains(&b'\\'))
+    }
+
+    fn collect(raw: &[u8]) -> String {
+        js(raw).chars().collect()
+    }
+
+    #[test]
+    fn unescape_table() {
+        let table: &[(&[u8], &str)] = &[
+            (b"", ""),
+            (b"plain", "plain"),
+            (br#"a\"b"#, "a\"b"),
+            (br"a\\b", "a\\b"),
+            (br"a\/b", "a/b"),
+            (br"\b\f\n\r\t", "\u{8}\u{c}\n\r\t"),
+            (br"\u00e9", "\u{e9}"),
+            (br"\u00E9t\u00e9", "\u{e9}t\u{e9}"),
+            (br"\u0000", "\u{0}"),
+            (br"\uD83D\uDE00", "\u{1F600}"),
+            (br"\ud83d\ude00!", "\u{1F600}!"),
+            (br"\uDBFF\uDFFF", "\u{10FFFF}"),
+            // Lone surrogates.
+            (br"\uD83D", "\u{FFFD}"),
+            (br"\uD83Dx", "\u{FFFD}x"),
+            (br"\uDE00", "\u{FFFD}"),
+            (br"\uD83D\u0041", "\u{FFFD}A"),
+            (br"\uD83D\uD83D\uDE00", "\u{FFFD}\u{1F600}"),
+            (br"\uD83D\u00", "\u{FFFD}\u{FFFD}"),
+            // Unknown and short escapes.
+            (br"\x", "\u{FFFD}"),
+            (br"a\xb", "a\u{FFFD}b"),
+            (br"\u12", "\u{FFFD}"),
+            (br"\u12zz", "\u{FFFD}zz"),
+            (br"\u", "\u{FFFD}"),
+            (br"\", "\u{FFFD}"),
+            ("\\\u{e9}x".as_bytes(), "\u{FFFD}x"),
+            // UTF-8, valid and not.
+            ("h\u{e9}llo \u{1F600}".as_bytes(), "h\u{e9}llo \u{1F600}"),
+            (b"a\xffb", "a\u{FFFD}b"),
+            (b"\xe2\x82", "\u{FFFD}"),
+            (b"\xe2\x82x", "\u{FFFD}x"),
+            (b"\xed\xa0\x80", "\u{FFFD}\u{FFFD}\u{FFFD}"),
+            (b"\xf0\x9f\x98", "\u{FFFD}"),
+            (b"\xc0\xaf", "\u{FFFD}\u{FFFD}"),
+            (b"\xe2\x82\\n", "\u{FFFD}\n"),
+        ];
+        for &(raw, want) in table {
+            assert_eq!(collect(raw), want, "raw {:?}", raw);
+            let s = js(raw);
+            assert_eq!(s.unescaped_len(), want.len(), "raw {:?}", raw);
+            let mut buf = [0u8; 64];
+            assert_eq!(s.unescape_into(&mut buf), Ok(want), "raw {:?}", raw);
+            assert!(s.eq_str(want), "raw {:?}", raw);
+            assert_eq!(std::format!("{s}"), want);
+            if !raw.contains(&b'\\') {
+                assert_eq!(collect(raw), String::from_utf8_lossy(raw));
+            }
+        }
+    }
+
+    #[test]
+    fn unescape_into_too_small() {
+        let s = js(br"caf\u00e9");
+        let mut buf = [0u8; 4];
+        assert_eq!(s.unescape_into(&mut buf), Err(StrTooLong { required: 5 }));
+        let mut buf = [0u8; 5];
+        assert_eq!(s.unescape_into(&mut buf), Ok("caf\u{e9}"));
+        let plain = js(b"abc");
+        assert_eq!(
+            plain.unescape_into(&mut [0u8; 2]),
+            Err(StrTooLong { required: 3 })
+        );
+        assert_eq!(plain.unescape_into(&mut [0u8; 3]), Ok("abc"));
+        assert_eq!(js(b"").unescape_into(&mut []), Ok(""));
+    }
+
+    #[test]
+    fn comparisons() {
+        let table: &[(&[u8], &str, bool, bool)] = &[
+            // raw, other, eq_str, eq_ignore_ascii_case
+            (b"success", "success", true, true),
+            (b"SUCCESS", "success", false, true),
+            (b"succes", "success", false, false),
+            (br"succ\u0065ss", "success", true, true),
+            (br"SUCC\u0045SS", "success", false, true),
+            (b"\xff", "\u{FFFD}", true, true),
+            (b"\xff", "x", false, false),
+            ("\u{c9}T\u{c9}".as_bytes(), "\u{c9}t\u{c9}", false, true),
+            (b"", "", true, true),
+            (b"a", "", false, false),
+        ];
+        for &(raw, other, eq, eq_case) in table {
+            let s = js(raw);
+            assert_eq!(s.eq_str(other), eq, "{raw:?} vs {other:?}");
+            assert_eq!(
+                s.eq_ignore_ascii_case(other),
+                eq_case,
+                "{raw:?} vs {other:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn accessors() {
+        let s = js(br"a\nb");
+        assert!(s.has_escapes());
+        assert_eq!(s.raw(), br"a\nb");
+        assert_eq!(s.as_plain_str(), None);
+        let p = js(b"ab");
+        assert!(!p.has_escapes());
+        assert_eq!(p.as_plain_str(), Some("ab"));
+        assert_eq!(js(b"a\xff").as_plain_str(), None);
+        let chars: Vec<char> = s.chars().collect();
+        assert_eq!(chars, ['a', '\n', 'b']);
+    }
+}
