@@ -6,9 +6,7 @@
 #[cfg(all(feature = "defmt", feature = "log"))]
 compile_error!("the `defmt` and `log` features are mutually exclusive: pick one logging backend");
 
-/// HTTP/1.1 request writer and incremental response parser over caller buffers.
 pub mod http;
-/// The tolerant JSON layer: a validating, non-recursive scanner over borrowed bodies.
 pub mod json;
 pub mod policy;
 pub mod time;
