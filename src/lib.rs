@@ -1,4 +1,4 @@
-//! jobpoll: a sans-IO, `no_std`, no-alloc driver for NetApp-style asynchronous job objects.
+#![doc = include_str!("../README.md")]
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -6,10 +6,28 @@
 #[cfg(all(feature = "defmt", feature = "log"))]
 compile_error!("the `defmt` and `log` features are mutually exclusive: pick one logging backend");
 
+pub mod dialect;
 pub mod http;
 pub mod json;
 pub mod policy;
 pub mod time;
 
+mod action;
+mod config;
+mod error;
+mod poller;
+mod state;
+mod token;
+
+pub use action::{
+    Action, Connection, Event, JobIds, Outcome, Purpose, Received, Reply, RetryCause, SendRequest,
+};
+pub use config::{Config, Submit};
 pub use core::time::Duration;
+pub use dialect::Dialect;
+pub use error::{ConfigError, Error, TransportError};
+pub use policy::{PausedPolicy, Policy, UnknownStatePolicy};
+pub use poller::{JobPoller, JobView, MAX_JOB_REF, MAX_QUERY_PAIRS, MAX_RAW_STATE};
+pub use state::JobState;
 pub use time::Instant;
+pub use token::{MAX_TOKEN_LEN, ResumeToken};

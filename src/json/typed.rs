@@ -23,7 +23,7 @@ pub enum TypedError {
     /// A string holds an escape or character serde-json-core refuses (a surrogate pair, a lone
     /// surrogate, invalid UTF-8).
     Escape,
-    /// Anything else serde-json-core reported.
+    /// Anything else serde-json-core reported (a category it may add later).
     Other,
 }
 
@@ -46,9 +46,25 @@ impl fmt::Display for TypedError {
 }
 
 /// Maps serde-json-core's error to ours, so none of its types leak into our API.
+///
+/// The body was validated before serde-json-core saw it, so its syntax errors can only come from
+/// reading a value as the wrong type (`1.5` into an integer stops at the `.` and reports an
+/// expected `,`): those are shape errors too.
 fn map_error(e: CoreError) -> TypedError {
     match e {
-        CoreError::InvalidType
+        CoreError::ExpectedColon
+        | CoreError::ExpectedListCommaOrEnd
+        | CoreError::ExpectedObjectCommaOrEnd
+        | CoreError::ExpectedSomeIdent
+        | CoreError::ExpectedSomeValue
+        | CoreError::TrailingCharacters
+        | CoreError::TrailingComma
+        | CoreError::EofWhileParsingList
+        | CoreError::EofWhileParsingObject
+        | CoreError::EofWhileParsingString
+        | CoreError::EofWhileParsingNumber
+        | CoreError::EofWhileParsingValue
+        | CoreError::InvalidType
         | CoreError::InvalidNumber
         | CoreError::CustomError
         | CoreError::AnyIsUnsupported
@@ -168,6 +184,6 @@ mod tests {
             map_error(CoreError::InvalidUnicodeCodePoint),
             TypedError::Escape
         );
-        assert_eq!(map_error(CoreError::TrailingComma), TypedError::Other);
+        assert_eq!(map_error(CoreError::TrailingComma), TypedError::Shape);
     }
 }

@@ -1,0 +1,247 @@
+//! What the machine tells its driver: [`Action`]s out of `poll`, [`Received`] out of
+//! `handle_response` / `handle_eof`, and the [`Outcome`] at the end.
+
+use crate::error::TransportError;
+use crate::json::JsonStr;
+use crate::state::JobState;
+use crate::time::Instant;
+
+/// The next thing the driver must do. `Action` is small and `Copy`; data too large for it
+/// (ids, the resume token, the raw state) is read through getters on the machine.
+///
+/// The drain rule: after every `handle_*` call, call `poll` until it returns something other
+/// than an [`Action::Event`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Action {
+    /// Send `tx[..len]`, then feed the answer to `handle_response` (or `handle_eof`,
+    /// `handle_transport_error`, `handle_timeout`).
+    SendRequest(SendRequest),
+    /// Close the current connection (if any) now. The machine says this after a timeout or an
+    /// aborted read, so a late answer is never read as the answer to the next request, and when
+    /// the server asked to close.
+    Close,
+    /// Nothing to do before this instant; then call `poll` again. Calling earlier is harmless.
+    SleepUntil(Instant),
+    /// Something worth reporting happened; keep draining.
+    Event(Event),
+    /// The end. Sticky: every later `poll` returns the same `Done`.
+    Done(Outcome),
+}
+
+/// A request written into the caller's transmit buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SendRequest {
+    /// Bytes of `tx` to send.
+    pub len: usize,
+    /// Give up waiting for the whole answer at this instant (then call `handle_timeout`).
+    pub deadline: Instant,
+    /// Why it is sent.
+    pub purpose: Purpose,
+    /// Whether sending it twice is harmless. A non-idempotent submit is never sent twice by the
+    /// machine once it may have reached the server.
+    pub idempotent: bool,
+    /// Which connection to send it on.
+    pub connection: Connection,
+}
+
+/// Why a request is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Purpose {
+    /// The operation that starts the job (POST, PATCH, DELETE...).
+    Submit,
+    /// A status GET of the job.
+    Poll,
+    /// The poll sent exactly at the overall deadline.
+    FinalPoll,
+}
+
+/// Which connection a request goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Connection {
+    /// Open a new connection (closing any open one first). Always used for a submit, so a stale
+    /// keep-alive connection can never turn a submit into "outcome unknown".
+    Fresh,
+    /// Reuse the open keep-alive connection; if none is open, open one.
+    Reuse,
+}
+
+/// Something the driver may report; the machine carries on by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Event {
+    /// The server accepted the submit and named the job (read it with `job_id()`).
+    Accepted,
+    /// The job's state changed (first sighting included); the raw string is in `last_seen()`.
+    StateChanged(JobState),
+    /// The job reports a state string its dialect does not know (raw in `last_seen()`); the
+    /// [`UnknownStatePolicy`](crate::UnknownStatePolicy) decides what follows.
+    UnknownState,
+    /// A request failed or was refused; the machine retries at `at`.
+    Retrying {
+        /// What went wrong.
+        cause: RetryCause,
+        /// When the retry is sent.
+        at: Instant,
+    },
+    /// The job body did not fit the receive buffer; polls now ask for fewer fields (no message).
+    FieldsReduced,
+    /// The overall deadline is reached; one final poll is sent now.
+    FinalPoll,
+    /// `now` went backwards and was clamped to the last value seen (a driver bug, or a clock
+    /// that is not monotonic).
+    ClockWentBackwards,
+}
+
+/// Why a request is retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum RetryCause {
+    /// See [`TransportError`].
+    Transport(TransportError),
+    /// The server answered with this status (429, 503, other 5xx).
+    Status(u16),
+    /// The answer could not be parsed (malformed HTTP or JSON, no state).
+    InvalidResponse,
+    /// 404 for a job not seen yet: not visible yet.
+    NotYetVisible,
+    /// The kept-alive connection was closed by the server before it answered; resent on a
+    /// fresh connection (not counted as a failure).
+    StaleConnection,
+}
+
+/// How it ended. After any outcome that follows the server's acceptance the machine still
+/// answers for the job id(s), the request count, the elapsed time and a resume token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The job ended successfully.
+    Succeeded,
+    /// The job ended successfully with warnings (Unified Manager `WARNING`).
+    SucceededWithWarnings,
+    /// The job ended with some parts failed (Unified Manager `PARTIAL_FAILURES`).
+    PartiallyFailed,
+    /// The job ended in failure; code and state in `last_seen()`, the message was lent by the
+    /// call that parsed it.
+    Failed,
+    /// The operation completed synchronously, without a job (e.g. ONTAP 200/201 with no job).
+    CompletedWithoutJob {
+        /// The HTTP status of the answer.
+        status: u16,
+    },
+    /// The submit started several jobs (ONTAP `jobs[]` for a query-targeted PATCH/DELETE). Their
+    /// ids were lent by the `handle_response` call that parsed them (see
+    /// [`Reply::jobs`]); drive one machine per id (see [`JobSet`](crate::JobSet)).
+    MultipleJobs {
+        /// Number of job records in the answer.
+        count: u32,
+    },
+    /// The overall deadline passed (after the final poll) with the job still running; resume it
+    /// later with the token.
+    DeadlineExceeded,
+    /// The server no longer knows the job (404 after it was seen, after the purge window, or
+    /// for longer than the not-visible grace): its outcome is unknown.
+    Expired,
+    /// The submit may or may not have reached the server (a reset or timeout after it was
+    /// written, a 500/502/504, a 202 without a job id). It is never re-sent: check the server.
+    SubmitOutcomeUnknown,
+    /// The server refused the operation or the poll (4xx other than 401/403/404/429, or a 5xx
+    /// for the submit that says it was not done); code in `last_seen()`.
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// 401 or 403. On a poll the job id and a resume token are kept: refresh the credentials
+    /// and resume.
+    AuthRequired {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// `cancel` was called. (Client side only: the job keeps running on the server.)
+    Cancelled,
+    /// Too many consecutive failed requests.
+    RetriesExhausted {
+        /// The last failure.
+        last: RetryCause,
+    },
+    /// The job is paused and the policy says stop.
+    Paused,
+    /// The job reports an unknown state and the policy says stop.
+    UnknownState,
+}
+
+impl Outcome {
+    /// True for outcomes where the job itself finished (whatever its result).
+    pub const fn is_job_finished(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Succeeded
+                | Outcome::SucceededWithWarnings
+                | Outcome::PartiallyFailed
+                | Outcome::Failed
+                | Outcome::CompletedWithoutJob { .. }
+        )
+    }
+}
+
+/// What `handle_response` / `handle_eof` made of the bytes so far.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Received<'r> {
+    /// The answer is incomplete: read more, append, call again.
+    NeedMore,
+    /// The answer is complete and was handled; stop reading and drain `poll`.
+    Complete(Reply<'r>),
+    /// The answer was unusable (malformed, too large, wrong encoding); stop reading and drain
+    /// `poll` (which will say `Close`).
+    Invalid(crate::http::HttpError),
+}
+
+/// A complete answer, with the borrowed parts the machine does not keep.
+#[derive(Clone, Copy, Debug)]
+pub struct Reply<'r> {
+    /// HTTP status.
+    pub status: u16,
+    /// Bytes of the receive buffer this answer used; anything after belongs to the next one.
+    pub consumed: usize,
+    /// Whether the connection may be reused.
+    pub keep_alive: bool,
+    /// The job's message or the API error's message, escaped as received; lent, never copied.
+    pub message: Option<JsonStr<'r>>,
+    /// The job ids of a `jobs[]` answer, read straight from the body.
+    pub jobs: Option<JobIds<'r>>,
+}
+
+/// The job ids listed in a `jobs[]` answer, read from the body on demand (no copy, no limit).
+#[derive(Clone, Copy, Debug)]
+pub struct JobIds<'r> {
+    pub(crate) array: crate::json::Array<'r>,
+}
+
+impl<'r> JobIds<'r> {
+    /// The ids, in body order. A record without a usable id is skipped.
+    pub fn iter(&self) -> impl Iterator<Item = JsonStr<'r>> + 'r {
+        self.array
+            .iter()
+            .filter_map(crate::dialect::ontap::job_record_id)
+    }
+
+    /// Number of records in the list (including any without a usable id).
+    pub fn len(&self) -> usize {
+        self.array.len()
+    }
+
+    /// True when the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.array.is_empty()
+    }
+}

@@ -1,0 +1,291 @@
+//! ONTAP REST: `return_timeout` on the submit, `GET /api/cluster/jobs/{uuid}`, states `queued`,
+//! `running`, `paused`, `success`, `failure`.
+//!
+//! The parsers are public and pure, so a client with its own HTTP stack can use them. Every
+//! field is optional (real bodies omit `message`, `code`, `_links`); `code` arrives as an integer
+//! or a string and is never the failure test (ONTAP sends non-zero codes while running).
+
+use core::time::Duration;
+
+use crate::json::{self, Array, Code, JsonError, JsonStr, Object, Value};
+use crate::state::JobState;
+
+/// Path prefix of a job, used when the answer names the job only by `uuid`.
+pub const JOBS_PATH: &str = "/api/cluster/jobs/";
+/// `fields` asked for on a job GET: exactly what the machine reads.
+pub const FIELDS: &str = "state,message,code";
+/// `fields` asked for when the job body did not fit the receive buffer: no message.
+pub const FIELDS_REDUCED: &str = "state,code";
+/// The largest `return_timeout` ONTAP accepts.
+pub const MAX_RETURN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// ONTAP options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct OntapOptions {
+    /// How long the server holds the submit waiting for the job to finish (0..=120 s, whole
+    /// seconds; clamped to the time left before the deadline). A job that finishes within it
+    /// costs one request and no added delay.
+    ///
+    /// Default 30 s: most volume, snapshot and SVM operations finish within it, and it bounds
+    /// the window in which a dropped connection leaves the job id unknown (the submit is never
+    /// re-sent) to 30 s. 120 s saves a few polls on longer jobs at the price of a four times
+    /// longer window.
+    pub return_timeout: Duration,
+    /// After a 200/201 that carries only a job link (finished within `return_timeout`), confirm
+    /// with one GET. Off by default: ONTAP documents that no GET is needed.
+    pub confirm_with_get: bool,
+}
+
+impl OntapOptions {
+    /// `return_timeout` 30 s, no confirming GET.
+    pub const DEFAULT: OntapOptions = OntapOptions {
+        return_timeout: Duration::from_secs(30),
+        confirm_with_get: false,
+    };
+}
+
+impl Default for OntapOptions {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// The fields of an ONTAP job object the machine reads.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Job<'a> {
+    /// `uuid`.
+    pub uuid: Option<JsonStr<'a>>,
+    /// `_links.self.href`.
+    pub href: Option<JsonStr<'a>>,
+    /// `state`, raw.
+    pub state: Option<JsonStr<'a>>,
+    /// `message`.
+    pub message: Option<JsonStr<'a>>,
+    /// `code`, integer or string.
+    pub code: Option<Code<'a>>,
+    /// `error.message` (9.9+ failed jobs).
+    pub error_message: Option<JsonStr<'a>>,
+}
+
+impl<'a> Job<'a> {
+    fn from_object(obj: Object<'a>) -> Self {
+        let mut job = Job::default();
+        // One pass over the members; the last duplicate wins, as everywhere in jobpoll.
+        for (key, value) in obj.members() {
+            let Some(key) = key.as_plain_str() else {
+                continue;
+            };
+            match key {
+                "uuid" => job.uuid = value.as_str(),
+                "state" => job.state = value.as_str(),
+                "message" => job.message = value.as_str(),
+                "code" => job.code = value.as_code(),
+                "_links" => {
+                    job.href = value
+                        .as_object()
+                        .and_then(|l| l.get_path(&["self", "href"]))
+                        .and_then(|v| v.as_str())
+                }
+                "error" => {
+                    job.error_message = value
+                        .as_object()
+                        .and_then(|e| e.get("message"))
+                        .and_then(|v| v.as_str())
+                }
+                _ => {}
+            }
+        }
+        job
+    }
+
+    /// The normalized state, when `state` is present.
+    pub fn job_state(&self) -> Option<JobState> {
+        self.state.map(normalize_state)
+    }
+
+    /// The message to show: `message`, else `error.message`.
+    pub fn best_message(&self) -> Option<JsonStr<'a>> {
+        self.message.or(self.error_message)
+    }
+
+    /// True when the job names itself (by `uuid` or by link).
+    pub fn has_id(&self) -> bool {
+        self.uuid.is_some() || self.href.is_some()
+    }
+}
+
+/// An ONTAP error body `{"error": {message, code, target, arguments}}`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ApiError<'a> {
+    /// `error.message`.
+    pub message: Option<JsonStr<'a>>,
+    /// `error.code`, usually a string such as `"262179"`.
+    pub code: Option<Code<'a>>,
+    /// `error.target`.
+    pub target: Option<JsonStr<'a>>,
+}
+
+/// What the answer to a submit carries. Every part is optional; the machine decides what the
+/// combination means with the HTTP status.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SubmitAnswer<'a> {
+    /// `job` (a 202, or a 200 when the job finished within `return_timeout`).
+    pub job: Option<Job<'a>>,
+    /// `jobs[]` (a PATCH or DELETE addressed by a query).
+    pub jobs: Option<Array<'a>>,
+    /// `error`.
+    pub error: Option<ApiError<'a>>,
+}
+
+/// Parses the answer to a submit. An empty body is an answer with no parts.
+pub fn parse_submit_answer(
+    body: &[u8],
+    limits: json::Limits,
+) -> Result<SubmitAnswer<'_>, JsonError> {
+    let mut answer = SubmitAnswer::default();
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(answer);
+    }
+    let Some(root) = json::parse(body, limits)?.as_object() else {
+        return Ok(answer);
+    };
+    for (key, value) in root.members() {
+        match key.as_plain_str() {
+            Some("job") => answer.job = value.as_object().map(Job::from_object),
+            Some("jobs") => answer.jobs = value.as_array(),
+            Some("error") => {
+                answer.error = value.as_object().map(|e| ApiError {
+                    message: e.get("message").and_then(|v| v.as_str()),
+                    code: e.get("code").and_then(|v| v.as_code()),
+                    target: e.get("target").and_then(|v| v.as_str()),
+                })
+            }
+            _ => {}
+        }
+    }
+    Ok(answer)
+}
+
+/// Parses a job GET answer (a bare job object). A body that is valid JSON but not an object
+/// gives a job with no fields.
+pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError> {
+    Ok(json::parse(body, limits)?
+        .as_object()
+        .map(Job::from_object)
+        .unwrap_or_default())
+}
+
+/// Parses an error body; `None` when it has no `error` object.
+pub fn parse_error(body: &[u8], limits: json::Limits) -> Option<ApiError<'_>> {
+    parse_submit_answer(body, limits).ok()?.error
+}
+
+/// The id of one record of a `jobs[]` list: `uuid`, else `_links.self.href`.
+pub fn job_record_id(record: Value<'_>) -> Option<JsonStr<'_>> {
+    let obj = record.as_object()?;
+    obj.get("uuid").and_then(|v| v.as_str()).or_else(|| {
+        obj.get_path(&["_links", "self", "href"])
+            .and_then(|v| v.as_str())
+    })
+}
+
+/// Maps an ONTAP state string (any letter case) to the normalized state.
+pub fn normalize_state(raw: JsonStr<'_>) -> JobState {
+    const TABLE: &[(&str, JobState)] = &[
+        ("queued", JobState::Pending),
+        ("running", JobState::Running),
+        ("paused", JobState::Paused),
+        ("success", JobState::Succeeded),
+        ("failure", JobState::Failed),
+    ];
+    TABLE
+        .iter()
+        .find(|(name, _)| raw.eq_ignore_ascii_case(name))
+        .map_or(JobState::Unknown, |(_, state)| *state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lim() -> json::Limits {
+        json::Limits::default()
+    }
+
+    #[test]
+    fn states_table() {
+        let table: &[(&[u8], JobState)] = &[
+            (br#""queued""#, JobState::Pending),
+            (br#""running""#, JobState::Running),
+            (br#""paused""#, JobState::Paused),
+            (br#""success""#, JobState::Succeeded),
+            (br#""failure""#, JobState::Failed),
+            (br#""SUCCESS""#, JobState::Succeeded),
+            (br#""cancelled""#, JobState::Unknown),
+            (br#""""#, JobState::Unknown),
+        ];
+        for (raw, want) in table {
+            let v = json::parse(raw, lim()).ok().and_then(|v| v.as_str());
+            assert_eq!(v.map(normalize_state), Some(*want), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn submit_answers() {
+        let a = parse_submit_answer(
+            br#"{"job":{"uuid":"u1","_links":{"self":{"href":"/api/cluster/jobs/u1"}}},"cli_output":"x"}"#,
+            lim(),
+        )
+        .ok()
+        .and_then(|a| a.job);
+        let job = a.as_ref();
+        assert!(job.and_then(|j| j.uuid).is_some_and(|u| u.eq_str("u1")));
+        assert!(
+            job.and_then(|j| j.href)
+                .is_some_and(|h| h.eq_str("/api/cluster/jobs/u1"))
+        );
+
+        let a = parse_submit_answer(
+            br#"{"jobs":[{"uuid":"a"},{"uuid":"b"}],"num_records":2}"#,
+            lim(),
+        );
+        assert_eq!(a.ok().and_then(|a| a.jobs).map(|j| j.len()), Some(2));
+
+        let a = parse_submit_answer(
+            br#"{"error":{"message":"m","code":"262197","target":"t"}}"#,
+            lim(),
+        );
+        let e = a.ok().and_then(|a| a.error);
+        assert_eq!(
+            e.and_then(|e| e.code).and_then(|c| match c {
+                Code::Int(i) => Some(i),
+                _ => None,
+            }),
+            Some(262197)
+        );
+
+        let a = parse_submit_answer(b"  ", lim());
+        assert!(a.is_ok_and(|a| a.job.is_none() && a.jobs.is_none() && a.error.is_none()));
+        assert!(parse_submit_answer(b"{", lim()).is_err());
+    }
+
+    #[test]
+    fn job_bodies() {
+        let j = parse_job(
+            br#"{"uuid":"u","state":"failure","message":"Snapshot copy \"s\" is locked","code":1638555}"#,
+            lim(),
+        );
+        let j = j.ok();
+        assert_eq!(j.and_then(|j| j.job_state()), Some(JobState::Failed));
+        assert!(matches!(j.and_then(|j| j.code), Some(Code::Int(1638555))));
+        let msg = j.and_then(|j| j.best_message());
+        assert!(msg.is_some_and(|m| m.eq_str("Snapshot copy \"s\" is locked")));
+        // Duplicate keys: the last wins.
+        let j = parse_job(br#"{"state":"running","state":"success"}"#, lim()).ok();
+        assert_eq!(j.and_then(|j| j.job_state()), Some(JobState::Succeeded));
+        // code as a string.
+        let j = parse_job(br#"{"state":"success","code":"0"}"#, lim()).ok();
+        assert!(matches!(j.and_then(|j| j.code), Some(Code::Int(0))));
+    }
+}

@@ -1,0 +1,284 @@
+//! Resume tokens: a small, versioned byte snapshot of a machine, so an agent or a firmware
+//! that restarts picks the job up again before the server purges it.
+//!
+//! Format, version 1 (all integers little-endian):
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 2 | magic `JP` |
+//! | 1 | version (1) |
+//! | 1 | dialect tag (1 = ONTAP) |
+//! | 1 | flags: bit 0 job seen, bit 1 reduced fields |
+//! | 1 | job reference kind: 1 id, 2 path |
+//! | 1 | job reference length N (1..=128) |
+//! | N | job reference, UTF-8 |
+//! | 4 | requests sent so far |
+//! | 2 | polls answered (backoff position) |
+//! | 8 | milliseconds elapsed since the submit |
+//! | 8 | milliseconds left before the deadline |
+//! | 8 | jitter generator state |
+//! | 4 | FNV-1a checksum of everything before |
+//!
+//! A token from another version or dialect, or a damaged one, is a typed error, never a panic.
+
+use core::time::Duration;
+
+use crate::error::ConfigError;
+use crate::poller::{JobRef, MAX_JOB_REF, RefKind};
+use crate::state::Bounded;
+
+const MAGIC: &[u8; 2] = b"JP";
+const VERSION: u8 = 1;
+const FIXED: usize = 7 + 4 + 2 + 8 + 8 + 8 + 4;
+/// The largest token, in bytes.
+pub const MAX_TOKEN_LEN: usize = FIXED + MAX_JOB_REF;
+
+/// A resume token: opaque bytes the caller stores (flash, a file) and hands back to
+/// [`JobPoller::resume`](crate::JobPoller::resume).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ResumeToken {
+    len: u8,
+    bytes: [u8; MAX_TOKEN_LEN],
+}
+
+impl core::fmt::Debug for ResumeToken {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ResumeToken")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for ResumeToken {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "ResumeToken({=[u8]:x})", self.as_bytes())
+    }
+}
+
+/// What a token holds, decoded.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Saved {
+    pub(crate) dialect_tag: u8,
+    pub(crate) job: JobRef,
+    pub(crate) seen: bool,
+    pub(crate) reduced_fields: bool,
+    pub(crate) requests: u32,
+    pub(crate) attempt: u16,
+    pub(crate) elapsed: Duration,
+    pub(crate) remaining: Duration,
+    pub(crate) rng_state: u64,
+}
+
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A cursor that writes into a fixed array and ignores what does not fit (the sizes are fixed
+/// by construction; `len` tells what was written).
+struct Writer<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.len.saturating_add(bytes.len());
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            dst.copy_from_slice(bytes);
+            self.len = end;
+        }
+    }
+}
+
+struct Reader<'b> {
+    rest: &'b [u8],
+}
+
+impl<'b> Reader<'b> {
+    fn take(&mut self, n: usize) -> Result<&'b [u8], ConfigError> {
+        let (head, tail) = self.rest.split_at_checked(n).ok_or(ConfigError::BadToken)?;
+        self.rest = tail;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], ConfigError> {
+        self.take(N)?.try_into().map_err(|_| ConfigError::BadToken)
+    }
+
+    fn u8(&mut self) -> Result<u8, ConfigError> {
+        Ok(u8::from_le_bytes(self.array()?))
+    }
+}
+
+impl ResumeToken {
+    pub(crate) fn encode(saved: &Saved) -> ResumeToken {
+        let mut bytes = [0u8; MAX_TOKEN_LEN];
+        let mut w = Writer {
+            buf: &mut bytes,
+            len: 0,
+        };
+        let flags = u8::from(saved.seen) | (u8::from(saved.reduced_fields) << 1);
+        let kind = match saved.job.kind {
+            RefKind::Path => 2,
+            _ => 1,
+        };
+        let text = saved.job.text.as_bytes();
+        w.put(MAGIC);
+        w.put(&[
+            VERSION,
+            saved.dialect_tag,
+            flags,
+            kind,
+            u8::try_from(text.len()).unwrap_or(0),
+        ]);
+        w.put(text);
+        w.put(&saved.requests.to_le_bytes());
+        w.put(&saved.attempt.to_le_bytes());
+        w.put(&millis(saved.elapsed).to_le_bytes());
+        w.put(&millis(saved.remaining).to_le_bytes());
+        w.put(&saved.rng_state.to_le_bytes());
+        let len = w.len;
+        let sum = fnv1a(w.buf.get(..len).unwrap_or(&[]));
+        w.put(&sum.to_le_bytes());
+        ResumeToken {
+            len: u8::try_from(w.len).unwrap_or(0),
+            bytes,
+        }
+    }
+
+    /// The token's bytes, to store.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+
+    /// A token from stored bytes. Checks the length, magic, version and checksum.
+    pub fn from_bytes(stored: &[u8]) -> Result<ResumeToken, ConfigError> {
+        if stored.len() > MAX_TOKEN_LEN || stored.len() < FIXED {
+            return Err(ConfigError::BadToken);
+        }
+        let mut bytes = [0u8; MAX_TOKEN_LEN];
+        bytes
+            .get_mut(..stored.len())
+            .ok_or(ConfigError::BadToken)?
+            .copy_from_slice(stored);
+        let token = ResumeToken {
+            len: u8::try_from(stored.len()).map_err(|_| ConfigError::BadToken)?,
+            bytes,
+        };
+        token.decode()?;
+        Ok(token)
+    }
+
+    pub(crate) fn decode(&self) -> Result<Saved, ConfigError> {
+        let all = self.as_bytes();
+        let body_len = all.len().checked_sub(4).ok_or(ConfigError::BadToken)?;
+        let (body, sum) = all
+            .split_at_checked(body_len)
+            .ok_or(ConfigError::BadToken)?;
+        if sum != fnv1a(body).to_le_bytes() {
+            return Err(ConfigError::BadToken);
+        }
+        let mut r = Reader { rest: body };
+        if r.take(2)? != MAGIC || r.u8()? != VERSION {
+            return Err(ConfigError::BadToken);
+        }
+        let dialect_tag = r.u8()?;
+        let flags = r.u8()?;
+        let kind = match r.u8()? {
+            1 => RefKind::Id,
+            2 => RefKind::Path,
+            _ => return Err(ConfigError::BadToken),
+        };
+        let n = usize::from(r.u8()?);
+        let text = r.take(n)?;
+        if n == 0 || core::str::from_utf8(text).is_err() {
+            return Err(ConfigError::BadToken);
+        }
+        let text = Bounded::new(text).ok_or(ConfigError::BadToken)?;
+        let saved = Saved {
+            dialect_tag,
+            job: JobRef { kind, text },
+            seen: flags & 1 != 0,
+            reduced_fields: flags & 2 != 0,
+            requests: u32::from_le_bytes(r.array()?),
+            attempt: u16::from_le_bytes(r.array()?),
+            elapsed: Duration::from_millis(u64::from_le_bytes(r.array()?)),
+            remaining: Duration::from_millis(u64::from_le_bytes(r.array()?)),
+            rng_state: u64::from_le_bytes(r.array()?),
+        };
+        if !r.rest.is_empty() {
+            return Err(ConfigError::BadToken);
+        }
+        Ok(saved)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Saved {
+        Saved {
+            dialect_tag: 1,
+            job: JobRef {
+                kind: RefKind::Id,
+                text: Bounded::new(b"1cd8a442-86d1-11e0-ae1c-123478563412")
+                    .unwrap_or(Bounded::EMPTY),
+            },
+            seen: true,
+            reduced_fields: false,
+            requests: 7,
+            attempt: 5,
+            elapsed: Duration::from_millis(12_345),
+            remaining: Duration::from_secs(500),
+            rng_state: 0xdead_beef,
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let token = ResumeToken::encode(&sample());
+        assert_eq!(token.as_bytes().len(), FIXED + 36);
+        let again = ResumeToken::from_bytes(token.as_bytes());
+        assert_eq!(again, Ok(token));
+        let saved = token.decode();
+        assert!(saved.is_ok_and(|s| s.requests == 7
+            && s.attempt == 5
+            && s.seen
+            && s.job.text.as_str() == "1cd8a442-86d1-11e0-ae1c-123478563412"
+            && s.remaining == Duration::from_secs(500)));
+    }
+
+    #[test]
+    fn damaged_tokens_are_rejected() {
+        let token = ResumeToken::encode(&sample());
+        let good = token.as_bytes();
+        for i in 0..good.len() {
+            let mut bad = [0u8; MAX_TOKEN_LEN];
+            bad[..good.len()].copy_from_slice(good);
+            bad[i] ^= 0x40;
+            assert_eq!(
+                ResumeToken::from_bytes(&bad[..good.len()]),
+                Err(ConfigError::BadToken),
+                "byte {i}"
+            );
+        }
+        for n in 0..good.len() {
+            assert_eq!(
+                ResumeToken::from_bytes(&good[..n]),
+                Err(ConfigError::BadToken)
+            );
+        }
+        assert_eq!(
+            ResumeToken::from_bytes(&[0u8; MAX_TOKEN_LEN + 1]),
+            Err(ConfigError::BadToken)
+        );
+    }
+}
