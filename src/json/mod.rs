@@ -8,10 +8,36 @@
 //! It is tolerant where servers are sloppy and strict where a hostile body could hurt:
 //! - a string with invalid UTF-8, a lone surrogate or an unknown escape still parses (those parts
 //!   read as U+FFFD), so one odd character never costs the job `state`;
-//! - a `code` sent as `0` or as `"0"` reads the same ([`Value::as_i64_lenient`], [`Value::as_code`]);
+//! - a `code` sent as `0` or as `"0"` reads the same ([`Value::as_i64_lenient`],
+//!   [`Value::as_code`]);
 //! - a duplicate key is not an error: [`Object::get`] returns the last one;
 //! - nesting deeper than [`Limits::max_depth`] is refused before it is descended into, and nothing
 //!   here recurses, so no body can exhaust the stack.
+//!
+//! [`parse`]: crate::json::parse
+//! [`Limits`]: crate::json::Limits
+//! [`Limits::max_depth`]: crate::json::Limits::max_depth
+//! [`Value`]: crate::json::Value
+//! [`Value::as_i64_lenient`]: crate::json::Value::as_i64_lenient
+//! [`Value::as_code`]: crate::json::Value::as_code
+//! [`JsonStr`]: crate::json::JsonStr
+//! [`Number`]: crate::json::Number
+//! [`Object::get`]: crate::json::Object::get
+//!
+//! ```
+//! use jobpoll::json::{parse, Code, Limits};
+//!
+//! let body = br#"{"job": {"uuid": "d877f5bb", "state": "failure",
+//!                 "message": "Snapshot \"s1\" is locked", "code": "1638555"}}"#;
+//! let root = parse(body, Limits::default())?.as_object().unwrap();
+//! let job = root.get("job").and_then(|v| v.as_object()).unwrap();
+//! assert!(job.get("state").and_then(|v| v.as_str()).unwrap().eq_str("failure"));
+//! assert_eq!(job.get("code").and_then(|v| v.as_code()), Some(Code::Int(1_638_555)));
+//! let message = job.get_path(&["message"]).and_then(|v| v.as_str()).unwrap();
+//! let mut buf = [0u8; 64];
+//! assert_eq!(message.unescape_into(&mut buf), Ok("Snapshot \"s1\" is locked"));
+//! # Ok::<(), jobpoll::json::JsonError>(())
+//! ```
 
 mod scan;
 mod string;
