@@ -1120,6 +1120,12 @@ impl JobPoller {
                     self.finish(Outcome::RetriesExhausted { last: cause });
                     return;
                 }
+                if next == Next::Poll && now >= self.deadline && !self.final_poll_sent {
+                    // The failure came after the deadline with no answer at or after it: the
+                    // final poll still happens, now.
+                    self.phase = Phase::Poll;
+                    return;
+                }
                 let wait = server_wait
                     .unwrap_or_else(|| policy.retry_delay(self.failures, self.rng.next_u32()));
                 let at = now.saturating_add(wait);
