@@ -21,7 +21,7 @@ pub mod fuzz;
 pub use date::parse_http_date;
 pub use request::{Accept, Auth, Authority, Request, RequestError, RequestPart};
 pub use response::{
-    HttpError, Limits, MalformedKind, Response, ResponseParser, RetryAfter, Status,
+    HttpError, Limits, MAX_CHUNK_LINE, MalformedKind, Response, ResponseParser, RetryAfter, Status,
 };
 
 /// The request methods the job APIs use.

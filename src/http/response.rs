@@ -12,6 +12,8 @@
 //! - Chunked framing: a chunk-size or trailer line may be at most [`MAX_CHUNK_LINE`] bytes and
 //!   must end in CRLF; a chunked HTTP/1.0 response is read but never kept alive.
 //! - After a result (complete or error) every further call returns the same result.
+//! - httparse is stateless, so an incomplete head is re-read from its start on each call (at most
+//!   `max_head_len` bytes); body framing and the chunked decoder only look at new bytes.
 
 use core::time::Duration;
 
@@ -989,7 +991,8 @@ mod tests {
 
     #[test]
     fn content_length_table() {
-        let table: &[(&str, Result<(Option<u64>, &str), HttpError>)] = &[
+        type Expect = Result<(Option<u64>, &'static str), HttpError>;
+        let table: &[(&str, Expect)] = &[
             ("Content-Length: 0\r\n", Ok((Some(0), ""))),
             ("Content-Length: 3\r\n", Ok((Some(3), "abc"))),
             ("Content-Length:  3 \r\n", Ok((Some(3), "abc"))),
