@@ -27,6 +27,46 @@ pub(crate) fn skip_ws(bytes: &[u8], pos: usize) -> usize {
     }
 }
 
+/// Eight copies of a byte value, for the word-at-a-time string scan.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+const QUOTES: u64 = 0x2222_2222_2222_2222;
+const BACKSLASHES: u64 = 0x5C5C_5C5C_5C5C_5C5C;
+const SPACES: u64 = 0x2020_2020_2020_2020;
+
+/// The offset of the first `"` or `\` in `bytes` (and, with `controls`, of the first byte below
+/// 0x20). Strings are most of a job body, so this looks at eight bytes per step: a byte-wise
+/// "has zero" / "has less than" test on a little-endian word, whose lowest flagged byte is always
+/// a true match (false positives only appear above one).
+#[inline]
+pub(crate) fn find_special(bytes: &[u8], controls: bool) -> Option<usize> {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0usize;
+    for chunk in &mut chunks {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let v = u64::from_le_bytes(word);
+        let q = v ^ QUOTES;
+        let b = v ^ BACKSLASHES;
+        let mut mask = (q.wrapping_sub(ONES) & !q) | (b.wrapping_sub(ONES) & !b);
+        if controls {
+            mask |= v.wrapping_sub(SPACES) & !v;
+        }
+        mask &= HIGH_BITS;
+        if mask != 0 {
+            let k = (mask.trailing_zeros() >> 3) as usize;
+            return Some(offset.saturating_add(k));
+        }
+        offset = offset.saturating_add(8);
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || (controls && b < 0x20))
+        .map(|k| offset.saturating_add(k))
+}
+
 /// What the validator expects next.
 #[derive(Clone, Copy)]
 enum Next {
@@ -149,10 +189,7 @@ pub(crate) fn validate(body: &[u8], limit: u8) -> Result<(usize, usize), JsonErr
 fn validate_string(body: &[u8], mut pos: usize) -> Result<usize, JsonError> {
     loop {
         let rest = body.get(pos..).unwrap_or_default();
-        let Some(k) = rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        else {
+        let Some(k) = find_special(rest, true) else {
             return Err(JsonError::UnexpectedEnd);
         };
         pos = pos.saturating_add(k);
@@ -240,7 +277,7 @@ pub(crate) fn skip_string(bytes: &[u8], mut pos: usize) -> Option<(usize, bool)>
     let mut escapes = false;
     loop {
         let rest = bytes.get(pos..)?;
-        let k = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+        let k = find_special(rest, false)?;
         pos = pos.saturating_add(k);
         if rest.get(k) == Some(&b'"') {
             return Some((pos.saturating_add(1), escapes));
@@ -367,6 +404,47 @@ mod tests {
                 "{:?}",
                 core::str::from_utf8(bytes)
             );
+        }
+    }
+
+    #[test]
+    fn find_special_matches_a_plain_scan() {
+        let mut bytes = [b'a'; 40];
+        for len in 0..bytes.len() {
+            for at in 0..len {
+                for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                    bytes = [b'a'; 40];
+                    // Bytes that trip a naive word test: just above the thresholds, high bits.
+                    bytes[at.saturating_sub(1)] = 0x21;
+                    if at + 1 < len {
+                        bytes[at + 1] = 0xff;
+                    }
+                    bytes[at] = special;
+                    let slice = &bytes[..len];
+                    let want = |controls: bool| {
+                        slice
+                            .iter()
+                            .position(|&b| b == b'"' || b == b'\\' || (controls && b < 0x20))
+                    };
+                    assert_eq!(find_special(slice, true), want(true), "{slice:?}");
+                    assert_eq!(find_special(slice, false), want(false), "{slice:?}");
+                }
+            }
+        }
+        let tricky: &[&[u8]] = &[
+            b"\x21\x21\x21\x21\x21\x21\x21\x21\"",
+            b"\x80\x80\x80\x80\x80\x80\x80\x80\x80\x20\x1f",
+            b"\xa2\xdc\x5d\x23\x21\xff\xfe\x20\\",
+            b"\x01\x22",
+            b"",
+        ];
+        for &t in tricky {
+            for controls in [false, true] {
+                let want = t
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\' || (controls && b < 0x20));
+                assert_eq!(find_special(t, controls), want, "{t:?}");
+            }
         }
     }
 

@@ -59,8 +59,8 @@ impl<'a> JsonStr<'a> {
         if let Some(s) = self.as_plain_str() {
             return s.len();
         }
-        self.chars()
-            .fold(0usize, |n, c| n.saturating_add(c.len_utf8()))
+        self.segments()
+            .fold(0usize, |n, seg| n.saturating_add(seg.len()))
     }
 
     /// Writes the unescaped UTF-8 into `out`; `Err(StrTooLong { required })` changes nothing
@@ -75,14 +75,17 @@ impl<'a> JsonStr<'a> {
         }
         let mut written = 0usize;
         let mut required = 0usize;
-        for c in self.chars() {
-            let len = c.len_utf8();
-            required = required.saturating_add(len);
-            if required == written.saturating_add(len) {
-                let end = written.saturating_add(len);
-                if let Some(dst) = out.get_mut(written..end) {
-                    c.encode_utf8(dst);
-                    written = end;
+        let mut utf8 = [0u8; 4];
+        for seg in self.segments() {
+            let bytes = match seg {
+                Segment::Text(t) => t.as_bytes(),
+                Segment::Char(c) => c.encode_utf8(&mut utf8).as_bytes(),
+            };
+            required = required.saturating_add(bytes.len());
+            if required == written.saturating_add(bytes.len()) {
+                if let Some(dst) = out.get_mut(written..required) {
+                    dst.copy_from_slice(bytes);
+                    written = required;
                 }
             }
         }
@@ -103,7 +106,18 @@ impl<'a> JsonStr<'a> {
                 return false;
             }
         }
-        self.chars().eq(s.chars())
+        let mut rest = s;
+        for seg in self.segments() {
+            let next = match seg {
+                Segment::Text(t) => rest.strip_prefix(t),
+                Segment::Char(c) => rest.strip_prefix(c),
+            };
+            match next {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        rest.is_empty()
     }
 
     /// Unescaped equality with `s`, ignoring ASCII case (for state strings such as `COMPLETED`).
@@ -116,15 +130,25 @@ impl<'a> JsonStr<'a> {
                 return false;
             }
         }
-        let mut ours = self.chars();
-        let mut theirs = s.chars();
-        loop {
-            match (ours.next(), theirs.next()) {
-                (None, None) => return true,
-                (Some(a), Some(b)) if a.eq_ignore_ascii_case(&b) => {}
+        // ASCII case folding keeps byte lengths, so the text can be compared run by run.
+        let mut rest = s;
+        let mut utf8 = [0u8; 4];
+        for seg in self.segments() {
+            let ours = match seg {
+                Segment::Text(t) => t,
+                Segment::Char(c) => c.encode_utf8(&mut utf8),
+            };
+            match (rest.get(..ours.len()), rest.get(ours.len()..)) {
+                (Some(head), Some(tail)) if head.eq_ignore_ascii_case(ours) => rest = tail,
                 _ => return false,
             }
         }
+        rest.is_empty()
+    }
+
+    /// The unescaped text as runs of plain text and single decoded characters.
+    fn segments(&self) -> Segments<'a> {
+        Segments { rest: self.raw }
     }
 
     /// The raw text as `&str` when it has no escapes and is valid UTF-8 (zero-copy fast path).
@@ -142,8 +166,11 @@ impl fmt::Display for JsonStr<'_> {
         if let Some(s) = self.as_plain_str() {
             return f.write_str(s);
         }
-        for c in self.chars() {
-            fmt::Write::write_char(f, c)?;
+        for seg in self.segments() {
+            match seg {
+                Segment::Text(t) => f.write_str(t)?,
+                Segment::Char(c) => fmt::Write::write_char(f, c)?,
+            }
         }
         Ok(())
     }
@@ -181,6 +208,69 @@ impl Iterator for Chars<'_> {
 }
 
 impl core::iter::FusedIterator for Chars<'_> {}
+
+/// A piece of unescaped text: a run copied as is, or one character decoded from an escape or
+/// standing for an invalid byte sequence.
+enum Segment<'a> {
+    Text(&'a str),
+    Char(char),
+}
+
+impl Segment<'_> {
+    /// The UTF-8 length of the piece.
+    fn len(&self) -> usize {
+        match self {
+            Segment::Text(t) => t.len(),
+            Segment::Char(c) => c.len_utf8(),
+        }
+    }
+}
+
+/// Splits raw string contents into [`Segment`]s; yields the same characters as [`Chars`], but
+/// whole runs between escapes at a time.
+struct Segments<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = Segment<'a>;
+
+    fn next(&mut self) -> Option<Segment<'a>> {
+        let (&first, tail) = self.rest.split_first()?;
+        if first == b'\\' {
+            let (c, used) = decode_escape(tail);
+            self.rest = self.rest.get(used..).unwrap_or_default();
+            return Some(Segment::Char(c));
+        }
+        let run_len = self
+            .rest
+            .iter()
+            .position(|&b| b == b'\\')
+            .unwrap_or(self.rest.len());
+        let (run, after) = self.rest.split_at_checked(run_len)?;
+        match core::str::from_utf8(run) {
+            Ok(text) => {
+                self.rest = after;
+                Some(Segment::Text(text))
+            }
+            Err(e) => {
+                let valid = e.valid_up_to();
+                if let Some(text) = run
+                    .get(..valid)
+                    .filter(|v| !v.is_empty())
+                    .and_then(|v| core::str::from_utf8(v).ok())
+                {
+                    self.rest = self.rest.get(valid..).unwrap_or_default();
+                    return Some(Segment::Text(text));
+                }
+                // The maximal invalid prefix, as `String::from_utf8_lossy` replaces it.
+                let used = e.error_len().unwrap_or(run.len()).max(1);
+                self.rest = self.rest.get(used..).unwrap_or_default();
+                Some(Segment::Char(REPLACEMENT))
+            }
+        }
+    }
+}
 
 /// Decodes the escape whose backslash was just read; `tail` follows the backslash.
 /// Returns the character and the number of raw bytes used, backslash included.
