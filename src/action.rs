@@ -58,6 +58,8 @@ pub enum Purpose {
     Poll,
     /// The poll sent exactly at the overall deadline.
     FinalPoll,
+    /// A server-side cancel of the job (ONTAP `PATCH ...?action=cancel`).
+    Cancel,
 }
 
 /// Which connection a request goes on.
@@ -95,6 +97,16 @@ pub enum Event {
     FieldsReduced,
     /// The overall deadline is reached; one final poll is sent now.
     FinalPoll,
+    /// The server accepted the cancel request; the job's own end follows (ONTAP ends a
+    /// cancelled job as success or failure).
+    CancelRequested,
+    /// The server refused the cancel (e.g. ONTAP 458784 "This job does not support cancel", or
+    /// 458762 "already in a terminal state"), or it got no answer (`None`); the job is still
+    /// followed.
+    CancelRefused {
+        /// The HTTP status, when there was an answer.
+        status: Option<u16>,
+    },
     /// `now` went backwards and was clamped to the last value seen (a driver bug, or a clock
     /// that is not monotonic).
     ClockWentBackwards,
@@ -225,14 +237,16 @@ pub struct Reply<'r> {
 #[derive(Clone, Copy, Debug)]
 pub struct JobIds<'r> {
     pub(crate) array: crate::json::Array<'r>,
+    pub(crate) dialect: crate::dialect::Dialect,
 }
 
 impl<'r> JobIds<'r> {
     /// The ids, in body order. A record without a usable id is skipped.
     pub fn iter(&self) -> impl Iterator<Item = JsonStr<'r>> + 'r {
+        let dialect = self.dialect;
         self.array
             .iter()
-            .filter_map(crate::dialect::ontap::job_record_id)
+            .filter_map(move |record| dialect.job_record_id(record))
     }
 
     /// Number of records in the list (including any without a usable id).

@@ -25,12 +25,17 @@ pub enum ConfigError {
     /// A job id or href longer than the machine stores ([`MAX_JOB_REF`](crate::MAX_JOB_REF)
     /// bytes), or empty.
     JobRefLength,
-    /// `return_timeout` above ONTAP's 120 s.
+    /// A server hold above the API's range: ONTAP `return_timeout` or Select Deploy
+    /// `poll_timeout` above 120 s.
     ReturnTimeoutOutOfRange,
+    /// A dialect base path that does not start with '/' or ends with '/'.
+    BasePath,
     /// A resume token that is not a token of this version of jobpoll, or was corrupted.
     BadToken,
     /// A resume token written for another dialect than the configuration's.
     TokenDialectMismatch,
+    /// The dialect has no server-side cancel (only ONTAP documents one).
+    CancelUnsupported,
     /// The submit description differs from the one the machine was created with (its method,
     /// path or body changed): the same operation must be passed to every `poll`.
     SubmitChanged,
@@ -53,6 +58,9 @@ pub enum Error {
     NoRequestInFlight,
     /// `filled` is larger than the receive buffer.
     FilledBeyondBuffer,
+    /// The operation needs a job the server named, and there is none (yet), or the machine is
+    /// done.
+    NoJob,
 }
 
 impl From<ConfigError> for Error {

@@ -15,6 +15,9 @@ pub mod time;
 mod action;
 mod config;
 mod error;
+#[cfg(feature = "__fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod jobset;
 mod poller;
 mod state;

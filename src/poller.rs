@@ -24,6 +24,9 @@ pub const MAX_JOB_REF: usize = 128;
 pub const MAX_QUERY_PAIRS: usize = 8;
 /// Longest raw state string kept (longer ones are cut at a character boundary).
 pub const MAX_RAW_STATE: usize = 24;
+/// Longest change marker (Select Deploy `last_modified`) kept; a longer one disables long
+/// polling for that job (it is never cut, since a cut value would compare wrongly).
+pub const MAX_CURSOR: usize = 48;
 
 /// How the machine names the job to the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +96,19 @@ enum Decision {
     },
     /// Redo the poll at once (fewer fields, stale connection).
     RedoNow,
+    /// A long poll answered: poll again at once (the server holds the next one).
+    PollNow,
+}
+
+/// Where a server-side cancel stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum ServerCancel {
+    None,
+    /// To be sent at the next chance.
+    Wanted,
+    /// Sent; the answer is awaited (or came).
+    Sent,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +123,9 @@ enum Next {
 struct InFlight {
     purpose: Purpose,
     deadline: Instant,
+    sent_at: Instant,
+    /// Seconds the server was asked to hold the request (long poll), zero for a plain request.
+    hold_secs: u8,
     reused: bool,
     parser: ResponseParser,
 }
@@ -171,7 +190,7 @@ pub struct JobView<'p> {
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct JobPoller {
-    dialect_tag: u8,
+    dialect: Dialect,
     json_limits: crate::json::Limits,
     phase: Phase,
     done: Option<Outcome>,
@@ -180,6 +199,13 @@ pub struct JobPoller {
     conn: Conn,
     job: JobRef,
     raw_state: Bounded<MAX_RAW_STATE>,
+    /// The server's last change marker, verbatim; empty when none (or too long to keep).
+    cursor: Bounded<MAX_CURSOR>,
+    /// Digest of the marker, to tell a change from a timed-out long poll.
+    cursor_digest: u32,
+    /// The server's `last_modified` comparison turned out inclusive: long polls send the
+    /// marker advanced by its smallest unit.
+    cursor_inclusive: bool,
     state: Option<JobState>,
     code: Option<i64>,
     submit_fingerprint: u32,
@@ -195,6 +221,9 @@ pub struct JobPoller {
     reduced_fields: bool,
     final_poll_sent: bool,
     cancel_requested: bool,
+    server_cancel: ServerCancel,
+    /// The deadline passed and the dialect cancels on deadline: end once the cancel is answered.
+    deadline_after_cancel: bool,
     resumed_past_purge: bool,
     stale_retry: bool,
     clock_backwards: bool,
@@ -203,7 +232,7 @@ pub struct JobPoller {
 impl JobPoller {
     fn blank(cfg: &Config<'_>, now: Instant, phase: Phase) -> Self {
         JobPoller {
-            dialect_tag: cfg.dialect.tag(),
+            dialect: cfg.dialect,
             json_limits: cfg.json_limits,
             phase,
             done: None,
@@ -212,6 +241,9 @@ impl JobPoller {
             conn: Conn::Closed,
             job: JobRef::NONE,
             raw_state: Bounded::EMPTY,
+            cursor: Bounded::EMPTY,
+            cursor_digest: 0,
+            cursor_inclusive: false,
             state: None,
             code: None,
             submit_fingerprint: 0,
@@ -227,6 +259,8 @@ impl JobPoller {
             reduced_fields: false,
             final_poll_sent: false,
             cancel_requested: false,
+            server_cancel: ServerCancel::None,
+            deadline_after_cancel: false,
             resumed_past_purge: false,
             stale_retry: false,
             clock_backwards: false,
@@ -236,7 +270,7 @@ impl JobPoller {
     /// A machine that will submit `op` and follow the job it starts. Validates the operation
     /// and the configuration up front (every string that goes on the wire).
     pub fn submit(cfg: &Config<'_>, op: &Submit<'_>, now: Instant) -> Result<Self, ConfigError> {
-        check_dialect_options(cfg)?;
+        cfg.dialect.validate()?;
         if op.query.len() > MAX_QUERY_PAIRS {
             return Err(ConfigError::TooManyQueryPairs);
         }
@@ -260,7 +294,7 @@ impl JobPoller {
     /// A machine that follows an existing job, named by its id or by its href
     /// (e.g. `/api/cluster/jobs/{uuid}`; a query part is ignored).
     pub fn watch(cfg: &Config<'_>, job: &str, now: Instant) -> Result<Self, ConfigError> {
-        check_dialect_options(cfg)?;
+        cfg.dialect.validate()?;
         let mut poller = Self::blank(cfg, now, Phase::Poll);
         poller.job = job_ref_from(job.as_bytes()).ok_or(ConfigError::JobRefLength)?;
         poller.submit_fingerprint = Submit::NONE.fingerprint();
@@ -277,7 +311,7 @@ impl JobPoller {
         offline_for: Duration,
         now: Instant,
     ) -> Result<Self, ConfigError> {
-        check_dialect_options(cfg)?;
+        cfg.dialect.validate()?;
         let saved = token.decode()?;
         if saved.dialect_tag != cfg.dialect.tag() {
             return Err(ConfigError::TokenDialectMismatch);
@@ -291,6 +325,9 @@ impl JobPoller {
         poller.started = now.saturating_sub(saved.elapsed.saturating_add(offline_for));
         poller.deadline = now.saturating_add(saved.remaining.saturating_sub(offline_for));
         poller.rng = Rng::new(saved.rng_state);
+        poller.cursor = saved.cursor;
+        poller.cursor_digest = fnv1a(saved.cursor.as_bytes());
+        poller.cursor_inclusive = saved.cursor_inclusive;
         poller.resumed_past_purge = offline_for > cfg.policy.purge_window;
         poller.submit_fingerprint = Submit::NONE.fingerprint();
         Ok(poller)
@@ -372,7 +409,7 @@ impl JobPoller {
         }
         let now = self.last_now;
         Some(ResumeToken::encode(&crate::token::Saved {
-            dialect_tag: self.dialect_tag,
+            dialect_tag: self.dialect.tag(),
             job: self.job,
             seen: self.seen,
             reduced_fields: self.reduced_fields,
@@ -381,6 +418,8 @@ impl JobPoller {
             elapsed: now.saturating_duration_since(self.started),
             remaining: self.deadline.saturating_duration_since(now),
             rng_state: self.rng.state(),
+            cursor: self.cursor,
+            cursor_inclusive: self.cursor_inclusive,
         }))
     }
 
@@ -473,6 +512,26 @@ impl JobPoller {
         }
     }
 
+    /// Ask the server to cancel the job (ONTAP `PATCH /api/cluster/jobs/{uuid}?action=cancel`)
+    /// and keep following it: the request goes out at the next `poll` (after any request in
+    /// flight), its answer is reported as [`Event::CancelRequested`] or
+    /// [`Event::CancelRefused`], and the job's own end is reported truthfully (ONTAP ends a
+    /// cancelled job as success or failure; there is no cancelled state). Combine with
+    /// [`cancel`](Self::cancel) to stop following once the cancel was answered.
+    pub fn request_server_cancel(&mut self, now: Instant) -> Result<(), Error> {
+        self.clamp(now);
+        if !self.dialect.cancels_on_server() {
+            return Err(Error::Config(ConfigError::CancelUnsupported));
+        }
+        if self.job.kind == RefKind::None || self.done.is_some() {
+            return Err(Error::NoJob);
+        }
+        if self.server_cancel == ServerCancel::None {
+            self.server_cancel = ServerCancel::Wanted;
+        }
+        Ok(())
+    }
+
     // ---------------------------------------------------------------- output
 
     /// The next action. Writes a request into `tx` when one is due. Pass the same `op` as to
@@ -505,6 +564,15 @@ impl JobPoller {
             return Ok(Action::SleepUntil(in_flight.deadline));
         }
         loop {
+            if self.server_cancel == ServerCancel::Wanted
+                && self.job.kind != RefKind::None
+                && matches!(self.phase, Phase::Poll | Phase::Sleep { .. })
+            {
+                self.send_cancel(cfg, now, tx)?;
+                if let Some(action) = self.pending.pop() {
+                    return Ok(action);
+                }
+            }
             match self.phase {
                 Phase::Sleep { until, then } => {
                     if now < until {
@@ -590,17 +658,9 @@ impl JobPoller {
         self.conn = Conn::Closed;
     }
 
-    fn return_timeout_secs(&self, cfg: &Config<'_>, now: Instant) -> u64 {
-        match cfg.dialect {
-            #[cfg(feature = "ontap")]
-            Dialect::Ontap(o) => {
-                let left = self.deadline.saturating_duration_since(now).as_secs();
-                o.return_timeout
-                    .as_secs()
-                    .min(left)
-                    .min(crate::dialect::ontap::MAX_RETURN_TIMEOUT.as_secs())
-            }
-        }
+    fn submit_hold(&self, now: Instant) -> Option<(&'static str, u64)> {
+        self.dialect
+            .submit_hold(self.deadline.saturating_duration_since(now))
     }
 
     fn submit_request<'a>(
@@ -612,7 +672,7 @@ impl JobPoller {
         SubmitWriter {
             cfg,
             op,
-            return_timeout: self.return_timeout_secs(cfg, now),
+            hold: self.submit_hold(now),
         }
     }
 
@@ -628,7 +688,7 @@ impl JobPoller {
         }
         let writer = self.submit_request(cfg, op, now);
         let len = writer.write(tx).map_err(request_error)?;
-        let hold = Duration::from_secs(writer.return_timeout);
+        let hold = Duration::from_secs(writer.hold.map_or(0, |(_, secs)| secs));
         let deadline = now
             .saturating_add(hold)
             .saturating_add(cfg.policy.request_timeout);
@@ -644,6 +704,60 @@ impl JobPoller {
         }))
     }
 
+    /// Writes the server-side cancel and queues its `SendRequest`.
+    fn send_cancel(&mut self, cfg: &Config<'_>, now: Instant, tx: &mut [u8]) -> Result<(), Error> {
+        let mut path_buf = [0u8; MAX_JOB_REF + 64];
+        let path = self
+            .job_path(&mut path_buf)
+            .ok_or(Error::Config(ConfigError::JobRefLength))?;
+        let request = Request {
+            method: Method::Patch,
+            authority: cfg.authority,
+            path,
+            query: &[("action", "cancel")],
+            auth: cfg.auth,
+            accept: cfg.accept,
+            user_agent: cfg.user_agent,
+            headers: cfg.headers,
+            body: Some(b"{}"),
+            connection_close: false,
+        };
+        let len = request.write(tx).map_err(request_error)?;
+        let reuse = match self.conn {
+            Conn::Open { idle_until } => now < idle_until,
+            Conn::Closed => false,
+        };
+        self.server_cancel = ServerCancel::Sent;
+        let deadline = now.saturating_add(cfg.policy.request_timeout);
+        self.start_request(now, Purpose::Cancel, deadline, cfg);
+        if let Some(f) = self.in_flight.as_mut() {
+            f.reused = reuse;
+        }
+        self.pending.push(Action::SendRequest(SendRequest {
+            len,
+            deadline,
+            purpose: Purpose::Cancel,
+            // Asking twice is harmless (ONTAP answers "already in a terminal state").
+            idempotent: true,
+            connection: if reuse {
+                Connection::Reuse
+            } else {
+                Connection::Fresh
+            },
+        }));
+        Ok(())
+    }
+
+    /// After the cancel's answer (or failure): poll at once, or end with the deadline.
+    fn after_cancel(&mut self, event: Event) {
+        self.pending.push(Action::Event(event));
+        if self.deadline_after_cancel {
+            self.finish(Outcome::DeadlineExceeded);
+        } else {
+            self.phase = Phase::Poll;
+        }
+    }
+
     /// Writes a job GET and queues its `SendRequest`.
     fn send_poll(
         &mut self,
@@ -652,21 +766,42 @@ impl JobPoller {
         tx: &mut [u8],
         purpose: Purpose,
     ) -> Result<(), Error> {
-        let mut path_buf = [0u8; MAX_JOB_REF + 32];
+        let mut path_buf = [0u8; MAX_JOB_REF + 64];
         let path = self
-            .job_path(cfg, &mut path_buf)
+            .job_path(&mut path_buf)
             .ok_or(Error::Config(ConfigError::JobRefLength))?;
-        let fields = if self.reduced_fields {
-            crate::dialect::ontap::FIELDS_REDUCED
+        // Query: `fields` where the API has it; for a long poll, the hold and the server's own
+        // change marker (`>=` is the API's comparison operator).
+        let hold = if self.cursor.is_empty() {
+            None
         } else {
-            crate::dialect::ontap::FIELDS
+            self.dialect
+                .long_poll_hold(self.deadline.saturating_duration_since(now))
         };
-        let query = [("fields", fields)];
+        let mut hold_digits = [0u8; 20];
+        let mut marker = [0u8; MAX_CURSOR + 2];
+        let mut pairs = [("", ""); 3];
+        let mut n = 0usize;
+        if let Some(fields) = self.dialect.poll_fields(self.reduced_fields) {
+            push_pair(&mut pairs, &mut n, "fields", fields);
+        }
+        let hold = hold.and_then(|secs| {
+            let value = self.long_poll_marker(&mut marker)?;
+            push_pair(
+                &mut pairs,
+                &mut n,
+                "poll_timeout",
+                format_u64(secs, &mut hold_digits),
+            );
+            push_pair(&mut pairs, &mut n, "last_modified", value);
+            Some(secs)
+        });
+        let query = pairs.get(..n).unwrap_or(&[]);
         let request = Request {
             method: Method::Get,
             authority: cfg.authority,
             path,
-            query: &query,
+            query,
             auth: cfg.auth,
             accept: cfg.accept,
             user_agent: cfg.user_agent,
@@ -682,10 +817,14 @@ impl JobPoller {
         if !reuse && self.conn != Conn::Closed {
             self.conn = Conn::Closed;
         }
-        let deadline = now.saturating_add(cfg.policy.request_timeout);
+        let held = Duration::from_secs(hold.unwrap_or(0));
+        let deadline = now
+            .saturating_add(held)
+            .saturating_add(cfg.policy.request_timeout);
         self.start_request(now, purpose, deadline, cfg);
         if let Some(f) = self.in_flight.as_mut() {
             f.reused = reuse;
+            f.hold_secs = u8::try_from(hold.unwrap_or(0)).unwrap_or(u8::MAX);
         }
         self.pending.push(Action::SendRequest(SendRequest {
             len,
@@ -703,7 +842,7 @@ impl JobPoller {
 
     fn start_request(
         &mut self,
-        _now: Instant,
+        now: Instant,
         purpose: Purpose,
         deadline: Instant,
         cfg: &Config<'_>,
@@ -712,25 +851,56 @@ impl JobPoller {
         self.in_flight = Some(InFlight {
             purpose,
             deadline,
+            sent_at: now,
+            hold_secs: 0,
             reused: false,
             parser: ResponseParser::new(cfg.http_limits),
         });
     }
 
-    fn job_path<'b>(&self, _cfg: &Config<'_>, buf: &'b mut [u8]) -> Option<&'b str> {
-        let (prefix, text): (&[u8], &[u8]) = match self.job.kind {
+    /// `>=` and the change marker (advanced by its smallest unit when the server compares
+    /// inclusively), in `buf`.
+    fn long_poll_marker<'b>(&self, buf: &'b mut [u8; MAX_CURSOR + 2]) -> Option<&'b str> {
+        let cursor = self.cursor.as_bytes();
+        let end = cursor.len().checked_add(2)?;
+        buf.get_mut(..2)?.copy_from_slice(b">=");
+        buf.get_mut(2..end)?.copy_from_slice(cursor);
+        if self.cursor_inclusive {
+            #[cfg(feature = "deploy")]
+            {
+                if !crate::dialect::deploy::advance_timestamp(buf.get_mut(2..end)?) {
+                    return None;
+                }
+            }
+        }
+        core::str::from_utf8(buf.get(..end)?).ok()
+    }
+
+    /// Keeps the server's change marker; returns true when it differs from the last one.
+    fn record_cursor(&mut self, cursor: Option<JsonStr<'_>>) -> bool {
+        let Some(cursor) = cursor else { return false };
+        let digest = fnv1a(cursor.raw());
+        let changed = self.cursor.is_empty() || digest != self.cursor_digest;
+        self.cursor = Bounded::new(cursor.raw())
+            .filter(|_| !cursor.has_escapes())
+            .unwrap_or(Bounded::EMPTY);
+        self.cursor_digest = digest;
+        changed
+    }
+
+    fn job_path<'b>(&self, buf: &'b mut [u8]) -> Option<&'b str> {
+        let (base, middle) = match self.job.kind {
             RefKind::None => return None,
-            RefKind::Path => (b"", self.job.text.as_bytes()),
-            RefKind::Id => (
-                crate::dialect::ontap::JOBS_PATH.as_bytes(),
-                self.job.text.as_bytes(),
-            ),
+            RefKind::Path => ("", ""),
+            RefKind::Id => self.dialect.job_path_parts(),
         };
-        let total = prefix.len().checked_add(text.len())?;
-        let (head, tail) = buf.get_mut(..total)?.split_at_mut(prefix.len());
-        head.copy_from_slice(prefix);
-        tail.copy_from_slice(text);
-        core::str::from_utf8(buf.get(..total)?).ok()
+        let mut len = 0usize;
+        for part in [base.as_bytes(), middle.as_bytes(), self.job.text.as_bytes()] {
+            let end = len.checked_add(part.len())?;
+            buf.get_mut(len..end)?.copy_from_slice(part);
+            len = end;
+        }
+        core::str::from_utf8(buf.get(..len)?).ok()
     }
 
     fn finish_parse<'r>(
@@ -770,6 +940,10 @@ impl JobPoller {
     }
 
     fn on_invalid(&mut self, now: Instant, in_flight: InFlight, error: HttpError) {
+        if in_flight.purpose == Purpose::Cancel {
+            self.after_cancel(Event::CancelRefused { status: None });
+            return;
+        }
         if in_flight.purpose == Purpose::Submit {
             // The server had the submit; whatever it did is unknown.
             self.finish(Outcome::SubmitOutcomeUnknown);
@@ -810,6 +984,11 @@ impl JobPoller {
 
     /// A request failed without a usable answer.
     fn request_failed(&mut self, in_flight: InFlight, cause: RetryCause, nothing_sent: bool) {
+        if in_flight.purpose == Purpose::Cancel {
+            // Not retried: the job is followed either way, and its end says what happened.
+            self.after_cancel(Event::CancelRefused { status: None });
+            return;
+        }
         let next = if in_flight.purpose == Purpose::Submit {
             if !nothing_sent {
                 // It may have reached the server: never sent again.
@@ -862,11 +1041,7 @@ impl JobPoller {
         let job = match (from_uuid, from_href) {
             // The standard link adds nothing to the id: keep the shorter form.
             (Some(id), Some(path))
-                if path
-                    .text
-                    .as_str()
-                    .strip_prefix(crate::dialect::ontap::JOBS_PATH)
-                    == Some(id.text.as_str()) =>
+                if is_standard_path(self.dialect, path.text.as_str(), id.text.as_str()) =>
             {
                 Some(id)
             }
@@ -898,10 +1073,29 @@ impl JobPoller {
             jobs: None,
         };
         let server_wait = response.retry_after.and_then(|r| r.delay(response.date));
-        if in_flight.purpose == Purpose::Submit {
+        if in_flight.purpose == Purpose::Cancel {
+            if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
+                reply.message = error.message;
+            }
+            let status = response.status;
+            self.after_cancel(if (200..300).contains(&status) {
+                Event::CancelRequested
+            } else {
+                Event::CancelRefused {
+                    status: Some(status),
+                }
+            });
+        } else if in_flight.purpose == Purpose::Submit {
             self.on_submit_answer(response.status, body, server_wait, &mut reply);
         } else {
-            self.on_poll_answer(now, response.status, body, server_wait, &mut reply);
+            self.on_poll_answer(
+                now,
+                in_flight,
+                response.status,
+                body,
+                server_wait,
+                &mut reply,
+            );
         }
         reply
     }
@@ -913,8 +1107,10 @@ impl JobPoller {
         server_wait: Option<Duration>,
         reply: &mut Reply<'r>,
     ) {
-        use crate::dialect::ontap;
-        let answer = ontap::parse_submit_answer(body, self.json_limits).ok();
+        let answer = self
+            .dialect
+            .parse_submit_answer(body, self.json_limits)
+            .ok();
         if let Some(error) = answer.and_then(|a| a.error) {
             reply.message = error.message;
             self.record_code(error.code);
@@ -943,7 +1139,10 @@ impl JobPoller {
                 };
                 if let (Some(jobs), None) = (answer.jobs, answer.job) {
                     let count = u32::try_from(jobs.len()).unwrap_or(u32::MAX);
-                    reply.jobs = Some(JobIds { array: jobs });
+                    reply.jobs = Some(JobIds {
+                        array: jobs,
+                        dialect: self.dialect,
+                    });
                     self.finish(Outcome::MultipleJobs { count });
                     return;
                 }
@@ -957,15 +1156,16 @@ impl JobPoller {
                     self.finish(outcome);
                     return;
                 };
-                if !self.record_job(job.uuid, job.href) {
+                if !self.record_job(job.id, job.href) {
                     // An id we cannot store is a job we cannot follow.
                     self.finish(Outcome::SubmitOutcomeUnknown);
                     return;
                 }
                 self.pending.push(Action::Event(Event::Accepted));
-                reply.message = job.best_message().or(reply.message);
+                reply.message = job.message_for_state().or(reply.message);
+                self.record_cursor(job.cursor);
                 self.record_code(job.code);
-                let state = job.state.map(|raw| (raw, ontap::normalize_state(raw)));
+                let state = job.state_raw.zip(job.state);
                 if let Some((raw, state)) = state {
                     self.seen = true;
                     self.record_state(raw, state);
@@ -984,10 +1184,10 @@ impl JobPoller {
                 // An error after the hold may still name the job that failed.
                 let job = answer.and_then(|a| a.job).filter(|j| j.has_id());
                 if let Some(job) = job {
-                    if self.record_job(job.uuid, job.href) {
+                    if self.record_job(job.id, job.href) {
                         reply.message = reply.message.or(job.best_message());
                         self.record_code(job.code);
-                        let state = job.state.map(|raw| (raw, ontap::normalize_state(raw)));
+                        let state = job.state_raw.zip(job.state);
                         if let Some((raw, state)) = state {
                             self.seen = true;
                             self.record_state(raw, state);
@@ -1008,15 +1208,48 @@ impl JobPoller {
         }
     }
 
+    /// What follows a non-terminal answer. A long poll that saw a change, or held for its
+    /// time, is followed at once by the next long poll (no backoff, not a failure). One that
+    /// came back early with nothing changed means the server's `last_modified` comparison is
+    /// inclusive: the marker is advanced by its smallest unit from then on; if that does not
+    /// help either, polling falls back to the normal backoff, so it never spins.
+    fn after_long_poll(
+        &mut self,
+        now: Instant,
+        in_flight: InFlight,
+        changed: bool,
+        state: JobState,
+    ) -> Decision {
+        if in_flight.hold_secs == 0 {
+            return Decision::Polled(state);
+        }
+        let left = self.deadline.saturating_duration_since(now);
+        if self.cursor.is_empty() || self.dialect.long_poll_hold(left).is_none() {
+            // The next request cannot be a long poll: the normal schedule (and the final poll
+            // at the deadline) takes over.
+            return Decision::Polled(state);
+        }
+        let held = now.saturating_duration_since(in_flight.sent_at);
+        let hold = Duration::from_secs(u64::from(in_flight.hold_secs));
+        if changed || held.saturating_mul(2) >= hold {
+            return Decision::PollNow;
+        }
+        if !self.cursor_inclusive {
+            self.cursor_inclusive = true;
+            return Decision::PollNow;
+        }
+        Decision::Polled(state)
+    }
+
     fn on_poll_answer<'r>(
         &mut self,
         now: Instant,
+        in_flight: InFlight,
         status: u16,
         body: &'r [u8],
         server_wait: Option<Duration>,
         reply: &mut Reply<'r>,
     ) {
-        use crate::dialect::ontap;
         let failed = |cause| {
             Phase::Decide(Decision::Failed {
                 cause,
@@ -1026,29 +1259,35 @@ impl JobPoller {
         };
         match status {
             200..=299 => {
-                let job = ontap::parse_job(body, self.json_limits).ok();
-                let Some((job, raw)) = job.and_then(|j| Some((j, j.state?))) else {
+                let job = self.dialect.parse_job(body, self.json_limits).ok();
+                let Some((job, raw, state)) = job.and_then(|j| Some((j, j.state_raw?, j.state?)))
+                else {
                     self.phase = failed(RetryCause::InvalidResponse);
                     return;
                 };
-                let _ = now;
                 self.seen = true;
                 self.failures = 0;
                 self.not_found_since = None;
                 self.stale_retry = false;
-                reply.message = job.best_message();
+                reply.message = job.message_for_state();
                 self.record_code(job.code);
-                let state = ontap::normalize_state(raw);
+                // The first sighting of a state is not a change the server reported.
+                let state_changed = self.state.is_some_and(|s| s != state);
+                let cursor_changed = self.record_cursor(job.cursor);
                 self.record_state(raw, state);
-                match terminal_outcome(state) {
-                    Some(outcome) => {
-                        self.finish(outcome);
-                    }
-                    None => self.phase = Phase::Decide(Decision::Polled(state)),
+                if let Some(outcome) = terminal_outcome(state) {
+                    self.finish(outcome);
+                    return;
                 }
+                self.phase = Phase::Decide(self.after_long_poll(
+                    now,
+                    in_flight,
+                    state_changed || cursor_changed,
+                    state,
+                ));
             }
             404 => {
-                if let Some(error) = ontap::parse_error(body, self.json_limits) {
+                if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
                     reply.message = error.message;
                 }
                 self.phase = Phase::Decide(Decision::NotFound);
@@ -1058,7 +1297,7 @@ impl JobPoller {
             }
             408 | 425 | 429 | 500..=599 => self.phase = failed(RetryCause::Status(status)),
             _ => {
-                if let Some(error) = ontap::parse_error(body, self.json_limits) {
+                if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
                     reply.message = error.message;
                     self.record_code(error.code);
                 }
@@ -1071,7 +1310,15 @@ impl JobPoller {
     fn decide(&mut self, cfg: &Config<'_>, now: Instant, decision: Decision) {
         let policy = &cfg.policy;
         match decision {
-            Decision::Accepted => self.schedule_poll(cfg, now),
+            Decision::Accepted => {
+                let left = self.deadline.saturating_duration_since(now);
+                if !self.cursor.is_empty() && self.dialect.long_poll_hold(left).is_some() {
+                    // The server holds the first poll until the job changes.
+                    self.phase = Phase::Poll;
+                } else {
+                    self.schedule_poll(cfg, now);
+                }
+            }
             Decision::Polled(state) => {
                 self.attempt = self.attempt.saturating_add(1);
                 if state == JobState::Paused && policy.on_paused == PausedPolicy::Stop {
@@ -1084,14 +1331,13 @@ impl JobPoller {
                     self.schedule_poll(cfg, now);
                 }
             }
-            Decision::FinishedLinkOnly => match cfg.dialect {
-                #[cfg(feature = "ontap")]
-                Dialect::Ontap(o) if o.confirm_with_get => self.phase = Phase::Poll,
-                #[allow(unreachable_patterns)]
-                _ => {
+            Decision::FinishedLinkOnly => {
+                if self.dialect.confirms_finished_link() {
+                    self.phase = Phase::Poll;
+                } else {
                     self.finish(Outcome::Succeeded);
                 }
-            },
+            }
             Decision::NotFound => {
                 let since = *self.not_found_since.get_or_insert(now);
                 if self.seen
@@ -1136,7 +1382,7 @@ impl JobPoller {
                     }));
                 }
             }
-            Decision::RedoNow => self.phase = Phase::Poll,
+            Decision::RedoNow | Decision::PollNow => self.phase = Phase::Poll,
         }
     }
 
@@ -1159,6 +1405,17 @@ impl JobPoller {
     /// ends the wait. Returns false when it finished instead.
     fn schedule(&mut self, now: Instant, at: Instant, next: Next) -> bool {
         if now >= self.deadline || (next == Next::Submit && at >= self.deadline) {
+            if next == Next::Poll
+                && self.dialect.cancels_on_deadline()
+                && self.server_cancel == ServerCancel::None
+                && self.job.kind != RefKind::None
+            {
+                // Cancel the job on the server before reporting the deadline.
+                self.server_cancel = ServerCancel::Wanted;
+                self.deadline_after_cancel = true;
+                self.phase = Phase::Poll;
+                return false;
+            }
             self.finish(Outcome::DeadlineExceeded);
             return false;
         }
@@ -1187,16 +1444,10 @@ fn request_error(e: http::RequestError) -> Error {
     }
 }
 
-fn check_dialect_options(cfg: &Config<'_>) -> Result<(), ConfigError> {
-    match cfg.dialect {
-        #[cfg(feature = "ontap")]
-        Dialect::Ontap(o) => {
-            if o.return_timeout > crate::dialect::ontap::MAX_RETURN_TIMEOUT {
-                return Err(ConfigError::ReturnTimeoutOutOfRange);
-            }
-        }
-    }
-    Ok(())
+/// True when `path` is exactly the dialect's path for the job `id`.
+fn is_standard_path(dialect: Dialect, path: &str, id: &str) -> bool {
+    let (base, middle) = dialect.job_path_parts();
+    path.strip_prefix(base).and_then(|p| p.strip_prefix(middle)) == Some(id)
 }
 
 /// A job reference from an id or an href: an href (starts with '/') keeps its path without
@@ -1227,22 +1478,24 @@ fn job_ref_from(text: &[u8]) -> Option<JobRef> {
 struct SubmitWriter<'a> {
     cfg: &'a Config<'a>,
     op: &'a Submit<'a>,
-    return_timeout: u64,
+    /// The server-side hold parameter and its seconds, if the dialect has one.
+    hold: Option<(&'static str, u64)>,
 }
 
 impl SubmitWriter<'_> {
     fn with_request<T>(&self, f: impl FnOnce(&Request<'_>) -> T) -> T {
         let mut digits = [0u8; 20];
-        let rt = format_u64(self.return_timeout, &mut digits);
         let mut pairs = [("", ""); MAX_QUERY_PAIRS + 1];
         let mut n = 0usize;
         for (slot, pair) in pairs.iter_mut().zip(self.op.query.iter()) {
             *slot = *pair;
             n = n.saturating_add(1);
         }
-        if let Some(slot) = pairs.get_mut(n) {
-            *slot = ("return_timeout", rt);
-            n = n.saturating_add(1);
+        if let Some((name, secs)) = self.hold {
+            if let Some(slot) = pairs.get_mut(n) {
+                *slot = (name, format_u64(secs, &mut digits));
+                n = n.saturating_add(1);
+            }
         }
         let request = Request {
             method: self.op.method,
@@ -1266,6 +1519,24 @@ impl SubmitWriter<'_> {
     fn write(&self, tx: &mut [u8]) -> Result<usize, http::RequestError> {
         self.with_request(|r| r.write(tx))
     }
+}
+
+fn push_pair<'a>(
+    pairs: &mut [(&'a str, &'a str); 3],
+    n: &mut usize,
+    name: &'a str,
+    value: &'a str,
+) {
+    if let Some(slot) = pairs.get_mut(*n) {
+        *slot = (name, value);
+        *n = n.saturating_add(1);
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// Decimal digits of `n` in `buf`.

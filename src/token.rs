@@ -7,11 +7,13 @@
 //! |---|---|
 //! | 2 | magic `JP` |
 //! | 1 | version (1) |
-//! | 1 | dialect tag (1 = ONTAP) |
-//! | 1 | flags: bit 0 job seen, bit 1 reduced fields |
+//! | 1 | dialect tag (1 ONTAP, 2 Select Deploy, 3 Unified Manager, 4 Service Engine) |
+//! | 1 | flags: bit 0 job seen, bit 1 reduced fields, bit 2 inclusive change-marker comparison |
 //! | 1 | job reference kind: 1 id, 2 path |
 //! | 1 | job reference length N (1..=128) |
 //! | N | job reference, UTF-8 |
+//! | 1 | change marker length M (0..=48) |
+//! | M | change marker (Select Deploy `last_modified`), verbatim |
 //! | 4 | requests sent so far |
 //! | 2 | polls answered (backoff position) |
 //! | 8 | milliseconds elapsed since the submit |
@@ -24,14 +26,14 @@
 use core::time::Duration;
 
 use crate::error::ConfigError;
-use crate::poller::{JobRef, MAX_JOB_REF, RefKind};
+use crate::poller::{JobRef, MAX_CURSOR, MAX_JOB_REF, RefKind};
 use crate::state::Bounded;
 
 const MAGIC: &[u8; 2] = b"JP";
 const VERSION: u8 = 1;
-const FIXED: usize = 7 + 4 + 2 + 8 + 8 + 8 + 4;
+const FIXED: usize = 7 + 1 + 4 + 2 + 8 + 8 + 8 + 4;
 /// The largest token, in bytes.
-pub const MAX_TOKEN_LEN: usize = FIXED + MAX_JOB_REF;
+pub const MAX_TOKEN_LEN: usize = FIXED + MAX_JOB_REF + MAX_CURSOR;
 
 /// A resume token: opaque bytes the caller stores (flash, a file) and hands back to
 /// [`JobPoller::resume`](crate::JobPoller::resume).
@@ -68,6 +70,8 @@ pub(crate) struct Saved {
     pub(crate) elapsed: Duration,
     pub(crate) remaining: Duration,
     pub(crate) rng_state: u64,
+    pub(crate) cursor: Bounded<MAX_CURSOR>,
+    pub(crate) cursor_inclusive: bool,
 }
 
 fn fnv1a(bytes: &[u8]) -> u32 {
@@ -124,7 +128,9 @@ impl ResumeToken {
             buf: &mut bytes,
             len: 0,
         };
-        let flags = u8::from(saved.seen) | (u8::from(saved.reduced_fields) << 1);
+        let flags = u8::from(saved.seen)
+            | (u8::from(saved.reduced_fields) << 1)
+            | (u8::from(saved.cursor_inclusive) << 2);
         let kind = match saved.job.kind {
             RefKind::Path => 2,
             _ => 1,
@@ -139,6 +145,9 @@ impl ResumeToken {
             u8::try_from(text.len()).unwrap_or(0),
         ]);
         w.put(text);
+        let cursor = saved.cursor.as_bytes();
+        w.put(&[u8::try_from(cursor.len()).unwrap_or(0)]);
+        w.put(cursor);
         w.put(&saved.requests.to_le_bytes());
         w.put(&saved.attempt.to_le_bytes());
         w.put(&millis(saved.elapsed).to_le_bytes());
@@ -202,6 +211,12 @@ impl ResumeToken {
             return Err(ConfigError::BadToken);
         }
         let text = Bounded::new(text).ok_or(ConfigError::BadToken)?;
+        let m = usize::from(r.u8()?);
+        let cursor = r.take(m)?;
+        if m > MAX_CURSOR || core::str::from_utf8(cursor).is_err() {
+            return Err(ConfigError::BadToken);
+        }
+        let cursor = Bounded::new(cursor).ok_or(ConfigError::BadToken)?;
         let saved = Saved {
             dialect_tag,
             job: JobRef { kind, text },
@@ -212,6 +227,8 @@ impl ResumeToken {
             elapsed: Duration::from_millis(u64::from_le_bytes(r.array()?)),
             remaining: Duration::from_millis(u64::from_le_bytes(r.array()?)),
             rng_state: u64::from_le_bytes(r.array()?),
+            cursor,
+            cursor_inclusive: flags & 4 != 0,
         };
         if !r.rest.is_empty() {
             return Err(ConfigError::BadToken);
@@ -239,13 +256,15 @@ mod tests {
             elapsed: Duration::from_millis(12_345),
             remaining: Duration::from_secs(500),
             rng_state: 0xdead_beef,
+            cursor: Bounded::new(b"2019-04-04T15:41:29.140265Z").unwrap_or(Bounded::EMPTY),
+            cursor_inclusive: true,
         }
     }
 
     #[test]
     fn round_trip() {
         let token = ResumeToken::encode(&sample());
-        assert_eq!(token.as_bytes().len(), FIXED + 36);
+        assert_eq!(token.as_bytes().len(), FIXED + 36 + 27);
         let again = ResumeToken::from_bytes(token.as_bytes());
         assert_eq!(again, Ok(token));
         let saved = token.decode();
@@ -253,7 +272,9 @@ mod tests {
             && s.attempt == 5
             && s.seen
             && s.job.text.as_str() == "1cd8a442-86d1-11e0-ae1c-123478563412"
-            && s.remaining == Duration::from_secs(500)));
+            && s.remaining == Duration::from_secs(500)
+            && s.cursor.as_str() == "2019-04-04T15:41:29.140265Z"
+            && s.cursor_inclusive));
     }
 
     #[test]

@@ -58,6 +58,7 @@ struct Step {
     early_timer: bool,
     backwards_ms: u16,
     cancel: bool,
+    server_cancel: bool,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -69,9 +70,19 @@ fn step() -> impl Strategy<Value = Step> {
         any::<bool>(),
         prop_oneof![9 => Just(0u16), 1 => 1u16..5000],
         prop::bool::weighted(0.02),
+        prop::bool::weighted(0.05),
     )
         .prop_map(
-            |(server, latency_ms, split, poll_while_waiting, early_timer, backwards_ms, cancel)| {
+            |(
+                server,
+                latency_ms,
+                split,
+                poll_while_waiting,
+                early_timer,
+                backwards_ms,
+                cancel,
+                server_cancel,
+            )| {
                 Step {
                     server,
                     latency_ms,
@@ -80,6 +91,7 @@ fn step() -> impl Strategy<Value = Step> {
                     early_timer,
                     backwards_ms,
                     cancel,
+                    server_cancel,
                 }
             },
         )
@@ -154,6 +166,7 @@ fn check(script: Vec<Step>, deadline_s: u64, small_tx: bool) -> Result<(), TestC
     let mut submit_may_have_reached = false;
     let mut polled_at_or_after_deadline = false;
     let mut latest = now;
+    let mut log: Vec<String> = Vec::new();
     let cap = cfg
         .policy
         .max_interval
@@ -170,6 +183,7 @@ fn check(script: Vec<Step>, deadline_s: u64, small_tx: bool) -> Result<(), TestC
             }
             Err(e) => return Err(TestCaseError::fail(format!("{e:?}"))),
         };
+        log.push(format!("{} {action:?}", now.as_millis()));
         match action {
             Action::SendRequest(req) => {
                 prop_assert!(req.deadline > now);
@@ -177,7 +191,8 @@ fn check(script: Vec<Step>, deadline_s: u64, small_tx: bool) -> Result<(), TestC
                 if req.purpose == Purpose::Submit {
                     prop_assert!(!submit_may_have_reached, "submit sent again");
                 }
-                if now >= deadline {
+                // The machine's own `now` is the latest it was given (it clamps stale ones).
+                if now.max(latest) >= deadline {
                     polled_at_or_after_deadline = true;
                 }
                 let s = steps.next().unwrap_or_else(|| unreachable!());
@@ -245,6 +260,9 @@ fn check(script: Vec<Step>, deadline_s: u64, small_tx: bool) -> Result<(), TestC
                 }
                 prop_assert!(!job.is_request_in_flight());
                 latest = latest.max(now);
+                if s.server_cancel {
+                    let _ = job.request_server_cancel(now);
+                }
                 if s.backwards_ms > 0 {
                     now = Instant::from_millis(
                         now.as_millis().saturating_sub(u64::from(s.backwards_ms)),
@@ -270,7 +288,8 @@ fn check(script: Vec<Step>, deadline_s: u64, small_tx: bool) -> Result<(), TestC
                 if outcome == Outcome::DeadlineExceeded && job.job_id().is_some() {
                     prop_assert!(
                         polled_at_or_after_deadline,
-                        "gave up without a poll at the deadline"
+                        "gave up without a poll at the deadline ({deadline:?}):\n{}",
+                        log.join("\n")
                     );
                 }
                 if outcome != Outcome::Cancelled && job.job_id().is_some() {

@@ -773,3 +773,113 @@ fn cancel_keeps_the_job() {
     assert_eq!(last, Some(jobpoll::Action::Done(Outcome::Cancelled)));
     assert_eq!(p.job_id(), Some("u1"));
 }
+
+const CANCEL: &str = "PATCH /api/cluster/jobs/u1?action=cancel";
+
+#[test]
+fn server_cancel_is_sent_and_the_end_reported_truthfully() {
+    // After the first poll (31 s) the caller asks for a cancel: the PATCH goes at once, then a
+    // poll at once; ONTAP ends a cancelled job as a failure (or a success), never "cancelled".
+    let script = vec![
+        accepted_after(30_000),
+        poll("running"),
+        step(CANCEL, ok_json(50, 202, ACCEPTED)),
+        step(
+            GET,
+            ok_json(
+                0,
+                200,
+                r#"{"state":"failure","message":"Job cancelled by user","code":458753}"#,
+            ),
+        ),
+    ];
+    let run = run_hooked(
+        &test_config(),
+        &op(),
+        script,
+        Feed::Whole,
+        None,
+        |p, now, n| {
+            if n == 2 {
+                p.request_server_cancel(now).expect("ONTAP cancels");
+            }
+        },
+    );
+    let t = lines(&run);
+    assert!(
+        t.contains(&"31.000 PATCH /api/cluster/jobs/u1?action=cancel"),
+        "{t:#?}"
+    );
+    assert!(t.contains(&"31.050 Event(CancelRequested)"));
+    assert_eq!(t.last().copied(), Some("31.050 done Failed"));
+    assert_eq!(
+        run.messages.last().map(String::as_str),
+        Some("Job cancelled by user")
+    );
+}
+
+#[test]
+fn refused_server_cancel_keeps_following() {
+    let refused = r#"{"error":{"message":"This job does not support cancel.","code":"458784"}}"#;
+    let script = vec![
+        accepted_after(30_000),
+        poll("running"),
+        step(CANCEL, ok_json(10, 400, refused)),
+        poll("running"),
+        poll("success"),
+    ];
+    let run = run_hooked(
+        &test_config(),
+        &op(),
+        script,
+        Feed::Whole,
+        None,
+        |p, now, n| {
+            if n == 2 {
+                p.request_server_cancel(now).expect("ONTAP cancels");
+            }
+        },
+    );
+    assert_eq!(run.outcome, Outcome::Succeeded);
+    assert!(lines(&run).contains(&"31.010 Event(CancelRefused { status: Some(400) })"));
+}
+
+#[test]
+fn cancel_on_deadline() {
+    let mut cfg = test_config();
+    cfg.policy.deadline = Duration::from_secs(40);
+    cfg.dialect = jobpoll::Dialect::Ontap(jobpoll::dialect::ontap::OntapOptions {
+        cancel_on_deadline: true,
+        ..Default::default()
+    });
+    let mut script = vec![accepted_after(30_000)];
+    script.extend((0..5).map(|_| poll("running")));
+    script.push(step(CANCEL, ok_json(20, 202, ACCEPTED)));
+    let run = run(&cfg, &op(), script);
+    assert_eq!(run.outcome, Outcome::DeadlineExceeded);
+    let t = lines(&run);
+    assert!(
+        t.contains(&"40.000 PATCH /api/cluster/jobs/u1?action=cancel"),
+        "{t:#?}"
+    );
+    assert_eq!(t.last().copied(), Some("40.020 done DeadlineExceeded"));
+}
+
+#[test]
+fn server_cancel_needs_a_dialect_that_has_one_and_a_job() {
+    let cfg = test_config();
+    let mut p = JobPoller::submit(&cfg, &op(), Instant::ZERO).expect("submit");
+    assert_eq!(
+        p.request_server_cancel(Instant::ZERO),
+        Err(jobpoll::Error::NoJob)
+    );
+    let mut deploy = test_config();
+    deploy.dialect = jobpoll::Dialect::Deploy(Default::default());
+    let mut w = JobPoller::watch(&deploy, "d1", Instant::ZERO).expect("watch");
+    assert_eq!(
+        w.request_server_cancel(Instant::ZERO),
+        Err(jobpoll::Error::Config(
+            jobpoll::ConfigError::CancelUnsupported
+        ))
+    );
+}

@@ -17,10 +17,11 @@ pub struct SimClock {
 }
 
 impl SimClock {
-    /// A clock starting now; a scale that is not finite and positive is taken as 1.
+    /// A clock starting now; a scale that is not finite and positive is taken as 1, and the
+    /// scale is kept within 0.001..=1e6 so that every conversion stays finite.
     pub fn new(scale: f64) -> Self {
         let scale = if scale.is_finite() && scale > 0.0 {
-            scale
+            scale.clamp(1e-3, 1e6)
         } else {
             1.0
         };

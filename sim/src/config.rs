@@ -64,6 +64,9 @@ fn s_failed() -> String {
 fn d401() -> u16 {
     401
 }
+fn d404() -> u16 {
+    404
+}
 
 /// One switch per open question of apis.md §6; defaults are the most likely reading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +82,10 @@ pub struct Switches {
     pub ontap_omit_links_for_plain_json: bool,
     /// ONTAP's not-found body carries the documented `arguments` array (§6.4).
     pub ontap_not_found_arguments: bool,
+    /// HTTP status of ONTAP's not-found answer: real replies use 404, the docs' error table
+    /// says 405 for code 4 (§6.10).
+    #[serde(default = "d404")]
+    pub ontap_not_found_status: u16,
     /// Outcome of a cancelled ONTAP job ("changes to either success or failure", §1.5).
     pub ontap_cancel_outcome: Outcome,
     /// Minutes east of UTC of ONTAP's `start_time`/`end_time`.
@@ -112,6 +119,7 @@ impl Default for Switches {
             ontap_failure_within_return_timeout: FailureWithinTimeout::Error400,
             ontap_omit_links_for_plain_json: true,
             ontap_not_found_arguments: false,
+            ontap_not_found_status: 404,
             ontap_cancel_outcome: Outcome::Failure,
             ontap_utc_offset_minutes: 0,
             deploy_last_modified_inclusive: false,
@@ -165,6 +173,8 @@ pub struct SimConfig {
     pub scenario: Scenario,
     /// Largest request body accepted (413 beyond).
     pub max_request_body: usize,
+    /// Real time an idle keep-alive connection is kept open (zero: forever).
+    pub keep_alive_idle: std::time::Duration,
 }
 
 impl Default for SimConfig {
@@ -179,6 +189,7 @@ impl Default for SimConfig {
             switches: Switches::default(),
             scenario: Scenario::default(),
             max_request_body: 1 << 20,
+            keep_alive_idle: std::time::Duration::from_secs(5),
         }
     }
 }

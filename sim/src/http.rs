@@ -92,7 +92,7 @@ pub fn percent_decode(s: &str) -> String {
 }
 
 /// Reads one request; `buf` keeps bytes of a pipelined next request.
-pub async fn read_request<S: AsyncRead + Unpin>(
+pub async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(
     s: &mut S,
     buf: &mut Vec<u8>,
     max_body: usize,
@@ -130,6 +130,16 @@ pub async fn read_request<S: AsyncRead + Unpin>(
                     k == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked")
                 });
                 buf.drain(..n);
+                // curl sends `Expect: 100-continue` for larger bodies and waits a second for it.
+                let expect = hdrs
+                    .iter()
+                    .any(|(k, v)| k == "expect" && v.eq_ignore_ascii_case("100-continue"));
+                if expect && buf.is_empty() {
+                    s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                        .await
+                        .map_err(|_| ReadError::Io)?;
+                    s.flush().await.map_err(|_| ReadError::Io)?;
+                }
                 let body = if te {
                     read_chunked(s, buf, max_body).await?
                 } else {
@@ -179,7 +189,7 @@ pub async fn read_request<S: AsyncRead + Unpin>(
     }
 }
 
-async fn read_chunked<S: AsyncRead + Unpin>(
+async fn read_chunked<S: AsyncRead + AsyncWrite + Unpin>(
     s: &mut S,
     buf: &mut Vec<u8>,
     max: usize,
@@ -461,10 +471,35 @@ mod tests {
         }
     }
 
+    /// A stream that reads `data` and discards writes.
+    fn tokio_test_stream(data: &[u8]) -> tokio::io::Join<&[u8], tokio::io::Sink> {
+        tokio::io::join(data, tokio::io::sink())
+    }
+
+    #[tokio::test]
+    async fn expect_100_continue_is_answered() {
+        let (mut client, mut server) = tokio::io::duplex(1024);
+        let t = tokio::spawn(async move {
+            let mut buf = Vec::new();
+            read_request(&mut server, &mut buf, 100)
+                .await
+                .map(|r| r.body)
+        });
+        client
+            .write_all(b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+            .await
+            .expect("w");
+        let mut got = [0u8; 25];
+        client.read_exact(&mut got).await.expect("100");
+        assert_eq!(&got, b"HTTP/1.1 100 Continue\r\n\r\n");
+        client.write_all(b"{}").await.expect("w");
+        assert_eq!(t.await.expect("join").expect("req"), b"{}");
+    }
+
     #[tokio::test]
     async fn parses_pipelined_and_chunked() {
         let raw = b"GET /a?x=1&y=%3E%3D2 HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
-        let mut s = &raw[..];
+        let mut s = tokio_test_stream(raw);
         let mut buf = Vec::new();
         let a = read_request(&mut s, &mut buf, 100).await.expect("a");
         assert_eq!(
@@ -477,12 +512,12 @@ mod tests {
             read_request(&mut s, &mut buf, 100).await,
             Err(ReadError::Closed)
         ));
-        let mut s = &b"POST / HTTP/1.1\r\nContent-Length: 500\r\n\r\n"[..];
+        let mut s = tokio_test_stream(b"POST / HTTP/1.1\r\nContent-Length: 500\r\n\r\n");
         assert!(matches!(
             read_request(&mut s, &mut Vec::new(), 100).await,
             Err(ReadError::BodyTooLarge)
         ));
-        let mut s = &b"\x00\x01garbage\r\n\r\n"[..];
+        let mut s = tokio_test_stream(b"\x00\x01garbage\r\n\r\n");
         assert!(matches!(
             read_request(&mut s, &mut Vec::new(), 100).await,
             Err(ReadError::Malformed(_))

@@ -422,7 +422,7 @@ async fn submit(sh: &Arc<Shared>, req: &Request, ctx: Ctx) -> Handled {
             let vol = st.store.uuid();
             let name = object_name
                 .clone()
-                .unwrap_or_else(|| format!("vol_{}", &vol[..8]));
+                .unwrap_or_else(|| format!("vol_{}", vol.get(..8).unwrap_or(&vol)));
             st.store.volumes.push((vol.clone(), name.clone()));
             object_name = Some(name);
             location = Some(format!("/api/storage/volumes/{vol}"));

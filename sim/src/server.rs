@@ -410,7 +410,10 @@ pub(crate) fn error_response(
 /// The dialect's "no such job" answer.
 pub(crate) fn not_found(sh: &Shared, d: Dialect) -> Response {
     match d {
-        Dialect::Ontap => error_response(sh, d, 404, "4", "entry doesn't exist", Some("uuid")),
+        Dialect::Ontap => {
+            let status = sh.config.switches.ontap_not_found_status;
+            error_response(sh, d, status, "4", "entry doesn't exist", Some("uuid"))
+        }
         Dialect::Nse => error_response(sh, d, 404, "404", "Job not found.", None),
         _ => error_response(sh, d, 404, "4", "Job not found", Some("id")),
     }
@@ -630,9 +633,16 @@ async fn serve_conn<S: Conn>(sh: Arc<Shared>, mut s: S) {
     let mut shutdown = sh.shutdown.clone();
     let mut buf = Vec::new();
     loop {
+        // An idle keep-alive connection is closed after `keep_alive_idle` (what the
+        // `Keep-Alive: timeout=5` header promises); a request under way is not cut.
+        let idle = sh.config.keep_alive_idle;
         let req = tokio::select! {
             r = http::read_request(&mut s, &mut buf, sh.config.max_request_body) => r,
             _ = shutdown.changed() => return,
+            _ = tokio::time::sleep(idle), if buf.is_empty() && !idle.is_zero() => {
+                let _ = s.shutdown().await;
+                return;
+            }
         };
         let req = match req {
             Ok(r) => r,

@@ -384,3 +384,29 @@ fn stall_accept_completes_handshakes_but_does_not_answer() {
     assert!(t.elapsed() >= Duration::from_millis(100));
     s.shutdown_blocking();
 }
+
+#[test]
+fn idle_keep_alive_connections_are_closed() {
+    let mut cfg = SimConfig::new();
+    cfg.keep_alive_idle = Duration::from_millis(200);
+    let s = start(cfg);
+    let c = Client::new(&s);
+    let req = String::from_utf8_lossy(&c.request_bytes("GET", "/api/cluster/jobs", None))
+        .replace("Connection: close\r\n", "");
+    let mut t = TcpStream::connect(s.addr()).expect("connect");
+    t.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    use std::io::{Read, Write};
+    t.write_all(req.as_bytes()).expect("write");
+    let started = Instant::now();
+    let mut all = Vec::new();
+    t.read_to_end(&mut all)
+        .expect("server closes the idle connection");
+    assert!(String::from_utf8_lossy(&all).starts_with("HTTP/1.1 200"));
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        started.elapsed()
+    );
+    s.shutdown_blocking();
+}

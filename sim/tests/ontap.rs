@@ -522,3 +522,18 @@ fn utc_offset_of_times_is_a_switch() {
         s.shutdown_blocking();
     }
 }
+
+#[test]
+fn not_found_status_is_a_switch() {
+    for status in [404u16, 405] {
+        let sw = Switches {
+            ontap_not_found_status: status,
+            ..Switches::default()
+        };
+        let s = start(SimConfig::new().switches(sw));
+        let r = Client::new(&s).get("/api/cluster/jobs/1cd8a442-86d1-11e0-ae1c-123478563412");
+        assert_eq!(r.status, status);
+        assert_eq!(r.json()["error"]["code"], "4");
+        s.shutdown_blocking();
+    }
+}

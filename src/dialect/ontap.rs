@@ -7,7 +7,8 @@
 
 use core::time::Duration;
 
-use crate::json::{self, Array, Code, JsonError, JsonStr, Object, Value};
+use super::{ApiError, Job, SubmitAnswer};
+use crate::json::{self, JsonError, JsonStr, Object, Value};
 use crate::state::JobState;
 
 /// Path prefix of a job, used when the answer names the job only by `uuid`.
@@ -35,6 +36,11 @@ pub struct OntapOptions {
     /// After a 200/201 that carries only a job link (finished within `return_timeout`), confirm
     /// with one GET. Off by default: ONTAP documents that no GET is needed.
     pub confirm_with_get: bool,
+    /// When the deadline passes, ask the server to cancel the job
+    /// (`PATCH /api/cluster/jobs/{uuid}?action=cancel`) before reporting
+    /// [`Outcome::DeadlineExceeded`](crate::Outcome::DeadlineExceeded). Off by default: a job
+    /// that outlives the caller's patience is not necessarily unwanted.
+    pub cancel_on_deadline: bool,
 }
 
 impl OntapOptions {
@@ -42,6 +48,7 @@ impl OntapOptions {
     pub const DEFAULT: OntapOptions = OntapOptions {
         return_timeout: Duration::from_secs(30),
         confirm_with_get: false,
+        cancel_on_deadline: false,
     };
 }
 
@@ -51,91 +58,37 @@ impl Default for OntapOptions {
     }
 }
 
-/// The fields of an ONTAP job object the machine reads.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Job<'a> {
-    /// `uuid`.
-    pub uuid: Option<JsonStr<'a>>,
-    /// `_links.self.href`.
-    pub href: Option<JsonStr<'a>>,
-    /// `state`, raw.
-    pub state: Option<JsonStr<'a>>,
-    /// `message`.
-    pub message: Option<JsonStr<'a>>,
-    /// `code`, integer or string.
-    pub code: Option<Code<'a>>,
-    /// `error.message` (9.9+ failed jobs).
-    pub error_message: Option<JsonStr<'a>>,
-}
-
-impl<'a> Job<'a> {
-    fn from_object(obj: Object<'a>) -> Self {
-        let mut job = Job::default();
-        // One pass over the members; the last duplicate wins, as everywhere in jobpoll.
-        for (key, value) in obj.members() {
-            let Some(key) = key.as_plain_str() else {
-                continue;
-            };
-            match key {
-                "uuid" => job.uuid = value.as_str(),
-                "state" => job.state = value.as_str(),
-                "message" => job.message = value.as_str(),
-                "code" => job.code = value.as_code(),
-                "_links" => {
-                    job.href = value
-                        .as_object()
-                        .and_then(|l| l.get_path(&["self", "href"]))
-                        .and_then(|v| v.as_str())
-                }
-                "error" => {
-                    job.error_message = value
-                        .as_object()
-                        .and_then(|e| e.get("message"))
-                        .and_then(|v| v.as_str())
-                }
-                _ => {}
+fn job_from_object(obj: Object<'_>) -> Job<'_> {
+    let mut job = Job::default();
+    // One pass over the members; the last duplicate wins, as everywhere in jobpoll.
+    for (key, value) in obj.members() {
+        let Some(key) = key.as_plain_str() else {
+            continue;
+        };
+        match key {
+            "uuid" => job.id = value.as_str(),
+            "state" => {
+                job.state_raw = value.as_str();
+                job.state = job.state_raw.map(normalize_state);
             }
+            "message" => job.message = value.as_str(),
+            "code" => job.code = value.as_code(),
+            "_links" => {
+                job.href = value
+                    .as_object()
+                    .and_then(|l| l.get_path(&["self", "href"]))
+                    .and_then(|v| v.as_str())
+            }
+            "error" => {
+                job.error_message = value
+                    .as_object()
+                    .and_then(|e| e.get("message"))
+                    .and_then(|v| v.as_str())
+            }
+            _ => {}
         }
-        job
     }
-
-    /// The normalized state, when `state` is present.
-    pub fn job_state(&self) -> Option<JobState> {
-        self.state.map(normalize_state)
-    }
-
-    /// The message to show: `message`, else `error.message`.
-    pub fn best_message(&self) -> Option<JsonStr<'a>> {
-        self.message.or(self.error_message)
-    }
-
-    /// True when the job names itself (by `uuid` or by link).
-    pub fn has_id(&self) -> bool {
-        self.uuid.is_some() || self.href.is_some()
-    }
-}
-
-/// An ONTAP error body `{"error": {message, code, target, arguments}}`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ApiError<'a> {
-    /// `error.message`.
-    pub message: Option<JsonStr<'a>>,
-    /// `error.code`, usually a string such as `"262179"`.
-    pub code: Option<Code<'a>>,
-    /// `error.target`.
-    pub target: Option<JsonStr<'a>>,
-}
-
-/// What the answer to a submit carries. Every part is optional; the machine decides what the
-/// combination means with the HTTP status.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SubmitAnswer<'a> {
-    /// `job` (a 202, or a 200 when the job finished within `return_timeout`).
-    pub job: Option<Job<'a>>,
-    /// `jobs[]` (a PATCH or DELETE addressed by a query).
-    pub jobs: Option<Array<'a>>,
-    /// `error`.
-    pub error: Option<ApiError<'a>>,
+    job
 }
 
 /// Parses the answer to a submit. An empty body is an answer with no parts.
@@ -152,7 +105,7 @@ pub fn parse_submit_answer(
     };
     for (key, value) in root.members() {
         match key.as_plain_str() {
-            Some("job") => answer.job = value.as_object().map(Job::from_object),
+            Some("job") => answer.job = value.as_object().map(job_from_object),
             Some("jobs") => answer.jobs = value.as_array(),
             Some("error") => {
                 answer.error = value.as_object().map(|e| ApiError {
@@ -172,13 +125,8 @@ pub fn parse_submit_answer(
 pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError> {
     Ok(json::parse(body, limits)?
         .as_object()
-        .map(Job::from_object)
+        .map(job_from_object)
         .unwrap_or_default())
-}
-
-/// Parses an error body; `None` when it has no `error` object.
-pub fn parse_error(body: &[u8], limits: json::Limits) -> Option<ApiError<'_>> {
-    parse_submit_answer(body, limits).ok()?.error
 }
 
 /// The id of one record of a `jobs[]` list: `uuid`, else `_links.self.href`.
@@ -208,6 +156,7 @@ pub fn normalize_state(raw: JsonStr<'_>) -> JobState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::Code;
 
     fn lim() -> json::Limits {
         json::Limits::default()
@@ -240,7 +189,7 @@ mod tests {
         .ok()
         .and_then(|a| a.job);
         let job = a.as_ref();
-        assert!(job.and_then(|j| j.uuid).is_some_and(|u| u.eq_str("u1")));
+        assert!(job.and_then(|j| j.id).is_some_and(|u| u.eq_str("u1")));
         assert!(
             job.and_then(|j| j.href)
                 .is_some_and(|h| h.eq_str("/api/cluster/jobs/u1"))
@@ -277,13 +226,13 @@ mod tests {
             lim(),
         );
         let j = j.ok();
-        assert_eq!(j.and_then(|j| j.job_state()), Some(JobState::Failed));
+        assert_eq!(j.and_then(|j| j.state), Some(JobState::Failed));
         assert!(matches!(j.and_then(|j| j.code), Some(Code::Int(1638555))));
         let msg = j.and_then(|j| j.best_message());
         assert!(msg.is_some_and(|m| m.eq_str("Snapshot copy \"s\" is locked")));
         // Duplicate keys: the last wins.
         let j = parse_job(br#"{"state":"running","state":"success"}"#, lim()).ok();
-        assert_eq!(j.and_then(|j| j.job_state()), Some(JobState::Succeeded));
+        assert_eq!(j.and_then(|j| j.state), Some(JobState::Succeeded));
         // code as a string.
         let j = parse_job(br#"{"state":"success","code":"0"}"#, lim()).ok();
         assert!(matches!(j.and_then(|j| j.code), Some(Code::Int(0))));

@@ -127,6 +127,19 @@ pub fn run_with(
     feed: Feed,
     start: Option<JobPoller>,
 ) -> Run {
+    run_hooked(cfg, op, script, feed, start, |_, _, _| {})
+}
+
+/// Like `run_with`, calling `hook(poller, now, answers_so_far)` after each request is handled.
+pub fn run_hooked(
+    cfg: &Config<'_>,
+    op: &Submit<'_>,
+    script: Vec<Step>,
+    feed: Feed,
+    start: Option<JobPoller>,
+    mut hook: impl FnMut(&mut JobPoller, Instant, usize),
+) -> Run {
+    let mut handled = 0usize;
     let mut now = Instant::ZERO;
     let mut poller = match start {
         Some(p) => p,
@@ -204,6 +217,8 @@ pub fn run_with(
                         }
                     }
                 }
+                handled += 1;
+                hook(&mut poller, now, handled);
             }
             Action::Close => {
                 assert!(!poller.is_request_in_flight());

@@ -1,0 +1,243 @@
+//! ONTAP Select Deploy: 202 `{"job": {"id", "last_modified", ...}}`, `GET {base}/jobs/{id}`
+//! answering `{"record": job}`, long polling with `poll_timeout` (1..=120 s) and
+//! `last_modified=>=<the server's own last value>`; states `queued`, `running`, `success`,
+//! `failure`.
+//!
+//! Tolerant readings (the API's open facts): a job body is accepted wrapped in `record` or bare;
+//! the error body is read like ONTAP's `{"error": {message, code}}` when it has that shape;
+//! `last_modified` is kept as the exact string the server sent (its format is not documented)
+//! and only ever compared for equality or advanced by its smallest unit.
+
+use core::time::Duration;
+
+use super::{ApiError, Job, SubmitAnswer};
+use crate::json::{self, JsonError, JsonStr, Object};
+use crate::state::JobState;
+
+/// `fields` asked for on a job GET.
+pub const FIELDS: &str = "state,message,last_modified";
+/// `fields` when the full body did not fit.
+pub const FIELDS_REDUCED: &str = "state,last_modified";
+/// The longest hold Deploy accepts.
+pub const MAX_POLL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Select Deploy options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct DeployOptions {
+    /// API base path: `/api` (NetApp's sample) or `/api/v3` (the versioned path). Default `/api`.
+    pub base_path: &'static str,
+    /// The long-poll hold asked for (1..=120 s, clamped to the time left). Default 120 s: NetApp
+    /// asks clients to "always use long polling to reduce the workload on the Deploy virtual
+    /// machine", and a job of D seconds then costs about D/120 requests plus one per change.
+    pub poll_timeout: Duration,
+}
+
+impl DeployOptions {
+    /// Base `/api`, hold 120 s.
+    pub const DEFAULT: DeployOptions = DeployOptions {
+        base_path: "/api",
+        poll_timeout: MAX_POLL_TIMEOUT,
+    };
+}
+
+impl Default for DeployOptions {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+fn job_from_object(obj: Object<'_>) -> Job<'_> {
+    let mut job = Job::default();
+    for (key, value) in obj.members() {
+        match key.as_plain_str() {
+            Some("id") => job.id = value.as_str(),
+            Some("state") => {
+                job.state_raw = value.as_str();
+                job.state = job.state_raw.map(normalize_state);
+            }
+            Some("message") => job.message = value.as_str(),
+            Some("last_modified") => job.cursor = value.as_str(),
+            Some("code") => job.code = value.as_code(),
+            _ => {}
+        }
+    }
+    job
+}
+
+fn error_from_object(obj: Object<'_>) -> ApiError<'_> {
+    ApiError {
+        message: obj.get("message").and_then(|v| v.as_str()),
+        code: obj.get("code").and_then(|v| v.as_code()),
+        target: obj.get("target").and_then(|v| v.as_str()),
+    }
+}
+
+/// Parses the answer to a submit: `{"job": {...}}`, or an error body.
+pub fn parse_submit_answer(
+    body: &[u8],
+    limits: json::Limits,
+) -> Result<SubmitAnswer<'_>, JsonError> {
+    let mut answer = SubmitAnswer::default();
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(answer);
+    }
+    let Some(root) = json::parse(body, limits)?.as_object() else {
+        return Ok(answer);
+    };
+    for (key, value) in root.members() {
+        match key.as_plain_str() {
+            Some("job") => answer.job = value.as_object().map(job_from_object),
+            Some("error") => answer.error = value.as_object().map(error_from_object),
+            _ => {}
+        }
+    }
+    Ok(answer)
+}
+
+/// Parses a job GET answer: `{"record": job}`, or a bare job object.
+pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError> {
+    let root = json::parse(body, limits)?.as_object();
+    let job = root
+        .and_then(|r| r.get("record"))
+        .and_then(|r| r.as_object())
+        .or(root);
+    Ok(job.map(job_from_object).unwrap_or_default())
+}
+
+/// Maps a Deploy state string (any letter case) to the normalized state.
+pub fn normalize_state(raw: JsonStr<'_>) -> JobState {
+    const TABLE: &[(&str, JobState)] = &[
+        ("queued", JobState::Pending),
+        ("running", JobState::Running),
+        ("success", JobState::Succeeded),
+        ("failure", JobState::Failed),
+    ];
+    TABLE
+        .iter()
+        .find(|(name, _)| raw.eq_ignore_ascii_case(name))
+        .map_or(JobState::Unknown, |(_, s)| *s)
+}
+
+/// Advances a `last_modified` value by its smallest unit (the last digit of its fraction of a
+/// second, or of its seconds), in place, keeping its format. Used when the server's comparison
+/// turns out inclusive, so the next long poll waits for a real change. Returns false when the
+/// value has no recognizable time of day or the carry would leave the seconds field.
+pub fn advance_timestamp(ts: &mut [u8]) -> bool {
+    // The time of day starts after 'T' (or a space); the zone, if any, starts at the first
+    // 'Z', '+' or '-' after it.
+    let Some(t) = ts.iter().position(|&b| b == b'T' || b == b't' || b == b' ') else {
+        return false;
+    };
+    let zone = ts
+        .iter()
+        .enumerate()
+        .skip(t.saturating_add(1))
+        .find(|(_, b)| matches!(b, b'Z' | b'z' | b'+' | b'-'))
+        .map_or(ts.len(), |(i, _)| i);
+    let Some(time) = ts.get_mut(t.saturating_add(1)..zone) else {
+        return false;
+    };
+    // Walk back over the fraction and the seconds, carrying; stop at the ':' before seconds.
+    let mut i = time.len();
+    let mut seconds_digits = 0u8;
+    let mut in_seconds = !time.contains(&b'.');
+    while let Some(prev) = i.checked_sub(1) {
+        i = prev;
+        let Some(b) = time.get_mut(i) else {
+            return false;
+        };
+        match *b {
+            b'.' => {
+                in_seconds = true;
+                continue;
+            }
+            b':' => return false,
+            b'0'..=b'8' => {
+                *b = b.saturating_add(1);
+                // Seconds may not reach 60.
+                if in_seconds && seconds_digits == 1 && *b >= b'6' {
+                    return false;
+                }
+                return true;
+            }
+            b'9' => {
+                *b = b'0';
+                if in_seconds {
+                    seconds_digits = seconds_digits.saturating_add(1);
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::string::String;
+
+    fn advanced(s: &str) -> Option<String> {
+        let mut v = s.as_bytes().to_vec();
+        advance_timestamp(&mut v).then(|| String::from_utf8(v).unwrap_or_default())
+    }
+
+    #[test]
+    fn timestamps_advance_by_their_smallest_unit() {
+        let table: &[(&str, Option<&str>)] = &[
+            (
+                "2019-04-04T15:41:29.140265Z",
+                Some("2019-04-04T15:41:29.140266Z"),
+            ),
+            (
+                "2019-04-04T15:41:29.140269Z",
+                Some("2019-04-04T15:41:29.140270Z"),
+            ),
+            (
+                "2019-04-04T15:41:29.999999Z",
+                Some("2019-04-04T15:41:30.000000Z"),
+            ),
+            (
+                "2026-01-01T00:00:00+00:00",
+                Some("2026-01-01T00:00:01+00:00"),
+            ),
+            (
+                "2026-01-01T00:00:09-05:00",
+                Some("2026-01-01T00:00:10-05:00"),
+            ),
+            ("2026-01-01T00:00:59Z", None),
+            ("2026-01-01T00:00:59.9Z", None),
+            ("2026-01-01 10:00:01.5", Some("2026-01-01 10:00:01.6")),
+            ("not a time", None),
+            ("", None),
+        ];
+        for (input, want) in table {
+            assert_eq!(advanced(input).as_deref(), *want, "{input}");
+        }
+    }
+
+    #[test]
+    fn bodies() {
+        let l = json::Limits::default();
+        let a = parse_submit_answer(
+            br#"{"job":{"id":"j9","last_modified":"2019-04-04T15:41:29.140265Z","message":"m"}}"#,
+            l,
+        );
+        let job = a.ok().and_then(|a| a.job);
+        assert!(job.and_then(|j| j.id).is_some_and(|i| i.eq_str("j9")));
+        assert!(
+            job.and_then(|j| j.cursor)
+                .is_some_and(|c| c.eq_str("2019-04-04T15:41:29.140265Z"))
+        );
+        let j = parse_job(
+            br#"{"record":{"id":"j9","state":"running","last_modified":"x"}}"#,
+            l,
+        )
+        .ok();
+        assert_eq!(j.and_then(|j| j.state), Some(JobState::Running));
+        let j = parse_job(br#"{"id":"j9","state":"FAILURE"}"#, l).ok();
+        assert_eq!(j.and_then(|j| j.state), Some(JobState::Failed));
+    }
+}

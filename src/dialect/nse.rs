@@ -1,0 +1,181 @@
+//! NetApp Service Engine: the `{status, result: {records: [...]}}` envelope, the job in
+//! `result.records[0]`, `GET {base}/jobs/{id}`, `status` pending → running → successful /
+//! failed, `status_detail` as progress, `last_error` and `job_tasks[].last_error` on failure.
+//!
+//! Tolerant readings (the API's open facts): the running and failed status strings are not
+//! documented, so several spellings are accepted (`running`, `processing`, `in_progress`;
+//! `failed`, `failure`, `error`); anything else is an unknown state handled by the policy. The
+//! envelope's `status` is an error only when its `code` is 400 or more (a 202 carries
+//! `"code": 202` there). Job tasks carry credentials in `request_payload`: it is never read.
+
+use super::{ApiError, Job, SubmitAnswer};
+use crate::json::{self, JsonError, JsonStr, Object, Value};
+use crate::state::JobState;
+
+/// Service Engine options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NseOptions {
+    /// API base path, default `/api/v2.1` (the documented base `https://<host>/api` plus the
+    /// `v2.1` version; use `/v2.1` for a server mounted at the root).
+    pub base_path: &'static str,
+}
+
+impl NseOptions {
+    /// Base `/api/v2.1`.
+    pub const DEFAULT: NseOptions = NseOptions {
+        base_path: "/api/v2.1",
+    };
+}
+
+impl Default for NseOptions {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Maps a status string (any letter case) to the normalized state.
+pub fn normalize_state(raw: JsonStr<'_>) -> JobState {
+    const TABLE: &[(&str, JobState)] = &[
+        ("pending", JobState::Pending),
+        ("queued", JobState::Pending),
+        ("running", JobState::Running),
+        ("processing", JobState::Running),
+        ("in_progress", JobState::Running),
+        ("successful", JobState::Succeeded),
+        ("success", JobState::Succeeded),
+        ("completed", JobState::Succeeded),
+        ("failed", JobState::Failed),
+        ("failure", JobState::Failed),
+        ("error", JobState::Failed),
+    ];
+    TABLE
+        .iter()
+        .find(|(name, _)| raw.eq_ignore_ascii_case(name))
+        .map_or(JobState::Unknown, |(_, s)| *s)
+}
+
+fn non_empty(v: Option<Value<'_>>) -> Option<JsonStr<'_>> {
+    v.and_then(|v| v.as_str()).filter(|s| !s.raw().is_empty())
+}
+
+fn job_from_object(obj: Object<'_>) -> Job<'_> {
+    let mut job = Job::default();
+    let mut task_error = None;
+    for (key, value) in obj.members() {
+        match key.as_plain_str() {
+            Some("id") => job.id = value.as_str(),
+            Some("status") => {
+                job.state_raw = value.as_str();
+                job.state = job.state_raw.map(normalize_state);
+            }
+            Some("status_detail") => job.message = value.as_str(),
+            Some("last_error") => job.error_message = non_empty(Some(value)),
+            Some("job_tasks") => {
+                task_error = value.as_array().and_then(|tasks| {
+                    tasks
+                        .iter()
+                        .find_map(|t| non_empty(t.as_object().and_then(|t| t.get("last_error"))))
+                });
+            }
+            _ => {}
+        }
+    }
+    job.error_message = job.error_message.or(task_error);
+    job
+}
+
+/// The first record of the envelope's `result.records`, or the root itself when it looks like a
+/// bare job (has `id` and a string `status`).
+fn first_record(root: Object<'_>) -> Option<Object<'_>> {
+    let records = root.get_path(&["result", "records"]);
+    if let Some(first) = records.and_then(|r| r.as_array()).and_then(|a| a.get(0)) {
+        return first.as_object();
+    }
+    // Some documentation examples show `records` as an object.
+    if let Some(obj) = records.and_then(|r| r.as_object()) {
+        return Some(obj);
+    }
+    let bare = root.get("id").is_some() && root.get("status").and_then(|s| s.as_str()).is_some();
+    bare.then_some(root)
+}
+
+fn envelope_error(root: Object<'_>) -> Option<ApiError<'_>> {
+    let status = root.get("status")?.as_object()?;
+    let code = status.get("code").and_then(|c| c.as_code());
+    let is_error = match code.map(|c| match c {
+        json::Code::Int(i) => Some(i),
+        _ => None,
+    }) {
+        Some(Some(code)) => code >= 400,
+        // A non-numeric or missing code: an error only when there is no result.
+        _ => root.get("result").is_none(),
+    };
+    is_error.then(|| ApiError {
+        message: non_empty(status.get("user_message")).or(non_empty(status.get("verbose_message"))),
+        code,
+        target: None,
+    })
+}
+
+/// Parses the answer to a submit (the envelope with the job in `result.records[0]`).
+pub fn parse_submit_answer(
+    body: &[u8],
+    limits: json::Limits,
+) -> Result<SubmitAnswer<'_>, JsonError> {
+    let mut answer = SubmitAnswer::default();
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(answer);
+    }
+    let Some(root) = json::parse(body, limits)?.as_object() else {
+        return Ok(answer);
+    };
+    answer.job = first_record(root).map(job_from_object);
+    answer.error = envelope_error(root);
+    Ok(answer)
+}
+
+/// Parses a job GET answer (the envelope, or a bare job record).
+pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError> {
+    let root = json::parse(body, limits)?.as_object();
+    Ok(root
+        .and_then(first_record)
+        .map(job_from_object)
+        .unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_bodies() {
+        let l = json::Limits::default();
+        let body = br#"{"status":{"user_message":"Okay. Accepted for processing.","verbose_message":"","code":202},
+            "result":{"returned_records":1,"records":[{"id":"5ed5b0f1","status":"pending","job_tasks":null}]}}"#;
+        let a = parse_submit_answer(body, l).ok();
+        assert!(
+            a.and_then(|a| a.error).is_none(),
+            "a 202 envelope is not an error"
+        );
+        let job = a.and_then(|a| a.job);
+        assert_eq!(job.and_then(|j| j.state), Some(JobState::Pending));
+        assert!(job.and_then(|j| j.id).is_some_and(|i| i.eq_str("5ed5b0f1")));
+
+        let failed = br#"{"result":{"records":[{"id":"x","status":"failed","status_detail":"Worker failed task.","last_error":"",
+            "job_tasks":[{"last_error":""},{"last_error":"bucket exists","request_payload":{"org_password":"p"}}]}]}}"#;
+        let job = parse_job(failed, l).ok();
+        assert_eq!(job.and_then(|j| j.state), Some(JobState::Failed));
+        assert!(
+            job.and_then(|j| j.error_message)
+                .is_some_and(|e| e.eq_str("bucket exists"))
+        );
+
+        let err = br#"{"status":{"user_message":"Unauthorized","verbose_message":"token expired","code":401}}"#;
+        let e = parse_submit_answer(err, l).ok().and_then(|a| a.error);
+        assert!(
+            e.and_then(|e| e.message)
+                .is_some_and(|m| m.eq_str("Unauthorized"))
+        );
+    }
+}

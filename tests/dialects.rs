@@ -1,0 +1,350 @@
+//! Select Deploy, Unified Manager and Service Engine in virtual time, each with its exact
+//! timeline (same harness and defaults as `scenarios.rs`: jitter off; Deploy long polls hold at
+//! most 120 s; the first plain poll comes 1 s after the accept).
+
+mod support;
+
+use jobpoll::dialect::aiqum::AiqumOptions;
+use jobpoll::dialect::deploy::DeployOptions;
+use jobpoll::dialect::nse::NseOptions;
+use jobpoll::{Config, Dialect, Outcome, Submit};
+use support::*;
+
+fn deploy_config() -> Config<'static> {
+    let mut cfg = test_config();
+    cfg.dialect = Dialect::Deploy(DeployOptions::DEFAULT);
+    cfg
+}
+
+const CREATE: &str = "POST /api/v3/clusters";
+
+fn deploy_op() -> Submit<'static> {
+    Submit::post("/api/v3/clusters", br#"{"name":"ots1","node_count":1}"#)
+}
+
+fn record(state: &str, modified: &str) -> String {
+    format!(
+        r#"{{"record":{{"id":"d1","state":"{state}","message":"m {state}","last_modified":"{modified}"}}}}"#
+    )
+}
+
+fn long_poll(marker: &str) -> String {
+    format!(
+        "GET /api/jobs/d1?fields=state,message,last_modified&poll_timeout=120&last_modified=%3E={marker}"
+    )
+}
+
+const T0: &str = "2026-01-01T00:00:00.000001Z";
+const T5: &str = "2026-01-01T00:00:05.000000Z";
+const T300: &str = "2026-01-01T00:05:00.000000Z";
+
+fn accepted_deploy() -> Step {
+    let body = format!(
+        r#"{{"job":{{"id":"d1","last_modified":"{T0}","message":"Cluster create queued"}}}}"#
+    );
+    step(CREATE, ok_json(200, 202, &body))
+}
+
+#[test]
+fn deploy_long_polls_with_an_exclusive_comparison() {
+    // A 300 s job: running at 5 s, success at 300 s. Each long poll returns on a change or after
+    // its 120 s hold: 0.2 -> 5 (change), 5 -> 125 (hold), 125 -> 245 (hold), 245 -> 300
+    // (change). Requests: 1 submit + 4 polls, within ceil(300/120) + 2 changes + 1 = 6.
+    let script = vec![
+        accepted_deploy(),
+        step(&long_poll(T0), ok_json(4_800, 200, &record("running", T5))),
+        step(
+            &long_poll(T5),
+            ok_json(120_000, 200, &record("running", T5)),
+        ),
+        step(
+            &long_poll(T5),
+            ok_json(120_000, 200, &record("running", T5)),
+        ),
+        step(
+            &long_poll(T5),
+            ok_json(55_000, 200, &record("success", T300)),
+        ),
+    ];
+    let run = run(&deploy_config(), &deploy_op(), script);
+    assert_eq!(run.outcome, Outcome::Succeeded);
+    assert_eq!(run.requests, 5);
+    assert_eq!(run.end.as_millis(), 300_000, "seen the moment it changed");
+    let t = run.timeline.iter().map(String::as_str).collect::<Vec<_>>();
+    assert!(t.contains(&"5.000 GET /api/jobs/d1?fields=state,message,last_modified&poll_timeout=120&last_modified=%3E=2026-01-01T00:00:05.000000Z"), "{t:#?}");
+    assert_eq!(run.messages.last().map(String::as_str), Some("m success"));
+}
+
+#[test]
+fn deploy_long_polls_with_an_inclusive_comparison() {
+    // The server answers `>=` with the same value at once: the machine advances the marker by
+    // its smallest unit (one microsecond here) and long polls keep holding. One extra request.
+    let script = vec![
+        accepted_deploy(),
+        step(&long_poll(T0), ok_json(10, 200, &record("queued", T0))),
+        step(
+            &long_poll("2026-01-01T00:00:00.000002Z"),
+            ok_json(4_790, 200, &record("running", T5)),
+        ),
+        step(
+            &long_poll("2026-01-01T00:00:05.000001Z"),
+            ok_json(120_000, 200, &record("running", T5)),
+        ),
+        step(
+            &long_poll("2026-01-01T00:00:05.000001Z"),
+            ok_json(120_000, 200, &record("running", T5)),
+        ),
+        step(
+            &long_poll("2026-01-01T00:00:05.000001Z"),
+            ok_json(55_000, 200, &record("success", T300)),
+        ),
+    ];
+    let run = run(&deploy_config(), &deploy_op(), script);
+    assert_eq!(run.outcome, Outcome::Succeeded);
+    assert_eq!(run.requests, 6, "within ceil(300/120) + 2 changes + 1");
+    assert_eq!(run.end.as_millis(), 300_000);
+}
+
+#[test]
+fn deploy_server_without_long_polling_falls_back_to_backoff() {
+    // Every poll comes back at once, unchanged: after one try with an advanced marker, the
+    // machine uses the normal backoff (1 s, 1.5 s, ...) rather than spinning.
+    let same = || step("GET /api/jobs/d1?", ok_json(5, 200, &record("running", T0)));
+    let script = vec![
+        accepted_deploy(),
+        same(),
+        same(),
+        same(),
+        same(),
+        step(
+            "GET /api/jobs/d1?",
+            ok_json(5, 200, &record("success", T300)),
+        ),
+    ];
+    let run = run(&deploy_config(), &deploy_op(), script);
+    assert_eq!(run.outcome, Outcome::Succeeded);
+    let times: Vec<&str> = run
+        .timeline
+        .iter()
+        .filter(|l| l.contains(" GET "))
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    // 0.200 first long poll, 0.205 with the advanced marker, then the normal gaps: 1 s each
+    // (grown 1.5 s, 2.25 s..., but at most 10 % of the elapsed time, floored at 1 s).
+    assert_eq!(
+        times,
+        ["0.200", "0.205", "1.210", "2.215", "3.220"],
+        "{:#?}",
+        run.timeline
+    );
+}
+
+#[test]
+fn deploy_long_poll_hold_is_clamped_to_the_deadline() {
+    let mut cfg = deploy_config();
+    cfg.policy.deadline = std::time::Duration::from_secs(50);
+    let script = vec![
+        accepted_deploy(),
+        // 49.8 s left: hold 49 s.
+        step(
+            "GET /api/jobs/d1?fields=state,message,last_modified&poll_timeout=49&",
+            ok_json(49_000, 200, &record("running", T0)),
+        ),
+        // 0.8 s left: no long poll (the range starts at 1 s); the final poll at the deadline.
+        step(
+            "GET /api/jobs/d1?fields=state,message,last_modified",
+            ok_json(0, 200, &record("running", T0)),
+        ),
+    ];
+    let run = run(&cfg, &deploy_op(), script);
+    assert_eq!(run.outcome, Outcome::DeadlineExceeded);
+    let last_get = run
+        .timeline
+        .iter()
+        .rfind(|l| l.contains(" GET "))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        last_get,
+        "50.000 GET /api/jobs/d1?fields=state,message,last_modified"
+    );
+}
+
+#[test]
+fn deploy_versioned_base_path() {
+    let mut cfg = deploy_config();
+    cfg.dialect = Dialect::Deploy(DeployOptions {
+        base_path: "/api/v3",
+        ..DeployOptions::DEFAULT
+    });
+    let script = vec![
+        accepted_deploy(),
+        step(
+            "GET /api/v3/jobs/d1?",
+            ok_json(10, 200, &record("success", T5)),
+        ),
+    ];
+    assert_eq!(run(&cfg, &deploy_op(), script).outcome, Outcome::Succeeded);
+}
+
+fn aiqum_config() -> Config<'static> {
+    let mut cfg = test_config();
+    cfg.dialect = Dialect::Aiqum(AiqumOptions::DEFAULT);
+    cfg
+}
+
+const KEY: &str = "06a6148bf9e862df:-2611856e:16e8d47e722:-7f87";
+
+fn aiqum_job(state: &str, status: &str) -> String {
+    format!(
+        r#"{{"key":"{KEY}","name":"Create file share","state":"{state}","status":"{status}","_links":{{"self":{{"href":"/api/management-server/jobs/{KEY}"}}}}}}"#
+    )
+}
+
+#[test]
+fn aiqum_outcomes_from_state_and_status() {
+    let get = format!("GET /api/management-server/jobs/{KEY} HTTP");
+    let get = get.trim_end_matches(" HTTP").to_string();
+    for (status, want) in [
+        ("normal", Outcome::Succeeded),
+        ("WARNING", Outcome::SucceededWithWarnings),
+        ("partial_failures", Outcome::PartiallyFailed),
+        ("error", Outcome::Failed),
+    ] {
+        let op = Submit::post("/api/storage-provider/file-shares", br#"{"name":"fs1"}"#);
+        let accepted = format!(
+            r#"{{"job":{{"key":"{KEY}","_links":{{"self":{{"href":"/api/management-server/jobs/{KEY}"}}}}}}}}"#
+        );
+        let script = vec![
+            step(
+                "POST /api/storage-provider/file-shares",
+                ok_json(100, 202, &accepted),
+            ),
+            step(&get, ok_json(0, 200, &aiqum_job("running", "normal"))),
+            step(&get, ok_json(0, 200, &aiqum_job("completed", status))),
+        ];
+        let run = run(&aiqum_config(), &op, script);
+        assert_eq!(run.outcome, want, "{status}");
+        assert_eq!(run.poller.job_id(), Some(KEY));
+        assert_eq!(run.poller.last_seen().raw_state, status);
+        // Polls 1 s after the accept, then 1 s later (1.5 s grown, but at most 10 % of the
+        // 1.1 s elapsed, floored at 1 s).
+        assert_eq!(run.end.as_millis(), 2_100);
+    }
+}
+
+#[test]
+fn aiqum_429_is_honoured() {
+    let get = format!("GET /api/management-server/jobs/{KEY}");
+    let busy = response(429, &[("Retry-After", "4")], "");
+    let op = Submit::post("/api/storage-provider/file-shares", b"{}");
+    let script = vec![
+        step(
+            "POST",
+            ok_json(100, 202, &format!(r#"{{"job":{{"key":"{KEY}"}}}}"#)),
+        ),
+        step(
+            &get,
+            Answer::Bytes {
+                after_ms: 0,
+                bytes: busy.into_bytes(),
+            },
+        ),
+        step(&get, ok_json(0, 200, &aiqum_job("completed", "normal"))),
+    ];
+    let run = run(&aiqum_config(), &op, script);
+    assert_eq!(run.outcome, Outcome::Succeeded);
+    assert_eq!(run.end.as_millis(), 5_100);
+}
+
+fn nse_config() -> Config<'static> {
+    let mut cfg = test_config();
+    cfg.dialect = Dialect::Nse(NseOptions::DEFAULT);
+    cfg.auth = jobpoll::http::Auth::Header("Bearer eyJhbGciOi");
+    cfg
+}
+
+fn envelope(status: &str, detail: &str, last_error: &str, task_error: &str) -> String {
+    format!(
+        r#"{{"status":{{"user_message":"Okay. Returned 1 record.","verbose_message":"","code":200}},"result":{{"total_records":1,"records":[{{"id":"5e66f18e09a74c0001b89640","status":"{status}","status_detail":"{detail}","last_error":"{last_error}","job_tasks":[{{"id":"t1","status":"{status}","last_error":"{task_error}","request_payload":{{"org_password":"netapp01"}}}}]}}]}}}}"#
+    )
+}
+
+#[test]
+fn nse_failure_reports_the_task_error_and_never_the_payload() {
+    let accepted = r#"{"status":{"user_message":"Okay. Accepted for processing.","verbose_message":"","code":202},"result":{"returned_records":1,"records":[{"id":"5e66f18e09a74c0001b89640","status":"pending","job_tasks":null}]}}"#;
+    let get = "GET /api/v2.1/jobs/5e66f18e09a74c0001b89640";
+    let script = vec![
+        step(
+            "POST /api/v2.1/objectstorage/buckets",
+            ok_json(100, 202, accepted),
+        ),
+        step(
+            get,
+            ok_json(
+                0,
+                200,
+                &envelope("running", "Worker is processing task.", "", ""),
+            ),
+        ),
+        step(
+            get,
+            ok_json(
+                0,
+                200,
+                &envelope(
+                    "failed",
+                    "Worker failed task.",
+                    "",
+                    "bucket mys3bucket exists",
+                ),
+            ),
+        ),
+    ];
+    let op = Submit::post(
+        "/api/v2.1/objectstorage/buckets",
+        br#"{"name":"mys3bucket"}"#,
+    );
+    let run = run(&nse_config(), &op, script);
+    assert_eq!(run.outcome, Outcome::Failed);
+    assert_eq!(
+        run.messages.last().map(String::as_str),
+        Some("bucket mys3bucket exists")
+    );
+    assert!(run.messages.iter().all(|m| !m.contains("netapp01")));
+    assert_eq!(run.poller.last_seen().raw_state, "failed");
+    assert_eq!(
+        run.poller.last_seen().code,
+        None,
+        "the envelope's 200 is not the job's code"
+    );
+}
+
+#[test]
+fn nse_success() {
+    let accepted =
+        r#"{"status":{"code":202},"result":{"records":[{"id":"j2","status":"pending"}]}}"#;
+    let script = vec![
+        step("POST", ok_json(100, 202, accepted)),
+        step(
+            "GET /api/v2.1/jobs/j2",
+            ok_json(
+                0,
+                200,
+                &envelope(
+                    "successful",
+                    "Creation of s3 bucket completed successfully.",
+                    "",
+                    "",
+                )
+                .replace("5e66f18e09a74c0001b89640", "j2"),
+            ),
+        ),
+    ];
+    let run = run(
+        &nse_config(),
+        &Submit::post("/api/v2.1/objectstorage/buckets", b"{}"),
+        script,
+    );
+    assert_eq!(run.outcome, Outcome::Succeeded);
+}
