@@ -159,19 +159,15 @@ impl Default for Policy {
 }
 
 fn scale_percent(value: u64, percent: u16) -> u64 {
-    let scaled = u128::from(value).saturating_mul(u128::from(percent)) / 100;
-    u64::try_from(scaled).unwrap_or(u64::MAX)
+    // u64 arithmetic (no 128-bit helpers on small targets); saturates far beyond any real span.
+    value.saturating_mul(u64::from(percent)) / 100
 }
 
 /// `value` minus a share of it drawn uniformly from `[0, percent)` percent.
 fn jitter_down(value: u64, percent: u8, draw: u32) -> u64 {
-    let percent = u128::from(percent.min(100));
-    // draw / 2^32 is uniform in [0, 1): cut = value * percent/100 * draw/2^32.
-    let cut = u128::from(value)
-        .saturating_mul(percent)
-        .saturating_mul(u128::from(draw))
-        >> 32;
-    let cut = u64::try_from(cut / 100).unwrap_or(0);
+    let max_cut = scale_percent(value, u16::from(percent.min(100)));
+    // draw / 2^32 is uniform in [0, 1); 16 bits of it are plenty for a jitter.
+    let cut = max_cut.saturating_mul(u64::from(draw >> 16)) >> 16;
     value.saturating_sub(cut)
 }
 

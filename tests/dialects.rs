@@ -2,6 +2,8 @@
 //! timeline (same harness and defaults as `scenarios.rs`: jitter off; Deploy long polls hold at
 //! most 120 s; the first plain poll comes 1 s after the accept).
 
+#![cfg(all(feature = "deploy", feature = "aiqum", feature = "nse"))]
+
 mod support;
 
 use jobpoll::dialect::aiqum::AiqumOptions;

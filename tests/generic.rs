@@ -2,6 +2,8 @@
 //! long-running operation (`Operation-Location` header, `status` field), and a Deploy-shaped
 //! long poll under other parameter names.
 
+#![cfg(feature = "generic")]
+
 mod support;
 
 use std::time::Duration;

@@ -1,5 +1,7 @@
 //! Several jobs from one `jobs[]` answer, followed together over one connection.
 
+#![cfg(feature = "ontap")]
+
 use std::collections::HashMap;
 
 use jobpoll::http::{Auth, Authority};

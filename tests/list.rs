@@ -1,5 +1,12 @@
 //! The job-list pager per dialect and the recovery of a lost submit's job.
 
+#![cfg(all(
+    feature = "ontap",
+    feature = "deploy",
+    feature = "aiqum",
+    feature = "nse"
+))]
+
 use std::time::Duration;
 
 use jobpoll::dialect::{aiqum::AiqumOptions, nse::NseOptions};

@@ -7,6 +7,8 @@
 //! sleep deadline in the past; a job that ends with `DeadlineExceeded` was polled at (or
 //! answered after) the deadline; the run ends within a step cap.
 
+#![cfg(feature = "ontap")]
+
 use std::time::Duration;
 
 use jobpoll::http::{Auth, Authority};

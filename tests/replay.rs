@@ -1,7 +1,7 @@
 //! Replays every file of every fuzz corpus through the same entry points the fuzz targets call,
 //! so plain `cargo test` on stable re-checks each input ever found or seeded.
 
-#![cfg(feature = "__fuzzing")]
+#![cfg(all(feature = "__fuzzing", feature = "ontap"))]
 
 use std::fs;
 use std::path::Path;

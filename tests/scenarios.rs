@@ -7,6 +7,8 @@
 //! the server's `Retry-After` says otherwise; a request times out 15 s (plus any server hold)
 //! after it is sent.
 
+#![cfg(feature = "ontap")]
+
 mod support;
 
 use std::time::Duration;
@@ -866,13 +868,18 @@ fn cancel_on_deadline() {
 }
 
 #[test]
-fn server_cancel_needs_a_dialect_that_has_one_and_a_job() {
+fn server_cancel_needs_a_job() {
     let cfg = test_config();
     let mut p = JobPoller::submit(&cfg, &op(), Instant::ZERO).expect("submit");
     assert_eq!(
         p.request_server_cancel(Instant::ZERO),
         Err(jobpoll::Error::NoJob)
     );
+}
+
+#[cfg(feature = "deploy")]
+#[test]
+fn server_cancel_is_refused_where_the_api_has_none() {
     let mut deploy = test_config();
     deploy.dialect = jobpoll::Dialect::Deploy(Default::default());
     let mut w = JobPoller::watch(&deploy, "d1", Instant::ZERO).expect("watch");

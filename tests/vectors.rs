@@ -1,6 +1,13 @@
 //! Every real body in the shared test vectors (copied into the JSON fuzz corpus under their own
 //! names) parsed by its dialect, with what a person reading it expects written down per file.
 
+#![cfg(all(
+    feature = "ontap",
+    feature = "deploy",
+    feature = "aiqum",
+    feature = "nse"
+))]
+
 use std::path::Path;
 
 use jobpoll::JobState;

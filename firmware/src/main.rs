@@ -1,7 +1,10 @@
-//! A device-shaped use of jobpoll's codec, linked for a Cortex-M4F with no global allocator.
+//! A device-shaped use of jobpoll: one ONTAP job driven from submit to outcome through the
+//! whole machine, linked for a Cortex-M4F with no global allocator.
 //!
 //! If jobpoll or any of its dependencies needed `alloc`, this binary would fail to link
 //! ("no global memory allocator found"). Its flash size is held against `BUDGET` by CI.
+//! The "network" is a canned script (a device would hand `tx[..len]` to its socket and read
+//! into `rx`); the clock is a counter that jumps to each wakeup.
 #![no_std]
 #![no_main]
 
@@ -12,107 +15,115 @@ use cortex_m_rt::entry;
 use defmt_rtt as _;
 use panic_halt as _;
 
-use jobpoll::http::{Accept, Auth, Authority, Limits, Method, Request, ResponseParser, Status};
-use jobpoll::json;
+use jobpoll::http::{Auth, Authority};
+use jobpoll::{Action, Config, Dialect, Instant, JobPoller, Outcome, Received, Submit};
 
 /// How many bytes one simulated socket read delivers.
 const SEGMENT: usize = 128;
 
-/// A job GET answered by ONTAP with a chunked 200 (one chunk carries an extension).
-const RESPONSE: &[u8] = concat!(
-    "HTTP/1.1 200 OK\r\n",
-    "Date: Fri, 30 Apr 2021 11:21:12 GMT\r\n",
-    "Server: libzapid-httpd\r\n",
-    "Content-Type: application/hal+json\r\n",
-    "Transfer-Encoding: chunked\r\n",
-    "\r\n",
-    "c8;src=job\r\n",
-    r#"{"uuid":"2453aafc-a9a6-11eb-9fc7-080027c8f2a7","description":"DELETE /api/storage/volumes/60018ffd-a9a3-11eb-9fc7-080027c8f2a7/snapshots/6365e696-a9a3-11eb-9fc7-080027c8f2a7","state":"failure","messag"#,
-    "\r\n131\r\n",
-    r#"e":"Snapshot copy \"snapshot-60f627c7\" of volume \"rippy_pvc_e8f1cc49\" on Vserver \"nfs_vs\" has not expired or is locked.","code":1638555,"start_time":"2021-04-30T07:21:00-04:00","end_time":"2021-04-30T07:21:10-04:00","_links":{"self":{"href":"/api/cluster/jobs/2453aafc-a9a6-11eb-9fc7-080027c8f2a7"}}}"#,
-    "\r\n0\r\n\r\n",
-)
-.as_bytes();
+/// The answers of the canned server, in order: the submit held 30 s then 202; a running job;
+/// a chunked success.
+const ANSWERS: [&[u8]; 3] = [
+    concat!(
+        "HTTP/1.1 202 Accepted\r\nContent-Type: application/hal+json\r\nContent-Length: 139\r\n\r\n",
+        r#"{"job":{"uuid":"2453aafc-a9a6-11eb-9fc7-080027c8f2a7","_links":{"self":{"href":"/api/cluster/jobs/2453aafc-a9a6-11eb-9fc7-080027c8f2a7"}}}}"#,
+    )
+    .as_bytes(),
+    concat!(
+        "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 69\r\n\r\n",
+        r#"{"state":"running","message":"Creating the volume \"vol1\"","code":0}"#,
+    )
+    .as_bytes(),
+    concat!(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "10;ext=1\r\n",
+        r#"{"state":"succes"#,
+        "\r\n22\r\n",
+        r#"s","message":"success","code":"0"}"#,
+        "\r\n0\r\n\r\n",
+    )
+    .as_bytes(),
+];
 
 #[entry]
 fn main() -> ! {
     let mut tx = [0u8; 512];
     let mut rx = [0u8; 1024];
-
-    // 1. Write the job GET into tx (a device would now send tx[..len]).
-    let request = Request {
-        method: Method::Get,
-        authority: Authority {
+    let cfg = Config::new(
+        Authority {
             host: "cluster1.example.com",
             port: 443,
             tls: true,
         },
-        path: "/api/cluster/jobs/2453aafc-a9a6-11eb-9fc7-080027c8f2a7",
-        query: &[("fields", "state,message,code")],
-        auth: Auth::Basic {
+        Auth::Basic {
             user: "admin",
             password: black_box("netapp1!"),
         },
-        accept: Accept::Json,
-        user_agent: "jobpoll-firmware",
-        headers: &[],
-        body: None,
-        connection_close: false,
-    };
-    let sent = request.write(&mut tx);
-    black_box((&sent, &tx));
+        Dialect::default(),
+    );
+    let op = Submit::post(
+        "/api/storage/volumes",
+        br#"{"name":"vol1","svm":{"name":"vs1"}}"#,
+    );
+    let mut now = Instant::ZERO;
+    let mut answers = black_box(ANSWERS).into_iter();
+    let mut outcome = Outcome::Cancelled;
+    let mut messages = 0u32;
 
-    // 2. Receive the answer in segments, parsing the growing prefix of rx after each read.
-    let mut limits = Limits::default();
-    limits.max_body_len = rx.len();
-    let mut parser = ResponseParser::new(limits);
-    let incoming = black_box(RESPONSE);
-    let mut filled = 0;
-    let response = loop {
-        let segment = incoming.get(filled..).unwrap_or_default();
-        let n = segment.len().min(SEGMENT).min(rx.len() - filled);
-        let result = if n == 0 {
-            parser.parse_eof(&mut rx, filled)
-        } else {
-            rx[filled..filled + n].copy_from_slice(&segment[..n]);
-            filled += n;
-            parser.parse(&mut rx, filled)
-        };
-        match result {
-            Ok(Status::Complete(response)) => break Ok(response),
-            Ok(_) => continue,
-            Err(e) => break Err(e),
+    if let Ok(mut job) = JobPoller::submit(&cfg, &op, now) {
+        // The drive loop, bounded so a bug cannot hang the device.
+        for _ in 0..64 {
+            match job.poll(&cfg, &op, now, &mut tx) {
+                Ok(Action::SendRequest(req)) => {
+                    black_box(&tx[..req.len.min(tx.len())]);
+                    let Some(answer) = answers.next() else {
+                        job.handle_transport_error(now, jobpoll::TransportError::ReadFailed);
+                        continue;
+                    };
+                    now = now + core::time::Duration::from_millis(20);
+                    let mut filled = 0;
+                    loop {
+                        let rest = answer.get(filled..).unwrap_or_default();
+                        let n = rest.len().min(SEGMENT).min(rx.len() - filled);
+                        let received = if n == 0 {
+                            job.handle_eof(now, &mut rx, filled)
+                        } else {
+                            rx[filled..filled + n].copy_from_slice(&rest[..n]);
+                            filled += n;
+                            job.handle_response(now, &mut rx, filled)
+                        };
+                        match received {
+                            Ok(Received::NeedMore) => continue,
+                            Ok(Received::Complete(reply)) => {
+                                if let Some(message) = reply.message {
+                                    // A device would log or display it; here, count it.
+                                    messages += black_box(message.unescaped_len()) as u32;
+                                }
+                                break;
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+                Ok(Action::SleepUntil(t)) => now = t,
+                Ok(Action::Done(o)) => {
+                    outcome = o;
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
         }
-    };
-
-    // 3. Read state, message (unescaped) and code from the de-chunked body.
-    let mut message = [0u8; 192];
-    let mut seen = (0u16, false, None, None);
-    if let Ok(response) = &response {
-        let job = json::parse(response.body(&rx), json::Limits::default())
-            .ok()
-            .and_then(|v| v.as_object());
-        let field = |name| job.and_then(|j| j.get(name));
-        seen = (
-            response.status,
-            field("state")
-                .and_then(|v| v.as_str())
-                .is_some_and(|s| s.eq_str("failure")),
-            field("code").and_then(|v| v.as_i64_lenient()),
-            field("message")
-                .and_then(|v| v.as_str())
-                .and_then(|s| s.unescape_into(&mut message).ok().map(str::len)),
+        black_box(job.resume_token());
+        #[cfg(feature = "defmt")]
+        defmt::info!(
+            "outcome={} requests={} message bytes={}",
+            outcome,
+            job.requests(),
+            messages
         );
     }
-    #[cfg(feature = "defmt")]
-    defmt::info!(
-        "status={} failed={} code={} message_len={}",
-        seen.0,
-        seen.1,
-        seen.2,
-        seen.3
-    );
-    black_box((&response, &seen, &message));
+    black_box((&outcome, &messages));
 
     loop {
         cortex_m::asm::wfi();
