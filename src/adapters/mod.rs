@@ -16,7 +16,8 @@
 //!
 //! | feature | module | I/O |
 //! |---|---|---|
-//! | `tokio` | `tokio` | `tokio::io::{AsyncRead, AsyncWrite}`, `tokio::time`; a fleet of jobs over pooled connections |
+//! | `tokio` | `tokio` | `tokio::io::{AsyncRead, AsyncWrite}`, `tokio::time` |
+//! | `tokio` | `fleet` | many jobs at once over a bounded pool of keep-alive connections per host |
 //! | `embedded-io` | `embedded` | `embedded_io::{Read, Write, ReadReady}`, `embedded_hal::delay::DelayNs` (no std, no alloc) |
 //! | `embedded-io-async` | `embedded_async` | `embedded_io_async::{Read, Write}`, `embedded_hal_async::delay::DelayNs` (no std, no alloc) |
 //!
@@ -30,6 +31,8 @@
 
 use crate::{Event, JobPoller, Reply};
 
+#[cfg(feature = "tokio")]
+pub mod fleet;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
