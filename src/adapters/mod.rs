@@ -31,6 +31,26 @@
 
 use crate::{Event, JobPoller, Reply};
 
+/// A monotonic clock for the bare-metal drivers: the caller picks the epoch (boot, usually) and
+/// the source (a hardware timer, `embassy_time::Instant`, ...).
+#[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
+pub trait Clock {
+    /// Now, in milliseconds since the epoch. Must never go backwards (the machine clamps it if
+    /// it does, and reports it).
+    fn now(&self) -> crate::Instant;
+}
+
+#[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
+impl<K: Clock + ?Sized> Clock for &K {
+    fn now(&self) -> crate::Instant {
+        (**self).now()
+    }
+}
+
+#[cfg(feature = "embedded-io")]
+pub mod embedded;
+#[cfg(feature = "embedded-io-async")]
+pub mod embedded_async;
 #[cfg(feature = "tokio")]
 pub mod fleet;
 #[cfg(feature = "tokio")]
