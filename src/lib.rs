@@ -9,7 +9,7 @@ extern crate std;
 #[cfg(all(feature = "defmt", feature = "log"))]
 compile_error!("the `defmt` and `log` features are mutually exclusive: pick one logging backend");
 
-/// Drivers for tokio and bare-metal I/O (features `tokio`, `embedded-io`, `embedded-io-async`).
+// Drivers for tokio and bare-metal I/O (features `tokio`, `embedded-io`, `embedded-io-async`).
 #[cfg(any(
     feature = "std",
     feature = "embedded-io",
