@@ -3,9 +3,19 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "std")]
+extern crate std;
+
 #[cfg(all(feature = "defmt", feature = "log"))]
 compile_error!("the `defmt` and `log` features are mutually exclusive: pick one logging backend");
 
+// Drivers for tokio and bare-metal I/O (features `tokio`, `embedded-io`, `embedded-io-async`).
+#[cfg(any(
+    feature = "std",
+    feature = "embedded-io",
+    feature = "embedded-io-async"
+))]
+pub mod adapters;
 pub mod dialect;
 pub mod http;
 pub mod json;

@@ -1,0 +1,414 @@
+//! Many jobs at once over a bounded pool of keep-alive connections per host (feature `tokio`).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), jobpoll::Error> {
+//! use jobpoll::adapters::fleet::{Fleet, FleetLimits};
+//! use jobpoll::adapters::tokio::Tcp;
+//! use jobpoll::http::{Auth, Authority};
+//! use jobpoll::{Config, Dialect, JobPoller, Submit};
+//!
+//! let cfg = Config::new(
+//!     Authority { host: "127.0.0.1", port: 8080, tls: false },
+//!     Auth::Basic { user: "admin", password: "secret" },
+//!     Dialect::default(),
+//! );
+//! let fleet = Fleet::new(Tcp, FleetLimits::default());
+//! let ops: Vec<_> = (0..100).map(|_| Submit::post("/api/storage/volumes", b"{}")).collect();
+//! let runs = ops.iter().map(|op| async {
+//!     let slot = fleet.slot().await; // waits while `max_jobs_in_flight` jobs run
+//!     let mut poller = JobPoller::submit(&cfg, op, fleet.now())?;
+//!     let outcome = slot.drive(&mut poller, &cfg, op, ()).await?;
+//!     Ok::<_, jobpoll::Error>((outcome, poller))
+//! });
+//! for run in futures_util::future::join_all(runs).await {
+//!     let (outcome, poller) = run?;
+//!     println!("{outcome:?} {:?}", poller.job_id());
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! How it works, and what it costs:
+//! - **Connections belong to the pool, not to jobs.** A job leases a connection (with its
+//!   transmit and receive buffers) only from the moment a request is due until its answer is
+//!   handled and the machine says what comes next; a job waiting on `SleepUntil` holds no
+//!   connection and no buffer. So memory per job is its [`JobPoller`] plus its future (about
+//!   1.5 KiB together, checked by a test), whatever the buffer sizes; buffers exist at most
+//!   `max_connections_per_host` times per host.
+//! - **At most `max_connections_per_host` connections per host are open**, idle ones
+//!   included: a job that needs a connection waits for a lease. Leases are handed out first
+//!   come, first served (tokio's fair semaphore).
+//! - **The machine's connection rules hold per request**: a `Fresh` request (every submit, a
+//!   poll after the server's keep-alive window, a retry after a stale connection) closes the
+//!   leased connection if it is open and opens a new one; a `Reuse` request prefers a leased
+//!   connection that is already open, whichever job used it last. An answer that is not kept
+//!   alive, or is followed by extra bytes, closes the connection; so does `Close`.
+//! - **No policy**: the fleet neither retries nor times out anything itself; each job's machine
+//!   does, with its own deadlines.
+//!
+//! A caution for large fleets: a submit with a server-side hold (ONTAP `return_timeout`) or a
+//! long poll (Select Deploy `poll_timeout`) keeps its connection busy for the whole hold, and
+//! the other jobs' polls queue behind it. Keep holds short when many jobs share few
+//! connections.
+
+use core::future::Future;
+use core::pin::Pin;
+
+use ::tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+use std::boxed::Box;
+use std::collections::HashMap;
+use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::vec::Vec;
+
+use super::Observer;
+use super::tokio::{
+    Clock, Connect, DEFAULT_RX_BUFFER, DEFAULT_TX_BUFFER, Endpoint, Exchange, Stage, exchange,
+};
+use crate::{Action, Config, Connection, Error, Instant, JobPoller, Outcome, Submit};
+
+/// Limits of a [`Fleet`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FleetLimits {
+    /// Connections open at once to one host (scheme, host and port), idle ones included.
+    ///
+    /// Default 4: ONTAP refuses new connections when its REST input queue is full, so a client
+    /// should keep few of them; job polls are short GETs, so four connections carry hundreds of
+    /// jobs polled every few seconds, and every job's submit still gets a fresh connection
+    /// within the limit.
+    pub max_connections_per_host: usize,
+    /// Jobs driven at once; further [`Fleet::slot`] calls wait.
+    ///
+    /// Default 256: about half a megabyte of jobs, far more than four connections can poll at
+    /// a useful rate, and a bound on how many jobs one client starts on a server at once.
+    pub max_jobs_in_flight: usize,
+    /// Receive buffer of each pooled connection: the largest answer accepted (the machine asks
+    /// for fewer fields when a job body does not fit). Default [`DEFAULT_RX_BUFFER`].
+    pub rx_buffer: usize,
+}
+
+impl FleetLimits {
+    /// 4 connections per host, 256 jobs in flight, [`DEFAULT_RX_BUFFER`] per connection.
+    pub const DEFAULT: FleetLimits = FleetLimits {
+        max_connections_per_host: 4,
+        max_jobs_in_flight: 256,
+        rx_buffer: DEFAULT_RX_BUFFER,
+    };
+}
+
+impl Default for FleetLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Runs many jobs at once over pooled keep-alive connections. Share it by reference (or in an
+/// `Arc`) between the jobs' futures; it spawns no task.
+pub struct Fleet<C: Connect> {
+    connector: C,
+    clock: Clock,
+    limits: FleetLimits,
+    jobs: Semaphore,
+    pools: Mutex<HashMap<Endpoint, Arc<Pool<C::Stream>>>>,
+}
+
+impl<C: Connect> core::fmt::Debug for Fleet<C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Fleet")
+            .field("limits", &self.limits)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The right to drive one job in a [`Fleet`] (one of `max_jobs_in_flight`), held until the
+/// job's drive ends.
+#[derive(Debug)]
+pub struct Slot<'f, C: Connect> {
+    fleet: &'f Fleet<C>,
+    _permit: Option<SemaphorePermit<'f>>,
+}
+
+/// A pooled connection's parts: the stream when open, and its buffers.
+struct Conn<S> {
+    stream: Option<S>,
+    tx: Vec<u8>,
+    rx: Vec<u8>,
+}
+
+/// One host's pool: a permit per connection that may exist, and the parked connections
+/// (open and idle, or closed with their buffers kept).
+struct Pool<S> {
+    permits: Arc<Semaphore>,
+    parked: Mutex<Vec<Box<Conn<S>>>>,
+    rx_buffer: usize,
+}
+
+/// A connection leased to one job; returned to its pool on drop (open only if it was left
+/// open, which the exchange does only after a clean keep-alive answer).
+struct Lease<S> {
+    conn: Option<Box<Conn<S>>>,
+    pool: Arc<Pool<S>>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl<S> Drop for Lease<S> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool
+                .parked
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+        }
+    }
+}
+
+impl<S> Pool<S> {
+    fn new(limits: &FleetLimits) -> Self {
+        Pool {
+            permits: Arc::new(Semaphore::new(limits.max_connections_per_host.max(1))),
+            parked: Mutex::new(Vec::new()),
+            rx_buffer: limits.rx_buffer,
+        }
+    }
+
+    /// Waits for a connection permit, then takes a parked connection (an open one first) or
+    /// makes new buffers. At most one parked entry exists per permit not in use, so open
+    /// connections never exceed the permits.
+    async fn lease(self: &Arc<Self>) -> Option<Lease<S>> {
+        let permit = self.permits.clone().acquire_owned().await.ok()?;
+        let conn = {
+            let mut parked = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
+            match parked.iter().rposition(|c| c.stream.is_some()) {
+                Some(i) => Some(parked.swap_remove(i)),
+                None => parked.pop(),
+            }
+        };
+        let conn = conn.unwrap_or_else(|| {
+            Box::new(Conn {
+                stream: None,
+                tx: std::vec![0; DEFAULT_TX_BUFFER],
+                rx: std::vec![0; self.rx_buffer],
+            })
+        });
+        Some(Lease {
+            conn: Some(conn),
+            pool: Arc::clone(self),
+            _permit: permit,
+        })
+    }
+}
+
+impl<C: Connect> Fleet<C> {
+    /// A fleet with a new clock. Limits of zero are raised to one.
+    pub fn new(connector: C, limits: FleetLimits) -> Self {
+        Fleet {
+            connector,
+            clock: Clock::new(),
+            limits,
+            jobs: Semaphore::new(limits.max_jobs_in_flight.clamp(1, Semaphore::MAX_PERMITS)),
+            pools: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The limits.
+    pub fn limits(&self) -> FleetLimits {
+        self.limits
+    }
+
+    /// The fleet's clock.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Now, on the fleet's clock: pass it to `JobPoller::submit`, `watch` or `resume`.
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Waits until fewer than `max_jobs_in_flight` jobs run, and reserves a place. Take it
+    /// before making the poller, so the wait does not count against the job's deadline.
+    pub async fn slot(&self) -> Slot<'_, C> {
+        Slot {
+            fleet: self,
+            _permit: self.jobs.acquire().await.ok(),
+        }
+    }
+
+    /// [`slot`](Self::slot), then [`Slot::drive`].
+    pub async fn drive<O: Observer>(
+        &self,
+        poller: &mut JobPoller,
+        cfg: &Config<'_>,
+        op: &Submit<'_>,
+        observer: O,
+    ) -> Result<Outcome, Error> {
+        self.slot().await.drive(poller, cfg, op, observer).await
+    }
+
+    fn pool(&self, endpoint: &Endpoint) -> Arc<Pool<C::Stream>> {
+        let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(pool) = pools.get(endpoint) {
+            return Arc::clone(pool);
+        }
+        let pool = Arc::new(Pool::new(&self.limits));
+        pools.insert(endpoint.clone(), Arc::clone(&pool));
+        pool
+    }
+}
+
+type BoxedConnect<'a, S> = Pin<Box<dyn Future<Output = io::Result<S>> + Send + 'a>>;
+
+impl<C: Connect> Slot<'_, C> {
+    /// Drives `poller` to its outcome over the fleet's pool for `cfg.authority`. `op` is the
+    /// operation the poller was made with ([`Submit::NONE`] for a watched or resumed job).
+    ///
+    /// Cancel-safe like [`Driver::drive`](super::tokio::Driver::drive): dropped while a
+    /// request is in flight, its connection is closed and the machine told; a leased
+    /// connection returns to the pool; the poller stays with the caller.
+    pub async fn drive<O: Observer>(
+        self,
+        poller: &mut JobPoller,
+        cfg: &Config<'_>,
+        op: &Submit<'_>,
+        mut observer: O,
+    ) -> Result<Outcome, Error> {
+        let fleet = self.fleet;
+        let clock = fleet.clock;
+        let endpoint = Endpoint::from_authority(&cfg.authority);
+        let pool = fleet.pool(&endpoint);
+        let mut lease: Option<Lease<C::Stream>> = None;
+        loop {
+            let now = clock.now();
+            let conn = lease.as_mut().and_then(|l| l.conn.as_deref_mut());
+            let polled = match conn {
+                Some(conn) => poller.poll(cfg, op, now, &mut conn.tx),
+                // No buffer yet: a due request answers `BufferTooSmall`, which changes nothing.
+                None => poller.poll(cfg, op, now, &mut []),
+            };
+            let action = match polled {
+                Err(Error::BufferTooSmall { required }) => {
+                    match lease.as_mut().and_then(|l| l.conn.as_deref_mut()) {
+                        None => {
+                            // A request is due: lease a connection with its buffers.
+                            lease = pool.lease().await;
+                            if lease.is_none() {
+                                return Err(Error::BufferTooSmall { required });
+                            }
+                        }
+                        Some(conn) if required > conn.tx.len() => conn.tx.resize(required, 0),
+                        Some(_) => return Err(Error::BufferTooSmall { required }),
+                    }
+                    continue;
+                }
+                other => other?,
+            };
+            match action {
+                Action::SendRequest(req) => {
+                    let Some(conn) = lease.as_mut().and_then(|l| l.conn.as_deref_mut()) else {
+                        return Err(Error::BufferTooSmall { required: req.len });
+                    };
+                    let Conn { stream, tx, rx } = conn;
+                    let Some(bytes) = tx.get(..req.len) else {
+                        return Err(Error::BufferTooSmall { required: req.len });
+                    };
+                    if req.connection == Connection::Fresh {
+                        *stream = None;
+                    }
+                    let connect = || -> BoxedConnect<'_, C::Stream> {
+                        Box::pin(fleet.connector.connect(endpoint.clone()))
+                    };
+                    exchange(
+                        Exchange {
+                            poller: &mut *poller,
+                            stream,
+                            clock,
+                            stage: Stage::Connect,
+                        },
+                        connect,
+                        bytes,
+                        rx,
+                        req,
+                        &mut observer,
+                    )
+                    .await?;
+                }
+                Action::Close => {
+                    if let Some(conn) = lease.as_mut().and_then(|l| l.conn.as_deref_mut()) {
+                        conn.stream = None;
+                    }
+                }
+                Action::SleepUntil(t) => {
+                    // Waiting jobs hold no connection.
+                    lease = None;
+                    clock.sleep_until(t).await;
+                }
+                Action::Event(event) => observer.on_event(poller, event),
+                Action::Done(outcome) => return Ok(outcome),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_limits() {
+        let l = FleetLimits::default();
+        assert_eq!(
+            (
+                l.max_connections_per_host,
+                l.max_jobs_in_flight,
+                l.rx_buffer
+            ),
+            (4, 256, DEFAULT_RX_BUFFER)
+        );
+    }
+
+    #[tokio::test]
+    async fn pool_never_holds_more_entries_than_permits() {
+        let limits = FleetLimits {
+            max_connections_per_host: 2,
+            ..FleetLimits::DEFAULT
+        };
+        let pool: Arc<Pool<::tokio::io::DuplexStream>> = Arc::new(Pool::new(&limits));
+        let a = pool.lease().await.unwrap();
+        let b = pool.lease().await.unwrap();
+        // A third lease waits for one of the two.
+        let third = ::tokio::time::timeout(std::time::Duration::from_millis(20), pool.lease());
+        assert!(third.await.is_err());
+        drop(a);
+        let c = pool.lease().await.unwrap();
+        drop((b, c));
+        assert_eq!(pool.parked.lock().unwrap().len(), 2);
+        // An open parked connection is leased before a closed one.
+        let (s, _peer) = ::tokio::io::duplex(8);
+        {
+            let mut parked = pool.parked.lock().unwrap();
+            parked.first_mut().unwrap().stream = Some(s);
+        }
+        let d = pool.lease().await.unwrap();
+        assert!(d.conn.as_ref().unwrap().stream.is_some());
+    }
+
+    #[test]
+    fn zero_limits_are_raised_to_one() {
+        let fleet = Fleet::new(
+            super::super::tokio::Tcp,
+            FleetLimits {
+                max_connections_per_host: 0,
+                max_jobs_in_flight: 0,
+                rx_buffer: 64,
+            },
+        );
+        assert_eq!(fleet.jobs.available_permits(), 1);
+        let pool = fleet.pool(&Endpoint {
+            host: "h".into(),
+            port: 1,
+            tls: false,
+        });
+        assert_eq!(pool.permits.available_permits(), 1);
+    }
+}

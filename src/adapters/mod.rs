@@ -1,0 +1,88 @@
+//! Drivers of the job machine for one I/O model each, behind cargo features.
+//!
+//! Every adapter is the crate's drive loop (see the crate docs) written once for its I/O model:
+//! it owns the socket, the clock and the sleeping, and contains no policy. It never retries,
+//! never picks a timeout (request deadlines come from [`SendRequest::deadline`]), never reads a
+//! status: it classifies transport failures into [`TransportError`] and lets the machine
+//! decide. Connections are handled exactly as the machine says: [`Connection::Fresh`] closes any
+//! open connection and opens a new one, [`Connection::Reuse`] uses the open one (or opens one),
+//! [`Action::Close`] closes now, and an answer followed by extra bytes closes the connection
+//! (no pipelining).
+//!
+//! Progress is observed through one trait, [`Observer`], in every adapter: each [`Event`] as it
+//! is drained, and each complete answer with the message the machine lends at that moment. A
+//! driver run returns the [`Outcome`] and leaves the [`JobPoller`] with the caller, so the job id,
+//! the request count, the elapsed time and a resume token stay available.
+//!
+//! | feature | module | I/O |
+//! |---|---|---|
+//! | `tokio` | `tokio` | `tokio::io::{AsyncRead, AsyncWrite}`, `tokio::time` |
+//! | `tokio` | `fleet` | many jobs at once over a bounded pool of keep-alive connections per host |
+//! | `embedded-io` | `embedded` | `embedded_io::{Read, Write, ReadReady}`, `embedded_hal::delay::DelayNs` (no std, no alloc) |
+//! | `embedded-io-async` | `embedded_async` | `embedded_io_async::{Read, Write}`, `embedded_hal_async::delay::DelayNs` (no std, no alloc) |
+//!
+//! [`SendRequest::deadline`]: crate::SendRequest::deadline
+//! [`TransportError`]: crate::TransportError
+//! [`Connection::Fresh`]: crate::Connection::Fresh
+//! [`Connection::Reuse`]: crate::Connection::Reuse
+//! [`Action::Close`]: crate::Action::Close
+//! [`Event`]: crate::Event
+//! [`Outcome`]: crate::Outcome
+
+use crate::{Event, JobPoller, Reply};
+
+/// A monotonic clock for the bare-metal drivers: the caller picks the epoch (boot, usually) and
+/// the source (a hardware timer, `embassy_time::Instant`, ...).
+#[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
+pub trait Clock {
+    /// Now, in milliseconds since the epoch. Must never go backwards (the machine clamps it if
+    /// it does, and reports it).
+    fn now(&self) -> crate::Instant;
+}
+
+#[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
+impl<K: Clock + ?Sized> Clock for &K {
+    fn now(&self) -> crate::Instant {
+        (**self).now()
+    }
+}
+
+#[cfg(feature = "embedded-io")]
+pub mod embedded;
+#[cfg(feature = "embedded-io-async")]
+pub mod embedded_async;
+#[cfg(feature = "tokio")]
+pub mod fleet;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+/// What a caller sees of a driver run while it happens, without copying into the machine.
+///
+/// Both methods have empty defaults; `()` observes nothing. Neither can influence the run: to
+/// stop following a job, drop the driver's future (async drivers) or call
+/// [`JobPoller::cancel`] between runs.
+pub trait Observer {
+    /// An event drained from the machine; `poller.last_seen()` has the raw state and code.
+    fn on_event(&mut self, poller: &JobPoller, event: Event) {
+        let _ = (poller, event);
+    }
+
+    /// A complete answer was handled. `reply.message` (the job's or the API error's message)
+    /// and `reply.jobs` are lent only for this call.
+    fn on_reply(&mut self, poller: &JobPoller, reply: &Reply<'_>) {
+        let _ = (poller, reply);
+    }
+}
+
+/// Observes nothing.
+impl Observer for () {}
+
+impl<O: Observer + ?Sized> Observer for &mut O {
+    fn on_event(&mut self, poller: &JobPoller, event: Event) {
+        (**self).on_event(poller, event);
+    }
+
+    fn on_reply(&mut self, poller: &JobPoller, reply: &Reply<'_>) {
+        (**self).on_reply(poller, reply);
+    }
+}

@@ -1,0 +1,479 @@
+//! The tokio driver: one job (or several, one after the other) over one keep-alive connection
+//! of any `AsyncRead + AsyncWrite` stream a [`Connect`] opens.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), jobpoll::Error> {
+//! use jobpoll::adapters::tokio::{Driver, Tcp};
+//! use jobpoll::http::{Auth, Authority};
+//! use jobpoll::{Config, Dialect, JobPoller, Submit};
+//!
+//! let cfg = Config::new(
+//!     Authority { host: "127.0.0.1", port: 8080, tls: false },
+//!     Auth::Basic { user: "admin", password: "secret" },
+//!     Dialect::default(),
+//! );
+//! let op = Submit::post("/api/storage/volumes", br#"{"name":"vol1","svm":{"name":"vs1"}}"#);
+//! let mut driver = Driver::new(Tcp);
+//! let mut poller = JobPoller::submit(&cfg, &op, driver.now())?;
+//! let outcome = driver.drive(&mut poller, &cfg, &op, ()).await?;
+//! println!("{outcome:?} after {} requests, job {:?}", poller.requests(), poller.job_id());
+//! # Ok(()) }
+//! ```
+//!
+//! - **Clock**: a [`Clock`] holds a `tokio::time::Instant` captured when the driver is made;
+//!   [`Instant`]s are milliseconds since then. Sleeps use `tokio::time::sleep_until`, and the
+//!   clock is read again after waking: a timer that fires early is slept on again, never
+//!   trusted.
+//! - **Deadlines**: connecting, writing and reading are bounded by the request's
+//!   [`SendRequest::deadline`](crate::SendRequest::deadline) (`tokio::time::timeout_at`). A
+//!   connect that does not finish in time is `ConnectFailed` (no byte was written); a request
+//!   that does not finish in time is fed to `handle_timeout` once the clock has reached it.
+//! - **TLS**: the connector does it. A [`Connect`] is any `Fn(Endpoint) -> Future<Output =
+//!   io::Result<S>>`, so a TLS stream (tokio-rustls, tokio-native-tls) is returned from the
+//!   closure after its handshake; a handshake failure is an `Err` and counts as
+//!   `ConnectFailed`. The plain [`Tcp`] connector refuses endpoints marked `tls` rather than
+//!   talk plain HTTP to an HTTPS port. The crate's tests show tokio-rustls (`ring` provider)
+//!   trusting jobsim's certificate as the only root.
+//! - **Cancel-safety**: the driver spawns no task. Dropping the future of [`Driver::drive`]
+//!   while a request is in flight closes the connection and reports the request to the machine
+//!   as a transport failure of the stage it was in (connect, write or read), so the
+//!   `JobPoller`, which the caller still holds, stays consistent: a resume token can be taken,
+//!   or the job driven again (a submit that may have been written ends as
+//!   `SubmitOutcomeUnknown`, as after any other failure there). Dropped during a sleep, nothing
+//!   is in flight and the idle connection stays open for the next run.
+
+use core::future::Future;
+use core::time::Duration;
+
+use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use ::tokio::time::Instant as TokioInstant;
+use std::io;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use super::Observer;
+use crate::http::Authority;
+use crate::{
+    Action, Config, Connection, Error, Instant, JobPoller, Outcome, Received, SendRequest, Submit,
+    TransportError,
+};
+
+/// Default receive buffer of a connection. The machine treats an answer that does not fit as
+/// too large (and asks for fewer fields), so this bounds the largest job body accepted.
+pub const DEFAULT_RX_BUFFER: usize = 16 * 1024;
+
+/// Initial transmit buffer of a connection; it grows to the size the machine asks for.
+pub const DEFAULT_TX_BUFFER: usize = 1024;
+
+/// Where a connection goes: the configuration's [`Authority`], owned, so a connector's future
+/// need not borrow it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    /// Host name or IP literal, as configured.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Whether the configuration says HTTPS: the connector must then return a TLS stream.
+    pub tls: bool,
+}
+
+impl Endpoint {
+    /// The endpoint of a configuration's authority.
+    pub fn from_authority(authority: &Authority<'_>) -> Self {
+        Endpoint {
+            host: authority.host.to_string(),
+            port: authority.port,
+            tls: authority.tls,
+        }
+    }
+}
+
+/// Opens connections. Implemented by every `Fn(Endpoint) -> impl Future<Output =
+/// io::Result<S>>`, so a closure that connects (and does TLS) is a connector.
+pub trait Connect {
+    /// The connection, plain or TLS.
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send;
+
+    /// Opens a connection to `endpoint` (TCP connect, and the TLS handshake when the endpoint
+    /// says `tls`). Any error means no byte of a request was written.
+    fn connect(&self, endpoint: Endpoint) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+}
+
+impl<F, Fut, S> Connect for F
+where
+    F: Fn(Endpoint) -> Fut,
+    Fut: Future<Output = io::Result<S>> + Send,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    type Stream = S;
+
+    fn connect(&self, endpoint: Endpoint) -> impl Future<Output = io::Result<S>> + Send {
+        self(endpoint)
+    }
+}
+
+/// Plain TCP (`TCP_NODELAY` on). Refuses an endpoint marked `tls` with
+/// `io::ErrorKind::Unsupported`: give a TLS connector for HTTPS.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tcp;
+
+impl Connect for Tcp {
+    type Stream = ::tokio::net::TcpStream;
+
+    async fn connect(&self, endpoint: Endpoint) -> io::Result<Self::Stream> {
+        if endpoint.tls {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the configuration says HTTPS: use a TLS connector",
+            ));
+        }
+        let host = endpoint.host.trim_start_matches('[').trim_end_matches(']');
+        let stream = ::tokio::net::TcpStream::connect((host, endpoint.port)).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+}
+
+/// The driver's monotonic clock: milliseconds since a `tokio::time::Instant` taken at its
+/// creation (so tokio's paused test time applies to it too).
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    epoch: TokioInstant,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock {
+    /// A clock whose epoch is now.
+    pub fn new() -> Self {
+        Clock {
+            epoch: TokioInstant::now(),
+        }
+    }
+
+    /// Now, in the machine's terms.
+    pub fn now(&self) -> Instant {
+        let ms = self.epoch.elapsed().as_millis();
+        Instant::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+
+    /// The tokio instant of `t` (a far future for instants tokio cannot represent).
+    pub fn to_tokio(&self, t: Instant) -> TokioInstant {
+        self.epoch
+            .checked_add(Duration::from_millis(t.as_millis()))
+            .unwrap_or_else(far_future)
+    }
+
+    /// Sleeps until this clock reads `t` or later. The timer is only a hint: the clock is read
+    /// after every wake-up.
+    pub async fn sleep_until(&self, t: Instant) {
+        while self.now() < t {
+            ::tokio::time::sleep_until(self.to_tokio(t)).await;
+        }
+    }
+}
+
+/// About 30 years from now: tokio's own "never" for a timer.
+fn far_future() -> TokioInstant {
+    let now = TokioInstant::now();
+    now.checked_add(Duration::from_secs(86_400 * 365 * 30))
+        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(now)
+}
+
+/// Drives jobs over one connection at a time. Holds the connector, the clock, the open
+/// keep-alive connection and the buffers; the [`JobPoller`] stays with the caller.
+#[derive(Debug)]
+pub struct Driver<C: Connect> {
+    connector: C,
+    clock: Clock,
+    stream: Option<C::Stream>,
+    tx: Vec<u8>,
+    rx: Vec<u8>,
+}
+
+impl<C: Connect> Driver<C> {
+    /// A driver with a new clock and the default buffers ([`DEFAULT_TX_BUFFER`], growing, and
+    /// [`DEFAULT_RX_BUFFER`]).
+    pub fn new(connector: C) -> Self {
+        Self::with_clock(connector, Clock::new())
+    }
+
+    /// A driver on a given clock (e.g. one shared with the code that made the poller).
+    pub fn with_clock(connector: C, clock: Clock) -> Self {
+        Driver {
+            connector,
+            clock,
+            stream: None,
+            tx: std::vec![0; DEFAULT_TX_BUFFER],
+            rx: std::vec![0; DEFAULT_RX_BUFFER],
+        }
+    }
+
+    /// Sets the receive buffer size: the largest answer accepted.
+    pub fn with_rx_buffer(mut self, bytes: usize) -> Self {
+        self.rx = std::vec![0; bytes];
+        self
+    }
+
+    /// The driver's clock.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Now, on the driver's clock: pass it to `JobPoller::submit`, `watch` or `resume`.
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Whether a keep-alive connection is open.
+    pub fn is_connected(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// Closes the open connection, if any.
+    pub fn close(&mut self) {
+        self.stream = None;
+    }
+
+    /// Drives `poller` until it is done and returns its outcome. `op` is the operation the
+    /// poller was made with ([`Submit::NONE`] for a watched or resumed job). `Err` is the
+    /// machine's (a configuration the machine rejects); the poller is unchanged by it.
+    ///
+    /// Cancel-safe: see the module docs.
+    pub async fn drive<O: Observer>(
+        &mut self,
+        poller: &mut JobPoller,
+        cfg: &Config<'_>,
+        op: &Submit<'_>,
+        mut observer: O,
+    ) -> Result<Outcome, Error> {
+        let endpoint = Endpoint::from_authority(&cfg.authority);
+        let clock = self.clock;
+        loop {
+            let action = match poller.poll(cfg, op, clock.now(), &mut self.tx) {
+                Err(Error::BufferTooSmall { required }) if required > self.tx.len() => {
+                    self.tx.resize(required, 0);
+                    continue;
+                }
+                other => other?,
+            };
+            match action {
+                Action::SendRequest(req) => {
+                    let Some(bytes) = self.tx.get(..req.len) else {
+                        return Err(Error::BufferTooSmall { required: req.len });
+                    };
+                    if req.connection == Connection::Fresh {
+                        self.stream = None;
+                    }
+                    exchange(
+                        Exchange {
+                            poller: &mut *poller,
+                            stream: &mut self.stream,
+                            clock,
+                            stage: Stage::Connect,
+                        },
+                        || self.connector.connect(endpoint.clone()),
+                        bytes,
+                        &mut self.rx,
+                        req,
+                        &mut observer,
+                    )
+                    .await?;
+                }
+                Action::Close => self.stream = None,
+                Action::SleepUntil(t) => clock.sleep_until(t).await,
+                Action::Event(event) => observer.on_event(poller, event),
+                Action::Done(outcome) => return Ok(outcome),
+            }
+        }
+    }
+}
+
+/// Where a request was when it stopped: what its failure is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stage {
+    Connect,
+    Write,
+    Read,
+}
+
+impl Stage {
+    fn error(self) -> TransportError {
+        match self {
+            Stage::Connect => TransportError::ConnectFailed,
+            Stage::Write => TransportError::WriteFailed,
+            Stage::Read => TransportError::ReadFailed,
+        }
+    }
+}
+
+/// One request in flight, with what a dropped future must clean up: if it is dropped while the
+/// machine still has the request in flight, the connection is closed and the machine told.
+pub(crate) struct Exchange<'a, S> {
+    pub(crate) poller: &'a mut JobPoller,
+    pub(crate) stream: &'a mut Option<S>,
+    pub(crate) clock: Clock,
+    pub(crate) stage: Stage,
+}
+
+impl<S> Drop for Exchange<'_, S> {
+    fn drop(&mut self) {
+        if self.poller.is_request_in_flight() {
+            *self.stream = None;
+            self.poller
+                .handle_transport_error(self.clock.now(), self.stage.error());
+        }
+    }
+}
+
+/// Sends `tx` for `req` (opening a connection with `connect` when none is open) and feeds the
+/// answer to the machine, all before `req.deadline`. Leaves the connection open only when the
+/// answer was complete, kept alive and alone in the buffer.
+pub(crate) async fn exchange<S, F, Fut, O>(
+    mut ex: Exchange<'_, S>,
+    connect: F,
+    tx: &[u8],
+    rx: &mut [u8],
+    req: SendRequest,
+    observer: &mut O,
+) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = io::Result<S>>,
+    O: Observer + ?Sized,
+{
+    let clock = ex.clock;
+    let deadline = clock.to_tokio(req.deadline);
+    if ex.stream.is_none() {
+        ex.stage = Stage::Connect;
+        match ::tokio::time::timeout_at(deadline, connect()).await {
+            Ok(Ok(stream)) => *ex.stream = Some(stream),
+            Ok(Err(_)) | Err(_) => {
+                ex.poller
+                    .handle_transport_error(clock.now(), TransportError::ConnectFailed);
+                return Ok(());
+            }
+        }
+    }
+    let ex = &mut ex;
+    let timed = ::tokio::time::timeout_at(deadline, async {
+        let Some(stream) = ex.stream.as_mut() else {
+            return Ok::<bool, Error>(false);
+        };
+        ex.stage = Stage::Write;
+        if stream.write_all(tx).await.is_err() || stream.flush().await.is_err() {
+            ex.poller
+                .handle_transport_error(clock.now(), TransportError::WriteFailed);
+            return Ok(false);
+        }
+        ex.stage = Stage::Read;
+        let mut filled = 0usize;
+        loop {
+            let Some(free) = rx.get_mut(filled..).filter(|f| !f.is_empty()) else {
+                // The machine says NeedMore only while the buffer has room; never read into
+                // nothing (that would look like the end of the stream).
+                ex.poller
+                    .handle_transport_error(clock.now(), TransportError::ReadFailed);
+                return Ok(false);
+            };
+            let (received, eof) = match stream.read(free).await {
+                Ok(0) => (ex.poller.handle_eof(clock.now(), rx, filled)?, true),
+                Ok(n) => {
+                    filled = filled.saturating_add(n).min(rx.len());
+                    (ex.poller.handle_response(clock.now(), rx, filled)?, false)
+                }
+                Err(_) => {
+                    ex.poller
+                        .handle_transport_error(clock.now(), TransportError::ReadFailed);
+                    return Ok(false);
+                }
+            };
+            match received {
+                Received::NeedMore if eof => {
+                    // Not reachable with the machine's parser; never spin on a closed stream.
+                    ex.poller
+                        .handle_transport_error(clock.now(), TransportError::ReadFailed);
+                    return Ok(false);
+                }
+                Received::NeedMore => continue,
+                Received::Complete(reply) => {
+                    observer.on_reply(ex.poller, &reply);
+                    return Ok(!eof && reply.keep_alive && reply.consumed == filled);
+                }
+                Received::Invalid(_) => return Ok(false),
+            }
+        }
+    })
+    .await;
+    let keep = match timed {
+        Ok(keep) => keep?,
+        Err(_elapsed) => {
+            // Never trust the timer: wait until the clock has reached the deadline.
+            clock.sleep_until(req.deadline).await;
+            ex.poller.handle_timeout(clock.now());
+            false
+        }
+    };
+    if !keep {
+        *ex.stream = None;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn clock_sleeps_until_the_instant_table() {
+        let clock = Clock::new();
+        for (target, at_least) in [(0u64, 0u64), (1, 1), (250, 250), (1000, 1000)] {
+            clock.sleep_until(Instant::from_millis(target)).await;
+            assert!(clock.now().as_millis() >= at_least, "{target}");
+        }
+    }
+
+    #[test]
+    fn clock_far_instants_do_not_panic() {
+        let rt = ::tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let clock = Clock::new();
+            for t in [Instant::MAX, Instant::from_millis(u64::MAX / 2)] {
+                assert!(clock.to_tokio(t) > TokioInstant::now());
+            }
+        });
+    }
+
+    #[test]
+    fn endpoint_from_authority_table() {
+        let table = [
+            ("h", 80, false),
+            ("cluster.example", 443, true),
+            ("[::1]", 8443, true),
+        ];
+        for (host, port, tls) in table {
+            let e = Endpoint::from_authority(&Authority { host, port, tls });
+            assert_eq!((e.host.as_str(), e.port, e.tls), (host, port, tls));
+        }
+    }
+
+    #[tokio::test]
+    async fn tcp_refuses_tls_endpoints() {
+        let e = Endpoint {
+            host: "127.0.0.1".into(),
+            port: 1,
+            tls: true,
+        };
+        let err = Tcp.connect(e).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+    }
+}

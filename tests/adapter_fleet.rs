@@ -1,0 +1,262 @@
+//! The fleet against jobsim: many jobs, few connections.
+#![cfg(feature = "tokio")]
+
+mod adapters;
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use adapters::{config, job};
+use futures_util::future::join_all;
+use jobpoll::adapters::fleet::{Fleet, FleetLimits};
+use jobpoll::adapters::tokio::{Connect, Endpoint};
+use jobpoll::{JobPoller, Outcome, Submit};
+use jobpoll_sim::{Fault, Scenario, Sim, SimConfig};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// Counts the connections open at once, and the most ever open.
+#[derive(Default, Debug)]
+struct Gauge {
+    open: AtomicUsize,
+    peak: AtomicUsize,
+    opened: AtomicUsize,
+}
+
+struct Counted {
+    inner: TcpStream,
+    gauge: Arc<Gauge>,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.gauge.open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// Plain TCP, counting per port.
+fn counting(gauges: Arc<Vec<(u16, Arc<Gauge>)>>) -> impl Connect {
+    move |endpoint: Endpoint| {
+        let gauge = gauges
+            .iter()
+            .find(|(port, _)| *port == endpoint.port)
+            .map(|(_, g)| g.clone())
+            .expect("a known port");
+        async move {
+            let inner = TcpStream::connect((endpoint.host.as_str(), endpoint.port)).await?;
+            let open = gauge.open.fetch_add(1, Ordering::SeqCst) + 1;
+            gauge.peak.fetch_max(open, Ordering::SeqCst);
+            gauge.opened.fetch_add(1, Ordering::SeqCst);
+            Ok(Counted { inner, gauge })
+        }
+    }
+}
+
+const BODY: &[u8] = br#"{"name":"vol","svm":{"name":"vs1"}}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_jobs_over_four_connections() {
+    // Mixed durations: job n runs 1 + n % 7 simulated seconds (10 to 70 ms of real time).
+    let mut scenario = Scenario::new();
+    for n in 1..=200u64 {
+        scenario = scenario.job(n, job(0.5, 1.0 + (n % 7) as f64));
+    }
+    let sim = Sim::start(SimConfig::new().time_scale(100.0).scenario(scenario))
+        .await
+        .unwrap();
+    let port = sim.addr().port();
+    let gauge = Arc::new(Gauge::default());
+    let fleet = Fleet::new(
+        counting(Arc::new(vec![(port, gauge.clone())])),
+        FleetLimits {
+            max_connections_per_host: 4,
+            ..FleetLimits::DEFAULT
+        },
+    );
+    let cfg = config("127.0.0.1", port, false);
+    let op = Submit::post("/api/storage/volumes", BODY);
+    let started = std::time::Instant::now();
+    let runs = (0..200).map(|_| async {
+        let slot = fleet.slot().await;
+        let mut poller = JobPoller::submit(&cfg, &op, fleet.now()).unwrap();
+        let outcome = slot.drive(&mut poller, &cfg, &op, ()).await.unwrap();
+        (outcome, poller.requests())
+    });
+    let results = join_all(runs).await;
+    let took = started.elapsed();
+    let requests: u32 = results.iter().map(|(_, r)| r).sum();
+    assert!(results.iter().all(|(o, _)| *o == Outcome::Succeeded));
+    let stats = sim.stats();
+    eprintln!(
+        "200 jobs in {took:?}: {} requests, {} connections, peak {} open",
+        stats.requests,
+        stats.connections,
+        gauge.peak.load(Ordering::SeqCst)
+    );
+    assert_eq!(stats.submits, 200);
+    assert_eq!(stats.requests, u64::from(requests));
+    assert!(gauge.peak.load(Ordering::SeqCst) <= 4, "{gauge:?}");
+    assert_eq!(
+        stats.connections,
+        gauge.opened.load(Ordering::SeqCst) as u64
+    );
+    // Every submit opens a fresh connection (the machine's rule); polls reuse pooled ones,
+    // so beyond the submits only a handful of connections are opened.
+    assert!(
+        stats.connections <= stats.submits + 4,
+        "{} connections for {} submits and {} requests",
+        stats.connections,
+        stats.submits,
+        stats.requests
+    );
+    // Every job was polled at least once (no server-side hold), over a reused connection.
+    assert!(stats.requests >= 2 * stats.submits, "{stats:?}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_host_has_its_own_bound() {
+    let a = Sim::start(
+        SimConfig::new()
+            .time_scale(100.0)
+            .scenario(Scenario::new().default_job(job(0.5, 2.0))),
+    )
+    .await
+    .unwrap();
+    let b = Sim::start(
+        SimConfig::new()
+            .time_scale(100.0)
+            .scenario(Scenario::new().default_job(job(0.5, 2.0))),
+    )
+    .await
+    .unwrap();
+    let (ga, gb) = (Arc::new(Gauge::default()), Arc::new(Gauge::default()));
+    let fleet = Fleet::new(
+        counting(Arc::new(vec![
+            (a.addr().port(), ga.clone()),
+            (b.addr().port(), gb.clone()),
+        ])),
+        FleetLimits {
+            max_connections_per_host: 2,
+            max_jobs_in_flight: 16,
+            ..FleetLimits::DEFAULT
+        },
+    );
+    let cfg_a = config("127.0.0.1", a.addr().port(), false);
+    let cfg_b = config("127.0.0.1", b.addr().port(), false);
+    let op = Submit::post("/api/storage/volumes", BODY);
+    let runs = (0..40).map(|i| {
+        let cfg = if i % 2 == 0 { &cfg_a } else { &cfg_b };
+        let (fleet, op) = (&fleet, &op);
+        async move {
+            let slot = fleet.slot().await;
+            let mut poller = JobPoller::submit(cfg, op, fleet.now()).unwrap();
+            slot.drive(&mut poller, cfg, op, ()).await.unwrap()
+        }
+    });
+    let outcomes = join_all(runs).await;
+    assert!(outcomes.iter().all(|o| *o == Outcome::Succeeded));
+    assert_eq!((a.stats().submits, b.stats().submits), (20, 20));
+    assert!(ga.peak.load(Ordering::SeqCst) <= 2, "{ga:?}");
+    assert!(gb.peak.load(Ordering::SeqCst) <= 2, "{gb:?}");
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_job_gives_its_connection_back() {
+    // The first poll of job 1 stalls; its future is dropped while it waits for the answer.
+    let scenario = Scenario::new().default_job(job(0.5, 1.0)).job(
+        1,
+        job(0.5, 1.0).fault(1, 1, Fault::Stall { seconds: Some(5.0) }),
+    );
+    let sim = Sim::start(SimConfig::new().time_scale(100.0).scenario(scenario))
+        .await
+        .unwrap();
+    let port = sim.addr().port();
+    let gauge = Arc::new(Gauge::default());
+    let fleet = Fleet::new(
+        counting(Arc::new(vec![(port, gauge.clone())])),
+        FleetLimits {
+            max_connections_per_host: 1,
+            max_jobs_in_flight: 1,
+            ..FleetLimits::DEFAULT
+        },
+    );
+    let cfg = config("127.0.0.1", port, false);
+    let op = Submit::post("/api/storage/volumes", BODY);
+    let mut stuck = JobPoller::submit(&cfg, &op, fleet.now()).unwrap();
+    let cut = tokio::time::timeout(
+        Duration::from_millis(300),
+        fleet.drive(&mut stuck, &cfg, &op, ()),
+    )
+    .await;
+    assert!(cut.is_err());
+    assert!(stuck.job_id().is_some() && stuck.resume_token().is_some());
+    assert!(!stuck.is_request_in_flight());
+    assert_eq!(
+        gauge.open.load(Ordering::SeqCst),
+        0,
+        "the stalled connection is closed"
+    );
+    // The only job slot and the only connection permit are free again.
+    let mut next = JobPoller::submit(&cfg, &op, fleet.now()).unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(5),
+        fleet.drive(&mut next, &cfg, &op, ()),
+    )
+    .await
+    .expect("slot and connection were given back")
+    .unwrap();
+    assert_eq!(outcome, Outcome::Succeeded);
+    sim.shutdown().await;
+}
+
+#[test]
+fn a_job_costs_at_most_two_kibibytes_beyond_the_pool() {
+    let fleet = Fleet::new(jobpoll::adapters::tokio::Tcp, FleetLimits::DEFAULT);
+    let cfg = config("127.0.0.1", 1, false);
+    let op = Submit::post("/api/storage/volumes", BODY);
+    let mut poller = JobPoller::submit(&cfg, &op, fleet.now()).unwrap();
+    let poller_size = std::mem::size_of::<JobPoller>();
+    let future = fleet.drive(&mut poller, &cfg, &op, ());
+    fn assert_send<T: Send>(_: &T) {}
+    assert_send(&future);
+    let total = std::mem::size_of_val(&future) + poller_size;
+    eprintln!(
+        "poller {poller_size} B + drive future {} B = {total} B",
+        std::mem::size_of_val(&future)
+    );
+    assert!(total <= 2048, "{total} B per job");
+}
