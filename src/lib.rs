@@ -31,6 +31,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod jobset;
+mod log;
 mod poller;
 mod state;
 mod token;

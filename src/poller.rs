@@ -645,6 +645,13 @@ impl JobPoller {
     }
 
     fn finish(&mut self, outcome: Outcome) -> Outcome {
+        if self.done.is_none() {
+            crate::log::info!(
+                "jobpoll: done {:?} after {:?} requests",
+                outcome,
+                self.requests
+            );
+        }
         let outcome = *self.done.get_or_insert(outcome);
         if self.in_flight.take().is_some() {
             self.close_connection();
@@ -867,6 +874,12 @@ impl JobPoller {
         deadline: Instant,
         cfg: &Config<'_>,
     ) {
+        crate::log::debug!(
+            "jobpoll: sending {:?} at {:?}, deadline {:?}",
+            purpose,
+            now,
+            deadline
+        );
         self.requests = self.requests.saturating_add(1);
         self.in_flight = Some(InFlight {
             purpose,
@@ -1029,6 +1042,7 @@ impl JobPoller {
         self.raw_state = raw_copy;
         self.state = Some(state);
         if changed {
+            crate::log::info!("jobpoll: job state {:?}", state);
             self.pending.push(Action::Event(Event::StateChanged(state)));
             if state == JobState::Unknown {
                 self.pending.push(Action::Event(Event::UnknownState));
@@ -1419,6 +1433,7 @@ impl JobPoller {
                     .unwrap_or_else(|| policy.retry_delay(self.failures, self.rng.next_u32()));
                 let at = now.saturating_add(wait);
                 if self.schedule(now, at, next) {
+                    crate::log::warning!("jobpoll: {:?}; retry at {:?}", cause, self.sleep_until());
                     self.pending.push(Action::Event(Event::Retrying {
                         cause,
                         at: self.sleep_until(),
