@@ -6,6 +6,12 @@
 #[cfg(all(feature = "defmt", feature = "log"))]
 compile_error!("the `defmt` and `log` features are mutually exclusive: pick one logging backend");
 
+#[cfg(feature = "std")]
+extern crate std;
+
+/// Drivers over real I/O (std blocking, TLS), each behind its feature.
+#[cfg(feature = "std")]
+pub mod adapters;
 pub mod dialect;
 pub mod http;
 pub mod json;
