@@ -578,6 +578,8 @@ mod tests {
         pending: VecDeque<u8>,
         eof_after: bool,
         read_error: Option<ErrorKind>,
+        /// Largest read; small, so answers arrive in pieces.
+        chunk: usize,
         written: Vec<u8>,
     }
 
@@ -590,6 +592,8 @@ mod tests {
         /// These bytes, then the error a TLS stream gives when the peer closes without
         /// close_notify.
         BytesThenUncleanEof(&'static str),
+        /// These bytes, all in one read.
+        Whole(&'static str),
         /// A write error of this kind.
         WriteError(ErrorKind),
         /// A read error of this kind.
@@ -607,7 +611,7 @@ mod tests {
                 }
                 return Err(io::Error::from(ErrorKind::WouldBlock));
             }
-            let n = buf.len().min(self.pending.len()).min(7);
+            let n = buf.len().min(self.pending.len()).min(self.chunk);
             for (slot, b) in buf.iter_mut().zip(self.pending.drain(..n)) {
                 *slot = b;
             }
@@ -620,7 +624,14 @@ mod tests {
             self.written.extend_from_slice(buf);
             if self.written.ends_with(b"\r\n\r\n") || self.written.ends_with(b"}") {
                 match self.answers.pop_front() {
-                    Some(Script::Bytes(s)) => self.pending.extend(s.as_bytes()),
+                    Some(Script::Bytes(s)) => {
+                        self.pending.extend(s.as_bytes());
+                        self.chunk = 7;
+                    }
+                    Some(Script::Whole(s)) => {
+                        self.pending.extend(s.as_bytes());
+                        self.chunk = usize::MAX;
+                    }
                     Some(Script::BytesThenEof(s)) => {
                         self.pending.extend(s.as_bytes());
                         self.eof_after = true;
@@ -708,6 +719,7 @@ mod tests {
             match conns.pop_front() {
                 Some(answers) => Ok(Scripted {
                     answers: answers.into(),
+                    chunk: 7,
                     ..Scripted::default()
                 }),
                 None => Err(io::Error::from(ErrorKind::ConnectionRefused)),
@@ -729,39 +741,45 @@ mod tests {
 
     #[test]
     fn table() {
+        use crate::RetryCause::{StaleConnection, Transport};
         let running = ok(r#"{"state":"running","message":"half"}"#).leak();
         let success = ok(r#"{"state":"success","message":"done"}"#).leak();
         let failure = ok(r#"{"state":"failure","message":"no","code":4}"#).leak();
-        let cases: Vec<(&str, Vec<Vec<Script>>, Outcome, u64)> = std::vec![
+        let closing = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 19\r\n\r\n{\"state\":\"running\"}";
+        let with_extra = std::format!("{running}HTTP/1.1 200 OK\r\n").leak();
+        // (name, answers per connection, outcome, connections opened, retry causes seen)
+        let cases: Vec<(&str, Vec<Vec<Script>>, Outcome, u64, Vec<crate::RetryCause>)> = std::vec![
             (
-                "submit, two polls on one reused connection",
-                std::vec![
-                    std::vec![Script::Bytes(ACCEPTED)],
-                    std::vec![Script::Bytes(running), Script::Bytes(success)],
-                ],
+                "submit and two polls on the submit's kept-alive connection",
+                std::vec![std::vec![
+                    Script::Bytes(ACCEPTED),
+                    Script::Bytes(running),
+                    Script::Bytes(success)
+                ]],
                 Outcome::Succeeded,
-                2,
+                1,
+                std::vec![],
             ),
             (
                 "job failure",
-                std::vec![
-                    std::vec![Script::Bytes(ACCEPTED)],
-                    std::vec![Script::Bytes(failure)],
-                ],
+                std::vec![std::vec![Script::Bytes(ACCEPTED), Script::Bytes(failure)]],
                 Outcome::Failed,
-                2,
+                1,
+                std::vec![],
             ),
             (
                 "writing the submit fails: never re-sent",
                 std::vec![std::vec![Script::WriteError(ErrorKind::ConnectionReset)]],
                 Outcome::SubmitOutcomeUnknown,
                 1,
+                std::vec![],
             ),
             (
                 "reset while reading the submit's answer: never re-sent",
                 std::vec![std::vec![Script::ReadError(ErrorKind::ConnectionReset)]],
                 Outcome::SubmitOutcomeUnknown,
                 1,
+                std::vec![],
             ),
             (
                 "writing a poll fails: retried on a new connection",
@@ -774,51 +792,84 @@ mod tests {
                 ],
                 Outcome::Succeeded,
                 2,
-            ),
-            (
-                "TLS peer gone without close_notify after a close-delimited answer",
-                std::vec![
-                    std::vec![Script::Bytes(ACCEPTED)],
-                    std::vec![Script::BytesThenUncleanEof(
-                        "HTTP/1.0 200 OK\r\n\r\n{\"state\":\"success\"}"
-                    )],
-                ],
-                Outcome::Succeeded,
-                2,
-            ),
-            (
-                "server closes after the answer: reconnect for the next poll",
-                std::vec![
-                    std::vec![Script::Bytes(ACCEPTED)],
-                    std::vec![Script::BytesThenEof(running)],
-                    std::vec![Script::Bytes(success)],
-                ],
-                Outcome::Succeeded,
-                3,
+                std::vec![Transport(TransportError::WriteFailed)],
             ),
             (
                 "reset while reading a poll: retried on a new connection",
                 std::vec![
-                    std::vec![Script::Bytes(ACCEPTED)],
-                    std::vec![Script::ReadError(ErrorKind::ConnectionReset)],
+                    std::vec![
+                        Script::Bytes(ACCEPTED),
+                        Script::ReadError(ErrorKind::ConnectionReset)
+                    ],
                     std::vec![Script::Bytes(success)],
                 ],
                 Outcome::Succeeded,
-                3,
+                2,
+                std::vec![Transport(TransportError::ReadFailed)],
+            ),
+            (
+                "TLS peer gone without close_notify after a close-delimited answer",
+                std::vec![std::vec![
+                    Script::Bytes(ACCEPTED),
+                    Script::BytesThenUncleanEof("HTTP/1.0 200 OK\r\n\r\n{\"state\":\"success\"}"),
+                ]],
+                Outcome::Succeeded,
+                1,
+                std::vec![],
+            ),
+            (
+                "kept-alive connection closed by the server: the poll is resent on a new one",
+                std::vec![
+                    std::vec![Script::Bytes(ACCEPTED), Script::BytesThenEof(running)],
+                    std::vec![Script::Bytes(success)],
+                ],
+                Outcome::Succeeded,
+                2,
+                std::vec![StaleConnection],
+            ),
+            (
+                "Connection: close: the next poll opens a new connection",
+                std::vec![
+                    std::vec![Script::Bytes(ACCEPTED), Script::Bytes(closing)],
+                    std::vec![Script::Bytes(success)],
+                ],
+                Outcome::Succeeded,
+                2,
+                std::vec![],
+            ),
+            (
+                "bytes after a complete answer: the connection is dropped, never read again",
+                std::vec![
+                    std::vec![Script::Bytes(ACCEPTED), Script::Whole(with_extra)],
+                    std::vec![Script::Bytes(success)],
+                ],
+                Outcome::Succeeded,
+                2,
+                std::vec![],
             ),
             (
                 "no connection at all",
                 std::vec![],
                 Outcome::RetriesExhausted {
-                    last: crate::RetryCause::Transport(TransportError::ConnectFailed)
+                    last: Transport(TransportError::ConnectFailed)
                 },
                 0,
+                std::vec![Transport(TransportError::ConnectFailed); 5],
             ),
         ];
-        for (name, conns, want, connections) in cases {
-            let (got, _, opened) = run(conns, None);
+        for (name, conns, want, connections, retries) in cases {
+            let (got, seen, opened) = run(conns, None);
             assert_eq!(got, Ok(want), "{name}");
             assert_eq!(opened, connections, "{name}");
+            let causes: Vec<_> = seen
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Retrying { cause, .. } => Some(*cause),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(causes, retries, "{name}");
         }
     }
 
@@ -827,10 +878,11 @@ mod tests {
         let running = ok(r#"{"state":"running","message":"half \u00e9"}"#).leak();
         let success = ok(r#"{"state":"success","message":"done"}"#).leak();
         let (got, seen, _) = run(
-            std::vec![
-                std::vec![Script::Bytes(ACCEPTED)],
-                std::vec![Script::Bytes(running), Script::Bytes(success)],
-            ],
+            std::vec![std::vec![
+                Script::Bytes(ACCEPTED),
+                Script::Bytes(running),
+                Script::Bytes(success),
+            ]],
             None,
         );
         assert_eq!(got, Ok(Outcome::Succeeded));

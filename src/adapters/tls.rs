@@ -145,7 +145,11 @@ pub fn parse_fingerprint(text: &str) -> Result<[u8; FINGERPRINT_LEN], TlsError> 
             .ok_or(TlsError::Fingerprint { at })?;
         // v < 16, so the shifted value fits a byte.
         let v = u8::try_from(v).map_err(|_| TlsError::Fingerprint { at })?;
-        *byte = if nibbles.is_multiple_of(2) { v << 4 } else { *byte | v };
+        *byte = if nibbles.is_multiple_of(2) {
+            v << 4
+        } else {
+            *byte | v
+        };
         nibbles = nibbles.saturating_add(1);
     }
     if nibbles != FINGERPRINT_LEN.saturating_mul(2) {
