@@ -748,7 +748,14 @@ mod tests {
         let closing = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 19\r\n\r\n{\"state\":\"running\"}";
         let with_extra = std::format!("{running}HTTP/1.1 200 OK\r\n").leak();
         // (name, answers per connection, outcome, connections opened, retry causes seen)
-        let cases: Vec<(&str, Vec<Vec<Script>>, Outcome, u64, Vec<crate::RetryCause>)> = std::vec![
+        type Case = (
+            &'static str,
+            Vec<Vec<Script>>,
+            Outcome,
+            u64,
+            Vec<crate::RetryCause>,
+        );
+        let cases: Vec<Case> = std::vec![
             (
                 "submit and two polls on the submit's kept-alive connection",
                 std::vec![std::vec![
