@@ -41,8 +41,8 @@ use std::vec::Vec;
 
 use super::Observer;
 use crate::{
-    Action, Config, Connection, Error, Instant, JobPoller, Outcome, Received, SendRequest, Submit,
-    TransportError,
+    Action, Config, Connection, Error, Instant, JobPoller, JobSet, Outcome, Received, SendRequest,
+    SetAction, Submit, TransportError,
 };
 
 /// Default size of the receive buffer: an ONTAP job body with its message is well under 1 KiB;
@@ -346,6 +346,42 @@ impl<C: Connect> Driver<C> {
         }
     }
 
+    /// Runs a [`JobSet`] until every job in it is done (e.g. the jobs of an ONTAP `jobs[]`
+    /// answer, each made with [`JobPoller::watch`] on this driver's clock). Events and replies
+    /// are observed with the job they concern. Returns the set's aggregate outcome.
+    pub fn drive_set(
+        &mut self,
+        set: &mut JobSet<'_>,
+        cfg: &Config<'_>,
+        observer: &mut impl Observer,
+    ) -> Result<Outcome, Error> {
+        loop {
+            if self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
+                set.cancel(self.now());
+            }
+            let action = match set.poll(cfg, self.now(), &mut self.tx) {
+                Err(Error::BufferTooSmall { required }) if required > self.tx.len() => {
+                    self.tx.resize(required, 0);
+                    continue;
+                }
+                other => other?,
+            };
+            match action {
+                SetAction::SendRequest { index, request } => {
+                    self.exchange(&mut InSet { set, index }, request, observer)?
+                }
+                SetAction::Close => self.close(),
+                SetAction::SleepUntil(t) => self.sleep_until(t),
+                SetAction::Event { index, event } => {
+                    if let Some(job) = set.jobs().get(index) {
+                        observer.on_event(job, event);
+                    }
+                }
+                SetAction::Done(outcome) => return Ok(outcome),
+            }
+        }
+    }
+
     /// Sleeps until `t` on the driver's clock (or until cancelled).
     fn sleep_until(&self, t: Instant) {
         loop {
@@ -368,7 +404,7 @@ impl<C: Connect> Driver<C> {
     /// a failure).
     fn exchange(
         &mut self,
-        poller: &mut JobPoller,
+        poller: &mut impl Machine,
         req: SendRequest,
         observer: &mut impl Observer,
     ) -> Result<(), Error> {
@@ -443,7 +479,9 @@ impl<C: Connect> Driver<C> {
             match received {
                 Received::NeedMore => continue,
                 Received::Complete(reply) => {
-                    observer.on_reply(poller, &reply);
+                    if let Some(job) = poller.current() {
+                        observer.on_reply(job, &reply);
+                    }
                     // No pipelining: bytes after the answer are never carried into the next.
                     break !reply.keep_alive || reply.consumed < filled;
                 }
@@ -455,6 +493,96 @@ impl<C: Connect> Driver<C> {
             self.stream = None;
         }
         Ok(())
+    }
+}
+
+/// The inputs of a machine with one request in flight: a [`JobPoller`], or the active job of a
+/// [`JobSet`].
+trait Machine {
+    fn handle_response<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<Received<'r>, Error>;
+    fn handle_eof<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<Received<'r>, Error>;
+    fn handle_transport_error(&mut self, now: Instant, error: TransportError);
+    fn handle_timeout(&mut self, now: Instant);
+    fn cancel(&mut self, now: Instant);
+    /// The job the request is for, for the observer.
+    fn current(&self) -> Option<&JobPoller>;
+}
+
+impl Machine for JobPoller {
+    fn handle_response<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<Received<'r>, Error> {
+        JobPoller::handle_response(self, now, rx, filled)
+    }
+    fn handle_eof<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<Received<'r>, Error> {
+        JobPoller::handle_eof(self, now, rx, filled)
+    }
+    fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
+        JobPoller::handle_transport_error(self, now, error);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        JobPoller::handle_timeout(self, now);
+    }
+    fn cancel(&mut self, now: Instant) {
+        JobPoller::cancel(self, now);
+    }
+    fn current(&self) -> Option<&JobPoller> {
+        Some(self)
+    }
+}
+
+/// The job of a set that has the request in flight.
+struct InSet<'a, 's> {
+    set: &'a mut JobSet<'s>,
+    index: usize,
+}
+
+impl Machine for InSet<'_, '_> {
+    fn handle_response<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<Received<'r>, Error> {
+        self.set.handle_response(now, rx, filled)
+    }
+    fn handle_eof<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<Received<'r>, Error> {
+        self.set.handle_eof(now, rx, filled)
+    }
+    fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
+        self.set.handle_transport_error(now, error);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.set.handle_timeout(now);
+    }
+    fn cancel(&mut self, now: Instant) {
+        self.set.cancel(now);
+    }
+    fn current(&self) -> Option<&JobPoller> {
+        self.set.jobs().get(self.index)
     }
 }
 
@@ -899,6 +1027,43 @@ mod tests {
             seen.events
                 .contains(&Event::StateChanged(crate::JobState::Succeeded))
         );
+    }
+
+    #[test]
+    fn a_set_of_jobs() {
+        let success = ok(r#"{"state":"success","message":"done"}"#).leak();
+        let failure = ok(r#"{"state":"failure","message":"no","code":4}"#).leak();
+        let mut conns: VecDeque<Vec<Script>> = std::vec![
+            std::vec![Script::Bytes(success)],
+            std::vec![Script::Bytes(failure)]
+        ]
+        .into();
+        let connector = move |_: Duration| -> io::Result<Scripted> {
+            conns
+                .pop_front()
+                .map(|answers| Scripted {
+                    answers: answers.into(),
+                    chunk: 7,
+                    ..Scripted::default()
+                })
+                .ok_or_else(|| io::Error::from(ErrorKind::ConnectionRefused))
+        };
+        let mut driver = Driver::new(connector);
+        let cfg = cfg();
+        let mut jobs = [
+            JobPoller::watch(&cfg, "j-1", driver.now()).expect("id"),
+            JobPoller::watch(&cfg, "j-2", driver.now()).expect("id"),
+        ];
+        let mut set = JobSet::new(&mut jobs);
+        let mut seen = Seen::default();
+        let outcome = driver.drive_set(&mut set, &cfg, &mut seen);
+        assert_eq!(outcome, Ok(set.aggregate()));
+        assert_eq!(outcome, Ok(Outcome::PartiallyFailed));
+        assert_eq!(seen.messages, ["done", "no"]);
+        // Each job's first poll asks for a fresh connection.
+        assert_eq!(driver.connections_opened(), 2);
+        assert_eq!(jobs[0].outcome(), Some(Outcome::Succeeded));
+        assert_eq!(jobs[1].outcome(), Some(Outcome::Failed));
     }
 
     #[test]
