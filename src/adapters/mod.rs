@@ -2,7 +2,8 @@
 //!
 //! An adapter is the README's drive loop for one I/O model: it owns the socket, the clock and
 //! the sleeping, and contains no policy (no retry, no timeout of its own, no status read). What
-//! it reports goes through one [`Observer`] shape shared by every adapter.
+//! it reports goes through one [`Observer`](crate::adapters::Observer) shape shared by every
+//! adapter.
 
 #[cfg(feature = "std")]
 pub mod blocking;
