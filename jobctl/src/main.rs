@@ -407,7 +407,7 @@ struct Progress {
     started: std::time::Instant,
     state: String,
     message: Option<String>,
-    shown: (String, Option<String>),
+    shown: String,
     job_ids: Vec<String>,
     in_set: bool,
 }
@@ -427,7 +427,7 @@ impl Progress {
             started: std::time::Instant::now(),
             state: String::new(),
             message: None,
-            shown: (String::new(), None),
+            shown: String::new(),
             job_ids: Vec::new(),
             in_set: false,
         }
@@ -442,11 +442,6 @@ impl Progress {
     }
 
     fn show(&mut self, poller: &JobPoller) {
-        let now = (self.state.clone(), self.message.clone());
-        if now == self.shown {
-            return;
-        }
-        self.shown = now;
         let prefix = if self.in_set {
             format!("{} ", poller.job_id().unwrap_or("?"))
         } else {
@@ -457,6 +452,10 @@ impl Progress {
             self.state,
             self.message.as_deref().unwrap_or("")
         );
+        if text == self.shown {
+            return;
+        }
+        self.shown.clone_from(&text);
         match &self.bar {
             Some(bar) => bar.set_message(text),
             None => self.note(text.trim_end()),

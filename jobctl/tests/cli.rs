@@ -289,6 +289,54 @@ fn usage_errors_exit_64_without_a_request() {
     assert_eq!(s.sim.stats().requests, 0);
 }
 
+/// A PATCH addressed by a query starts one job per volume (`jobs[]`): every job is followed and
+/// the result sums them up.
+#[test]
+fn several_jobs_are_followed_and_summed_up() {
+    let job = JobScript::new(Final::success()).step(Step::new(Phase::Running, 1.0));
+    let sim = Sim::start_blocking(
+        SimConfig::new().tls().time_scale(SCALE).scenario(
+            Scenario::new()
+                .default_job(job)
+                // Jobs 1 and 2 create the volumes; the PATCH starts 3 and 4.
+                .job(4, JobScript::new(Final::failure("volume is offline", 13))),
+        ),
+    )
+    .expect("jobsim starts");
+    let ca = std::env::temp_dir().join(format!("jobctl-test-{}-multi.pem", std::process::id()));
+    std::fs::write(&ca, &sim.certificate().expect("TLS").pem).expect("CA file written");
+    let s = Server { sim, ca };
+    for name in ["multi1", "multi2"] {
+        let out = s
+            .jobctl("netapp123")
+            .args(["submit", "POST", "/api/storage/volumes", "--body"])
+            .arg(format!(r#"{{"name":"{name}","svm":{{"name":"vs1"}}}}"#))
+            .output()
+            .expect("runs");
+        assert_eq!(result(&out).1, 0);
+    }
+    let out = s
+        .jobctl("netapp123")
+        .args([
+            "submit",
+            "PATCH",
+            "/api/storage/volumes?name=multi*",
+            "--body",
+            r#"{"size":"200GB"}"#,
+        ])
+        .output()
+        .expect("runs");
+    let (v, code) = result(&out);
+    assert_eq!(
+        (v["outcome"].as_str(), code),
+        (Some("partial_failure"), 1),
+        "{v}"
+    );
+    assert_eq!(v["job"], Value::Null);
+    assert_eq!(v["jobs"].as_array().map(Vec::len), Some(2), "{v}");
+    assert_eq!(s.sim.stats().jobs_created, 4);
+}
+
 /// Ctrl-C while the job runs: a clean stop with the resume token (exit 130); `resume` with it
 /// follows the same job to success, without a second submit.
 #[test]
