@@ -25,11 +25,21 @@ const TIME_SCALE: f64 = 5.0;
 struct Progress {
     start: std::time::Instant,
     message: String,
+    shown: String,
 }
 
 impl Progress {
     fn line(&self, what: std::fmt::Arguments<'_>) {
         println!("[{:>6.2}s] {what}", self.start.elapsed().as_secs_f64());
+    }
+
+    /// The job's state and message, once per change.
+    fn show(&mut self, poller: &JobPoller) {
+        let now = format!("{:<8} {}", poller.last_seen().raw_state, self.message);
+        if now != self.shown {
+            self.line(format_args!("{now}"));
+            self.shown = now;
+        }
     }
 }
 
@@ -40,23 +50,17 @@ impl Observer for Progress {
                 "accepted: job {}",
                 poller.job_id().unwrap_or("?")
             )),
-            Event::StateChanged(_) => {
-                self.line(format_args!("state {}", poller.last_seen().raw_state))
-            }
+            Event::StateChanged(_) => self.show(poller),
             Event::Retrying { cause, .. } => self.line(format_args!("retrying after {cause:?}")),
             other => self.line(format_args!("{other:?}")),
         }
     }
 
-    fn on_reply(&mut self, _: &JobPoller, reply: &Reply<'_>) {
-        // The message is lent only now: keep a copy to print it once per change.
-        let message: String = reply
-            .message
-            .map(|m| m.chars().collect())
-            .unwrap_or_default();
-        if !message.is_empty() && message != self.message {
-            self.line(format_args!("  {message}"));
-            self.message = message;
+    fn on_reply(&mut self, poller: &JobPoller, reply: &Reply<'_>) {
+        // The message is lent only now: keep a copy.
+        if let Some(m) = reply.message {
+            self.message = m.chars().collect();
+            self.show(poller);
         }
     }
 }
@@ -114,6 +118,7 @@ fn main() {
     let mut progress = Progress {
         start: std::time::Instant::now(),
         message: String::new(),
+        shown: String::new(),
     };
     progress.line(format_args!(
         "POST /api/storage/volumes {}",

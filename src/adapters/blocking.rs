@@ -166,8 +166,9 @@ impl Connect for TcpConnector {
 
 /// A handle that stops a driver run from another thread (a Ctrl-C handler, a supervisor): the
 /// run calls [`JobPoller::cancel`] at its next step and ends with [`Outcome::Cancelled`],
-/// keeping the job id and the resume token. A sleep is interrupted at once; a read within
-/// [`CANCEL_CHECK_INTERVAL`].
+/// keeping the job id and the resume token. A sleep is interrupted at once, a read or write
+/// within [`CANCEL_CHECK_INTERVAL`]; a connect (with its TLS handshake) runs to its end or its
+/// deadline.
 #[derive(Clone, Debug, Default)]
 pub struct Cancel(Arc<(Mutex<bool>, Condvar)>);
 
