@@ -16,6 +16,8 @@
 //!
 //! | feature | module | I/O |
 //! |---|---|---|
+//! | `std` | `blocking` | `std::io::{Read, Write}` streams from a connect function (`TcpStream`, TLS), `std::thread::sleep` |
+//! | `rustls` | `tls` | HTTPS for the blocking driver: rustls (ring), webpki roots, CA files, certificate pinning |
 //! | `tokio` | `tokio` | `tokio::io::{AsyncRead, AsyncWrite}`, `tokio::time` |
 //! | `tokio` | `fleet` | many jobs at once over a bounded pool of keep-alive connections per host |
 //! | `embedded-io` | `embedded` | `embedded_io::{Read, Write, ReadReady}`, `embedded_hal::delay::DelayNs` (no std, no alloc) |
@@ -47,12 +49,16 @@ impl<K: Clock + ?Sized> Clock for &K {
     }
 }
 
+#[cfg(feature = "std")]
+pub mod blocking;
 #[cfg(feature = "embedded-io")]
 pub mod embedded;
 #[cfg(feature = "embedded-io-async")]
 pub mod embedded_async;
 #[cfg(feature = "tokio")]
 pub mod fleet;
+#[cfg(feature = "rustls")]
+pub mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 

@@ -1,0 +1,195 @@
+//! Where jobctl talks to and in which API: the `--url` and `--dialect` arguments.
+
+use jobpoll::Dialect;
+
+/// A parsed `--url`: scheme, host and port (no path).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// `https`?
+    pub tls: bool,
+    /// Host name or IP literal, without IPv6 brackets.
+    pub host: String,
+    /// Port (the scheme's default when the URL has none).
+    pub port: u16,
+}
+
+/// Parses `http[s]://host[:port][/]`. A path, query or user info is refused: the API paths are
+/// given by the subcommands, and credentials come from the environment.
+pub fn parse_url(url: &str) -> Result<Target, String> {
+    let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else {
+        return Err(format!(
+            "{url:?}: the URL must start with https:// or http://"
+        ));
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.contains(['/', '?', '#']) {
+        return Err(format!(
+            "{url:?}: give only scheme, host and port (the path comes from the subcommand)"
+        ));
+    }
+    if authority.contains('@') {
+        return Err(format!(
+            "{url:?}: no credentials in the URL; use --user with --password-env, or --token-env"
+        ));
+    }
+    let default_port = if tls { 443 } else { 80 };
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (host, after) = v6
+            .split_once(']')
+            .ok_or_else(|| format!("{url:?}: unclosed '[' in the host"))?;
+        let port = match after {
+            "" => None,
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or_else(|| format!("{url:?}: expected ':' after ']'"))?,
+            ),
+        };
+        (host, port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("{url:?}: no host"));
+    }
+    let port = match port {
+        None => default_port,
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("{url:?}: {p:?} is not a port"))?,
+    };
+    Ok(Target {
+        tls,
+        host: host.to_string(),
+        port,
+    })
+}
+
+/// The dialect names `--dialect` accepts.
+pub const DIALECT_NAMES: &[&str] = &["ontap", "deploy", "aiqum", "nse"];
+
+/// The one place that maps a `--dialect` name to the library's dialect. Names of APIs this
+/// build of jobpoll does not speak yet are a usage error that says so.
+pub fn dialect(name: &str) -> Result<Dialect, String> {
+    match name {
+        "ontap" => Ok(Dialect::Ontap(
+            jobpoll::dialect::ontap::OntapOptions::DEFAULT,
+        )),
+        "deploy" | "aiqum" | "nse" => Err(format!(
+            "--dialect {name}: not available yet in this build of jobpoll (available: ontap)"
+        )),
+        other => Err(format!(
+            "--dialect {other:?}: expected one of {}",
+            DIALECT_NAMES.join(", ")
+        )),
+    }
+}
+
+/// Splits `PATH[?k=v&k2=v2]` into the path and its query pairs (taken as written; the request
+/// writer percent-encodes them).
+pub fn split_path(path: &str) -> Result<(String, Vec<(String, String)>), String> {
+    if !path.starts_with('/') {
+        return Err(format!("{path:?}: the API path must start with '/'"));
+    }
+    let Some((path, query)) = path.split_once('?') else {
+        return Ok((path.to_string(), Vec::new()));
+    };
+    let pairs = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (p.to_string(), String::new()),
+        })
+        .collect();
+    Ok((path.to_string(), pairs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(tls: bool, host: &str, port: u16) -> Result<Target, ()> {
+        Ok(Target {
+            tls,
+            host: host.into(),
+            port,
+        })
+    }
+
+    #[test]
+    fn url_table() {
+        let table = [
+            (
+                "https://cluster1.example.com",
+                t(true, "cluster1.example.com", 443),
+            ),
+            ("https://cluster1:8443/", t(true, "cluster1", 8443)),
+            ("http://127.0.0.1:8080", t(false, "127.0.0.1", 8080)),
+            ("http://10.0.0.1", t(false, "10.0.0.1", 80)),
+            ("https://[::1]:8443", t(true, "::1", 8443)),
+            ("https://[fe80::1]", t(true, "fe80::1", 443)),
+            ("ftp://x", Err(())),
+            ("cluster1", Err(())),
+            ("https://", Err(())),
+            ("https://h:0", Err(())),
+            ("https://h:99999", Err(())),
+            ("https://h:x", Err(())),
+            ("https://h/api", Err(())),
+            ("https://admin:pw@h", Err(())),
+            ("https://[::1", Err(())),
+            ("https://[::1]x", Err(())),
+        ];
+        for (url, want) in table {
+            assert_eq!(parse_url(url).map_err(|_| ()), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn dialect_table() {
+        assert!(matches!(dialect("ontap"), Ok(Dialect::Ontap(_))));
+        for name in ["deploy", "aiqum", "nse"] {
+            let e = dialect(name).err().unwrap_or_default();
+            assert!(e.contains("not available yet"), "{name}: {e}");
+        }
+        assert!(dialect("ONTAP").is_err());
+    }
+
+    #[test]
+    fn path_table() {
+        type Split<'a> = Result<(&'a str, Vec<(&'a str, &'a str)>), ()>;
+        let table: [(&str, Split<'_>); 5] = [
+            ("/api/storage/volumes", Ok(("/api/storage/volumes", vec![]))),
+            (
+                "/api/storage/volumes?name=vol*&svm.name=vs1",
+                Ok((
+                    "/api/storage/volumes",
+                    vec![("name", "vol*"), ("svm.name", "vs1")],
+                )),
+            ),
+            ("/x?flag&", Ok(("/x", vec![("flag", "")]))),
+            ("api/x", Err(())),
+            ("", Err(())),
+        ];
+        for (given, want) in table {
+            let got = split_path(given).map_err(|_| ());
+            let want = want.map(|(p, q)| {
+                (
+                    p.to_string(),
+                    q.into_iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect::<Vec<_>>(),
+                )
+            });
+            assert_eq!(got, want, "{given}");
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! The built jobctl binary against an in-process jobsim over HTTPS: the JSON result line and the
+//! exit code for a success, a failure, a deadline, a 401, usage errors, and Ctrl-C followed by
+//! `resume`.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use jobpoll_sim::{Final, JobScript, Phase, Scenario, Sim, SimConfig, SimHandle, Step};
+use serde_json::Value;
+
+/// Simulated seconds per real second. jobctl polls with the default policy (first poll after
+/// 1 s real), so the jobs below are sized in real time.
+const SCALE: f64 = 100.0;
+
+const PASSWORD_VAR: &str = "JOBCTL_TEST_PASSWORD";
+
+struct Server {
+    sim: SimHandle,
+    ca: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.ca);
+    }
+}
+
+/// jobsim over HTTPS; every volume create runs `secs` simulated seconds and ends with `end`.
+fn server(secs: f64, end: Final) -> Server {
+    let job = JobScript::new(end)
+        .step(Step::new(Phase::Queued, secs * 0.1))
+        .step(Step::new(Phase::Running, secs * 0.9).message("Creating volume"));
+    let sim = Sim::start_blocking(
+        SimConfig::new()
+            .tls()
+            .time_scale(SCALE)
+            .scenario(Scenario::new().path("POST", "/api/storage/volumes", job)),
+    )
+    .expect("jobsim starts");
+    let ca = std::env::temp_dir().join(format!(
+        "jobctl-test-{}-{}.pem",
+        std::process::id(),
+        sim.addr().port()
+    ));
+    std::fs::write(&ca, &sim.certificate().expect("TLS").pem).expect("CA file written");
+    Server { sim, ca }
+}
+
+impl Server {
+    /// jobctl with the URL, the CA and the credentials (password from the environment).
+    fn jobctl(&self, password: &str) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_jobctl"));
+        c.args(["--dialect", "ontap", "--url"])
+            .arg(format!("https://localhost:{}", self.sim.addr().port()))
+            .arg("--ca")
+            .arg(&self.ca)
+            .args(["--user", "admin", "--password-env", PASSWORD_VAR])
+            .env(PASSWORD_VAR, password)
+            .stdin(Stdio::null());
+        c
+    }
+}
+
+fn submit(cmd: &mut Command) -> &mut Command {
+    cmd.args([
+        "submit",
+        "POST",
+        "/api/storage/volumes",
+        "--body",
+        r#"{"name":"vol1","svm":{"name":"vs1"}}"#,
+    ])
+}
+
+/// The one JSON line on stdout, and the exit code.
+fn result(out: &Output) -> (Value, i32) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "stdout {stdout:?}, stderr {stderr}");
+    let v: Value = serde_json::from_str(lines[0]).expect("JSON");
+    (v, out.status.code().expect("exited"))
+}
+
+/// Every documented field is present, in the documented order.
+fn assert_shape(v: &Value, line: &str) {
+    let keys: Vec<&str> = v
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "outcome",
+            "job",
+            "jobs",
+            "state",
+            "code",
+            "message",
+            "requests",
+            "elapsed_ms",
+            "resume"
+        ],
+        "{line}"
+    );
+}
+
+#[test]
+fn success() {
+    let s = server(2.0, Final::success());
+    let out = submit(&mut s.jobctl("netapp123")).output().expect("runs");
+    let (v, code) = result(&out);
+    assert_shape(&v, &String::from_utf8_lossy(&out.stdout));
+    assert_eq!((v["outcome"].as_str(), code), (Some("success"), 0), "{v}");
+    let job = v["job"].as_str().expect("a job id");
+    assert_eq!(v["jobs"], serde_json::json!([job]));
+    assert_eq!(v["resume"], Value::Null);
+    assert!(v["requests"].as_u64() >= Some(1));
+    let stats = s.sim.stats();
+    assert_eq!(stats.submits, 1);
+    assert!(stats.jobs.contains_key(job));
+    // The password went to the server only.
+    let all = [out.stdout, out.stderr].concat();
+    assert!(!String::from_utf8_lossy(&all).contains("netapp123"));
+}
+
+#[test]
+fn success_with_a_pinned_certificate() {
+    let s = server(2.0, Final::success());
+    let der = &s.sim.certificate().expect("TLS").der;
+    let pin = jobpoll::adapters::tls::format_fingerprint(&jobpoll::adapters::tls::fingerprint(der));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jobctl"));
+    cmd.args(["--dialect", "ontap", "--url"])
+        .arg(format!("https://127.0.0.1:{}", s.sim.addr().port()))
+        .args([
+            "--pin",
+            &pin,
+            "--user",
+            "admin",
+            "--password-env",
+            PASSWORD_VAR,
+        ])
+        .env(PASSWORD_VAR, "netapp123");
+    let (v, code) = result(&submit(&mut cmd).output().expect("runs"));
+    assert_eq!((v["outcome"].as_str(), code), (Some("success"), 0), "{v}");
+}
+
+#[test]
+fn failure() {
+    // 60 s simulated: longer than the 30 s the server holds the submit, so it is polled.
+    let s = server(60.0, Final::failure("entry doesn't exist", 4));
+    let out = submit(&mut s.jobctl("netapp123")).output().expect("runs");
+    let (v, code) = result(&out);
+    assert_eq!((v["outcome"].as_str(), code), (Some("failure"), 1), "{v}");
+    assert_eq!(v["state"], "failure");
+    assert_eq!(v["code"], 4);
+    assert_eq!(v["message"], "entry doesn't exist");
+    assert!(v["job"].is_string());
+    assert_eq!(v["resume"], Value::Null);
+}
+
+#[test]
+fn deadline() {
+    let s = server(3000.0, Final::success());
+    let mut cmd = s.jobctl("netapp123");
+    cmd.args(["--deadline", "1.5"]);
+    let started = Instant::now();
+    let (v, code) = result(&submit(&mut cmd).output().expect("runs"));
+    assert_eq!(
+        (v["outcome"].as_str(), code),
+        (Some("deadline_exceeded"), 2),
+        "{v}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(v["job"].is_string());
+    // Queued for the first 300 simulated seconds (3 s real).
+    assert_eq!(v["state"], "queued");
+    assert!(v["resume"].is_string(), "{v}");
+}
+
+#[test]
+fn unauthorized() {
+    let s = server(2.0, Final::success());
+    let out = submit(&mut s.jobctl("wrong password"))
+        .output()
+        .expect("runs");
+    let (v, code) = result(&out);
+    assert_eq!(
+        (v["outcome"].as_str(), code),
+        (Some("auth_required"), 4),
+        "{v}"
+    );
+    assert_eq!(v["job"], Value::Null);
+    assert_eq!(s.sim.stats().jobs_created, 0);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("wrong password"));
+}
+
+#[test]
+fn usage_errors_exit_64_without_a_request() {
+    let s = server(2.0, Final::success());
+    let port = s.sim.addr().port().to_string();
+    let url = format!("https://localhost:{port}");
+    let http = format!("http://localhost:{port}");
+    let cases: [(&str, Vec<&str>); 8] = [
+        (
+            "a dialect not available yet",
+            vec!["--dialect", "deploy", "--url", &url, "wait", "1"],
+        ),
+        (
+            "an unknown dialect",
+            vec!["--dialect", "foo", "--url", &url, "wait", "1"],
+        ),
+        (
+            "a URL with a path",
+            vec!["--dialect", "ontap", "--url", "https://h/api", "wait", "1"],
+        ),
+        (
+            "a pin on plain HTTP",
+            vec![
+                "--dialect",
+                "ontap",
+                "--url",
+                &http,
+                "--pin",
+                "00",
+                "wait",
+                "1",
+            ],
+        ),
+        (
+            "a missing environment variable",
+            vec![
+                "--dialect",
+                "ontap",
+                "--url",
+                &url,
+                "--user",
+                "u",
+                "--password-env",
+                "JOBCTL_TEST_UNSET",
+                "wait",
+                "1",
+            ],
+        ),
+        (
+            "a body that is not JSON",
+            vec![
+                "--dialect",
+                "ontap",
+                "--url",
+                &url,
+                "submit",
+                "POST",
+                "/api/x",
+                "--body",
+                "{",
+            ],
+        ),
+        (
+            "a bad resume token",
+            vec!["--dialect", "ontap", "--url", &url, "resume", "AAAA"],
+        ),
+        (
+            "a method that starts no job",
+            vec![
+                "--dialect",
+                "ontap",
+                "--url",
+                &url,
+                "submit",
+                "GET",
+                "/api/x",
+            ],
+        ),
+    ];
+    for (name, args) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_jobctl"))
+            .args(&args)
+            .env_remove("JOBCTL_TEST_UNSET")
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(64), "{name}: {out:?}");
+        assert!(out.stdout.is_empty(), "{name}");
+        assert!(!out.stderr.is_empty(), "{name}");
+    }
+    assert_eq!(s.sim.stats().requests, 0);
+}
+
+/// A PATCH addressed by a query starts one job per volume (`jobs[]`): every job is followed and
+/// the result sums them up.
+#[test]
+fn several_jobs_are_followed_and_summed_up() {
+    let job = JobScript::new(Final::success()).step(Step::new(Phase::Running, 1.0));
+    let sim = Sim::start_blocking(
+        SimConfig::new().tls().time_scale(SCALE).scenario(
+            Scenario::new()
+                .default_job(job)
+                // Jobs 1 and 2 create the volumes; the PATCH starts 3 and 4.
+                .job(4, JobScript::new(Final::failure("volume is offline", 13))),
+        ),
+    )
+    .expect("jobsim starts");
+    let ca = std::env::temp_dir().join(format!("jobctl-test-{}-multi.pem", std::process::id()));
+    std::fs::write(&ca, &sim.certificate().expect("TLS").pem).expect("CA file written");
+    let s = Server { sim, ca };
+    for name in ["multi1", "multi2"] {
+        let out = s
+            .jobctl("netapp123")
+            .args(["submit", "POST", "/api/storage/volumes", "--body"])
+            .arg(format!(r#"{{"name":"{name}","svm":{{"name":"vs1"}}}}"#))
+            .output()
+            .expect("runs");
+        assert_eq!(result(&out).1, 0);
+    }
+    let out = s
+        .jobctl("netapp123")
+        .args([
+            "submit",
+            "PATCH",
+            "/api/storage/volumes?name=multi*",
+            "--body",
+            r#"{"size":"200GB"}"#,
+        ])
+        .output()
+        .expect("runs");
+    let (v, code) = result(&out);
+    assert_eq!(
+        (v["outcome"].as_str(), code),
+        (Some("partial_failure"), 1),
+        "{v}"
+    );
+    assert_eq!(v["job"], Value::Null);
+    assert_eq!(v["jobs"].as_array().map(Vec::len), Some(2), "{v}");
+    assert_eq!(s.sim.stats().jobs_created, 4);
+}
+
+/// Ctrl-C while the job runs: a clean stop with the resume token (exit 130); `resume` with it
+/// follows the same job to success, without a second submit.
+#[test]
+fn sigint_then_resume() {
+    let s = server(400.0, Final::success());
+    let mut cmd = s.jobctl("netapp123");
+    cmd.arg("--cancel-on-exit");
+    let mut child = submit(&mut cmd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("accepted: job") {
+                let _ = tx.send(());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("the job is accepted");
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().expect("exits");
+    let stderr = reader.join().expect("reader").join("\n");
+    let (v, code) = result(&out);
+    assert_eq!(
+        (v["outcome"].as_str(), code),
+        (Some("cancelled"), 130),
+        "{v}"
+    );
+    let job = v["job"].as_str().expect("job id").to_string();
+    let token = v["resume"].as_str().expect("a resume token").to_string();
+    assert!(stderr.contains("--cancel-on-exit"), "{stderr}");
+    assert!(stderr.contains(&token), "{stderr}");
+
+    let out = s
+        .jobctl("netapp123")
+        .args(["resume", &token])
+        .output()
+        .expect("runs");
+    let (v, code) = result(&out);
+    assert_eq!((v["outcome"].as_str(), code), (Some("success"), 0), "{v}");
+    assert_eq!(v["job"].as_str(), Some(job.as_str()));
+    assert_eq!(s.sim.stats().submits, 1);
+}
