@@ -30,7 +30,8 @@ for line in open(log, encoding="utf-8", errors="replace"):
     m = re.match(r"^poll_cycle_iai::(\w+)::(\w+?)_(jobpoll|typical|strong|floor)(?: (\w+):)?", line)
     if m:
         op = {"request": "request", "parse": "parse", "whole_cycle": "cycle"}[m.group(1)]
-        name = (op, m.group(4) or "-", m.group(3))
+        framing = m.group(4) if m.group(4) in ("content_length", "chunked") else "-"
+        name = (op, framing, m.group(3))
         continue
     m = re.match(r"^\s+Instructions:\s+(\d+)", line)
     if m and name:

@@ -29,11 +29,14 @@ fn http(status: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A shared test vector, from its copy in the JSON fuzz corpus (`dialect/name` names it).
 fn vector(path: &str) -> String {
-    std::fs::read_to_string(format!("{}/../shared/vectors/{path}", env!("CARGO_MANIFEST_DIR")))
-        .or_else(|_| std::fs::read_to_string(format!("/work/shared/vectors/{path}")))
-        .unwrap_or_else(|e| panic!("vector {path}: {e}"))
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let file = format!("{}/fuzz/corpus/json/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
+
+type Answer = Box<dyn Fn(usize, &str) -> Vec<u8>>;
 
 /// One dialect's realistic job: the configuration, the submit and a server that answers each
 /// request line (it honours `fields`, so a reduced poll gets a smaller body).
@@ -42,8 +45,8 @@ struct Case {
     dialect: Dialect,
     auth: Auth<'static>,
     op: Submit<'static>,
-    /// (submit answer, running answer, final answer) given the request line.
-    answer: Box<dyn Fn(usize, &str) -> Vec<u8>>,
+    /// The answer to request number `i` (0 submit, 1 running, 2 final) given its request line.
+    answer: Answer,
     outcome: Outcome,
 }
 
@@ -153,7 +156,9 @@ fn cases() -> Vec<Case> {
         v.push(Case {
             name: "Service Engine",
             dialect: Dialect::Nse(jobpoll::dialect::nse::NseOptions::DEFAULT),
-            auth: Auth::Header("Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyIn0.c2ln"),
+            auth: Auth::Header(
+                "Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyIn0.c2ln",
+            ),
             op: Submit::post(
                 "/api/v2.1/objectstorage/buckets",
                 br#"{"name":"mys3bucket"}"#,
