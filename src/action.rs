@@ -180,6 +180,13 @@ pub enum Outcome {
     },
     /// `cancel` was called. (Client side only: the job keeps running on the server.)
     Cancelled,
+    /// A transport failure that retrying cannot fix (the server's certificate was rejected).
+    /// Nothing was sent by the failed request; after the server accepted the job, its id and a
+    /// resume token remain.
+    TransportFailed {
+        /// What failed.
+        error: TransportError,
+    },
     /// Too many consecutive failed requests.
     RetriesExhausted {
         /// The last failure.

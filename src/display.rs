@@ -89,6 +89,9 @@ impl fmt::Display for TransportError {
             TransportError::WriteFailed => "sending the request failed",
             TransportError::ReadFailed => "reading the answer failed",
             TransportError::TimedOut => "the request timed out",
+            TransportError::Untrusted => {
+                "the server's TLS certificate was rejected; fix the CA file or pin (nothing was sent)"
+            }
         })
     }
 }

@@ -88,4 +88,8 @@ pub enum TransportError {
     /// The adapter's own timer for the request fired. (Adapters may instead call
     /// `handle_timeout`; both are handled the same way.)
     TimedOut,
+    /// The server could not be trusted: its TLS certificate was rejected (unknown issuer, wrong
+    /// name, pin mismatch). Nothing was sent. Not retried: it will not fix itself; fix the
+    /// trust configuration (CA file, pin) and resume.
+    Untrusted,
 }

@@ -473,6 +473,10 @@ impl JobPoller {
             return;
         };
         self.close_connection();
+        if error == TransportError::Untrusted {
+            self.finish(Outcome::TransportFailed { error });
+            return;
+        }
         self.request_failed(
             in_flight,
             RetryCause::Transport(error),
@@ -497,6 +501,20 @@ impl JobPoller {
             RetryCause::Transport(TransportError::TimedOut),
             false,
         );
+    }
+
+    /// Moves the overall deadline to `now + from_now` when that is later, e.g. to keep following
+    /// a job resumed from a token whose deadline had run out. No effect once done.
+    pub fn extend_deadline(&mut self, now: Instant, from_now: Duration) {
+        let now = self.clamp(now);
+        if self.done.is_some() {
+            return;
+        }
+        let new = now.saturating_add(from_now);
+        if new > self.deadline {
+            self.deadline = new;
+            self.final_poll_sent = false;
+        }
     }
 
     /// Stop following the job (client side): the next `poll` gives

@@ -214,8 +214,8 @@ fn tls_insecure_mode_accepts_the_self_signed_certificate() {
     assert_eq!(outcome, Outcome::Succeeded);
 }
 
-/// A certificate that is not trusted: nothing reaches the server, the failure is a connect
-/// failure (retried by the machine, here once), and the reason is kept for people.
+/// A certificate that is not trusted: nothing reaches the server, the failure ends the run at
+/// once (`Untrusted` is not retried), and the reason is kept for people.
 #[test]
 fn untrusted_certificates_are_rejected_before_any_request() {
     let sim = start(true, Scenario::new());
@@ -236,15 +236,16 @@ fn untrusted_certificates_are_rejected_before_any_request() {
         cfg.policy.max_retries = 1;
         let connector = TlsConnector::new("localhost", port, &options).expect("config");
         let (outcome, poller, rec, driver) = run(connector, &cfg);
+        // Not retried: a rejected certificate will not fix itself.
         assert_eq!(
             outcome,
-            Outcome::RetriesExhausted {
-                last: RetryCause::Transport(TransportError::ConnectFailed)
+            Outcome::TransportFailed {
+                error: TransportError::Untrusted
             },
             "{name}"
         );
-        assert!(rec.retried(RetryCause::Transport(TransportError::ConnectFailed)));
-        assert_eq!(poller.requests(), 2, "{name}");
+        assert!(!rec.retried(RetryCause::Transport(TransportError::ConnectFailed)));
+        assert_eq!(poller.requests(), 1, "{name}");
         let why = driver
             .last_io_error()
             .map(ToString::to_string)

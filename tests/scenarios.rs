@@ -890,3 +890,39 @@ fn server_cancel_is_refused_where_the_api_has_none() {
         ))
     );
 }
+
+#[test]
+fn a_rejected_certificate_ends_at_once_and_keeps_the_job() {
+    let script = vec![accepted_after(30_000), step(GET, Answer::Untrusted)];
+    let run = run(&test_config(), &op(), script);
+    assert_eq!(
+        run.outcome,
+        Outcome::TransportFailed {
+            error: jobpoll::TransportError::Untrusted
+        }
+    );
+    assert_eq!(run.requests, 2, "not retried");
+    assert!(run.poller.resume_token().is_some());
+}
+
+#[test]
+fn a_resumed_job_gets_a_new_deadline() {
+    let mut cfg = test_config();
+    cfg.policy.deadline = Duration::from_secs(40);
+    let mut script = vec![accepted_after(30_000)];
+    script.extend((0..5).map(|_| poll("running")));
+    let first = run(&cfg, &op(), script);
+    assert_eq!(first.outcome, Outcome::DeadlineExceeded);
+    let token = first.poller.resume_token().expect("token");
+    let mut resumed =
+        JobPoller::resume(&cfg, &token, Duration::ZERO, Instant::ZERO).expect("resume");
+    resumed.extend_deadline(Instant::ZERO, Duration::from_secs(600));
+    let second = run_with(
+        &cfg,
+        &Submit::NONE,
+        vec![poll("success")],
+        Feed::Whole,
+        Some(resumed),
+    );
+    assert_eq!(second.outcome, Outcome::Succeeded);
+}

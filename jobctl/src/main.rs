@@ -260,9 +260,9 @@ fn run(cli: &Cli) -> Result<i32, Usage> {
     ctrlc::set_handler(move || on_signal.cancel())
         .map_err(|e| Usage(format!("cannot handle Ctrl-C: {e}")))?;
 
-    let report = match tls {
+    let report = match &tls {
         Some(options) => {
-            let connector = TlsConnector::new(&target.host, target.port, &options)
+            let connector = TlsConnector::new(&target.host, target.port, options)
                 .map_err(|e| Usage(format!("TLS: {e}")))?;
             follow(Driver::new(connector).with_cancel(cancel), &cfg, &work)?
         }
@@ -275,11 +275,26 @@ fn run(cli: &Cli) -> Result<i32, Usage> {
     let code = outcome::exit_code(report.outcome);
     if report.outcome == "cancelled" {
         if cli.cancel_on_exit {
-            eprintln!(
-                "jobctl: --cancel-on-exit: cancelling a job on the server is not available yet \
-                 for --dialect {}; the job keeps running",
-                cli.dialect
-            );
+            match report.resume.as_deref().and_then(token_of) {
+                Some(token) => {
+                    let answer = match &tls {
+                        Some(options) => {
+                            let connector = TlsConnector::new(&target.host, target.port, options)
+                                .map_err(|e| Usage(format!("TLS: {e}")))?;
+                            cancel_on_server(Driver::new(connector), &cfg, &token)
+                        }
+                        None => cancel_on_server(
+                            Driver::new(connect_tcp(&target.host, target.port)),
+                            &cfg,
+                            &token,
+                        ),
+                    };
+                    eprintln!("jobctl: --cancel-on-exit: {answer}");
+                }
+                None => eprintln!(
+                    "jobctl: --cancel-on-exit: no job was named by the server yet; nothing to cancel"
+                ),
+            }
         }
         if let Some(token) = &report.resume {
             eprintln!("jobctl: interrupted; pick the job up again with: jobctl ... resume {token}");
@@ -288,6 +303,53 @@ fn run(cli: &Cli) -> Result<i32, Usage> {
     let line = serde_json::to_string(&report).unwrap_or_else(|_| String::from("{}"));
     println!("{line}");
     Ok(code)
+}
+
+/// The token of a result line, decoded.
+fn token_of(text: &str) -> Option<ResumeToken> {
+    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+    ResumeToken::from_bytes(&bytes).ok()
+}
+
+/// Asks the server to cancel the job of `token` and waits (at most 30 s) for its answer to the
+/// cancel request; describes what happened. The job itself is not followed further.
+fn cancel_on_server<C: Connect>(
+    mut driver: Driver<C>,
+    cfg: &Config<'_>,
+    token: &ResumeToken,
+) -> String {
+    let now = driver.now();
+    let Ok(mut poller) = JobPoller::resume(cfg, token, Duration::ZERO, now) else {
+        return "the resume token does not fit this configuration".into();
+    };
+    poller.extend_deadline(now, Duration::from_secs(30));
+    if let Err(e) = poller.request_server_cancel(now) {
+        return format!("not possible for --dialect {:?}: {e}", cfg.dialect);
+    }
+    struct UntilAnswered(Option<String>);
+    impl Observer for UntilAnswered {
+        fn on_event(&mut self, poller: &JobPoller, event: Event) {
+            let said = match event {
+                Event::CancelRequested => {
+                    "the server accepted the cancel request; the job ends as success or failure"
+                }
+                Event::CancelRefused { status: Some(_) } => "the server refused the cancel request",
+                Event::CancelRefused { status: None } => "the cancel request got no answer",
+                _ => return,
+            };
+            self.0 = Some(format!("job {}: {said}", poller.job_id().unwrap_or("?")));
+        }
+    }
+    let mut seen = UntilAnswered(None);
+    // Follow until the cancel is answered: the observer cannot stop the driver, so the run goes
+    // on to the job's end or the short deadline, which is what a person waiting expects anyway.
+    let outcome = driver.drive(&mut poller, cfg, &Submit::NONE, &mut seen);
+    match (seen.0, outcome) {
+        (Some(said), Ok(end)) => format!("{said} (then: {end:?})"),
+        (Some(said), Err(_)) => said,
+        (None, Ok(end)) => format!("no answer to the cancel request ({end:?})"),
+        (None, Err(e)) => format!("cancel request not sent: {e}"),
+    }
 }
 
 /// Runs the work on `driver` and builds the result line.
@@ -322,6 +384,9 @@ fn follow<C: Connect>(
         Work::Resume(token) => {
             let mut poller = JobPoller::resume(cfg, token, Duration::ZERO, driver.now())
                 .map_err(|e| misuse(e.into()))?;
+            // The token carries what was left of the old deadline (nothing, after a deadline):
+            // a resumed run gets the configured one again.
+            poller.extend_deadline(driver.now(), cfg.policy.deadline);
             let outcome = driver
                 .drive(&mut poller, cfg, &Submit::NONE, &mut progress)
                 .map_err(misuse)?;

@@ -44,7 +44,7 @@ pub fn classify(outcome: &Outcome) -> (&'static str, i32) {
         Outcome::Rejected { .. } => "rejected",
         Outcome::AuthRequired { .. } => "auth_required",
         Outcome::Cancelled => "cancelled",
-        Outcome::RetriesExhausted { .. } => "transport_error",
+        Outcome::RetriesExhausted { .. } | Outcome::TransportFailed { .. } => "transport_error",
         // An outcome added by a later jobpoll: the job's fate is not known to this build.
         _ => "submit_outcome_unknown",
     };

@@ -343,7 +343,6 @@ fn several_jobs_are_followed_and_summed_up() {
 fn sigint_then_resume() {
     let s = server(400.0, Final::success());
     let mut cmd = s.jobctl("netapp123");
-    cmd.arg("--cancel-on-exit");
     let mut child = submit(&mut cmd)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -376,7 +375,6 @@ fn sigint_then_resume() {
     );
     let job = v["job"].as_str().expect("job id").to_string();
     let token = v["resume"].as_str().expect("a resume token").to_string();
-    assert!(stderr.contains("--cancel-on-exit"), "{stderr}");
     assert!(stderr.contains(&token), "{stderr}");
 
     let out = s
@@ -388,4 +386,48 @@ fn sigint_then_resume() {
     assert_eq!((v["outcome"].as_str(), code), (Some("success"), 0), "{v}");
     assert_eq!(v["job"].as_str(), Some(job.as_str()));
     assert_eq!(s.sim.stats().submits, 1);
+}
+
+/// Ctrl-C with `--cancel-on-exit`: the job is cancelled on the server (ONTAP
+/// `PATCH /api/cluster/jobs/{uuid}?action=cancel`), and jobctl says what the server answered.
+#[test]
+fn sigint_with_cancel_on_exit_cancels_on_the_server() {
+    let s = server(400.0, Final::success());
+    let mut cmd = s.jobctl("netapp123");
+    cmd.arg("--cancel-on-exit");
+    let mut child = submit(&mut cmd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("accepted: job") {
+                let _ = tx.send(());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("the job is accepted");
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().expect("exits");
+    let stderr = reader.join().expect("reader").join("\n");
+    let (v, code) = result(&out);
+    assert_eq!(
+        (v["outcome"].as_str(), code),
+        (Some("cancelled"), 130),
+        "{v}"
+    );
+    assert!(
+        stderr.contains("the server accepted the cancel request"),
+        "{stderr}"
+    );
+    assert_eq!(s.sim.stats().endpoint("PATCH /api/cluster/jobs/{uuid}"), 1);
 }

@@ -430,8 +430,9 @@ impl<C: Connect> Driver<C> {
                         slot.insert(s)
                     }
                     Err(e) => {
+                        let class = classify_connect_error(&e);
                         self.last_io_error = Some(e);
-                        poller.handle_transport_error(clock.now(), TransportError::ConnectFailed);
+                        poller.handle_transport_error(clock.now(), class);
                         return Ok(());
                     }
                 }
@@ -690,6 +691,25 @@ fn read_some<S: Stream + ?Sized>(
             Err(e) => return Err(Failure::Io(e)),
         }
     }
+}
+
+/// The class of a failed connect: a rejected server certificate is `Untrusted` (not retried:
+/// it will not fix itself), anything else `ConnectFailed` (nothing was sent; retried).
+fn classify_connect_error(e: &io::Error) -> TransportError {
+    #[cfg(feature = "rustls")]
+    {
+        let tls = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+        if matches!(
+            tls,
+            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+        ) {
+            return TransportError::Untrusted;
+        }
+    }
+    let _ = e;
+    TransportError::ConnectFailed
 }
 
 #[cfg(test)]

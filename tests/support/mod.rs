@@ -24,6 +24,8 @@ pub enum Answer {
     BytesThenEof { after_ms: u64, bytes: Vec<u8> },
     /// Connection refused (nothing sent).
     Refuse,
+    /// The server's certificate was rejected (nothing sent).
+    Untrusted,
     /// The connection is reset after `after_ms` (the request was written).
     Reset { after_ms: u64 },
     /// No answer at all: the driver's timer fires at the request deadline; then these late
@@ -183,6 +185,10 @@ pub fn run_hooked(
                     Answer::Refuse => {
                         open = false;
                         poller.handle_transport_error(now, TransportError::ConnectFailed);
+                    }
+                    Answer::Untrusted => {
+                        open = false;
+                        poller.handle_transport_error(now, TransportError::Untrusted);
                     }
                     Answer::Reset { after_ms } => {
                         now = Instant::from_millis(now.as_millis() + after_ms);
