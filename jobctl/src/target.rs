@@ -83,9 +83,13 @@ pub fn dialect(name: &str) -> Result<Dialect, String> {
         "ontap" => Ok(Dialect::Ontap(
             jobpoll::dialect::ontap::OntapOptions::DEFAULT,
         )),
-        "deploy" | "aiqum" | "nse" => Err(format!(
-            "--dialect {name}: not available yet in this build of jobpoll (available: ontap)"
+        "deploy" => Ok(Dialect::Deploy(
+            jobpoll::dialect::deploy::DeployOptions::DEFAULT,
         )),
+        "aiqum" => Ok(Dialect::Aiqum(
+            jobpoll::dialect::aiqum::AiqumOptions::DEFAULT,
+        )),
+        "nse" => Ok(Dialect::Nse(jobpoll::dialect::nse::NseOptions::DEFAULT)),
         other => Err(format!(
             "--dialect {other:?}: expected one of {}",
             DIALECT_NAMES.join(", ")
@@ -156,11 +160,14 @@ mod tests {
     #[test]
     fn dialect_table() {
         assert!(matches!(dialect("ontap"), Ok(Dialect::Ontap(_))));
-        for name in ["deploy", "aiqum", "nse"] {
-            let e = dialect(name).err().unwrap_or_default();
-            assert!(e.contains("not available yet"), "{name}: {e}");
-        }
+        assert!(matches!(dialect("deploy"), Ok(Dialect::Deploy(_))));
+        assert!(matches!(dialect("aiqum"), Ok(Dialect::Aiqum(_))));
+        assert!(matches!(dialect("nse"), Ok(Dialect::Nse(_))));
         assert!(dialect("ONTAP").is_err());
+        assert!(
+            dialect("generic").is_err(),
+            "a generic dialect needs a description, not a name"
+        );
     }
 
     #[test]

@@ -204,11 +204,7 @@ fn usage_errors_exit_64_without_a_request() {
     let port = s.sim.addr().port().to_string();
     let url = format!("https://localhost:{port}");
     let http = format!("http://localhost:{port}");
-    let cases: [(&str, Vec<&str>); 8] = [
-        (
-            "a dialect not available yet",
-            vec!["--dialect", "deploy", "--url", &url, "wait", "1"],
-        ),
+    let cases: [(&str, Vec<&str>); 7] = [
         (
             "an unknown dialect",
             vec!["--dialect", "foo", "--url", &url, "wait", "1"],
@@ -430,4 +426,63 @@ fn sigint_with_cancel_on_exit_cancels_on_the_server() {
         "{stderr}"
     );
     assert_eq!(s.sim.stats().endpoint("PATCH /api/cluster/jobs/{uuid}"), 1);
+}
+
+/// Every dialect end to end: submit, follow to success, one JSON line, exit 0.
+#[test]
+fn every_dialect_end_to_end() {
+    let script = JobScript::new(Final::success())
+        .step(Step::new(Phase::Queued, 50.0))
+        .step(Step::new(Phase::Running, 150.0).message("working"));
+    let sim = Sim::start_blocking(
+        SimConfig::new()
+            .tls()
+            .time_scale(SCALE)
+            .scenario(Scenario::new().default_job(script)),
+    )
+    .expect("jobsim starts");
+    let ca = std::env::temp_dir().join(format!("jobctl-dialects-{}.pem", std::process::id()));
+    std::fs::write(&ca, &sim.certificate().expect("TLS").pem).expect("CA file written");
+    let url = format!("https://localhost:{}", sim.addr().port());
+    let cases = [
+        ("ontap", "/api/storage/volumes", r#"{"name":"vol1"}"#),
+        (
+            "deploy",
+            "/api/v3/clusters?node_count=1",
+            r#"{"name":"ots1"}"#,
+        ),
+        (
+            "aiqum",
+            "/api/v2/storage-provider/file-shares",
+            r#"{"name":"fs1"}"#,
+        ),
+        ("nse", "/api/v2.1/objectstorage/buckets", r#"{"name":"b1"}"#),
+    ];
+    for (dialect, path, body) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_jobctl"))
+            .args(["--dialect", dialect, "--url", &url, "--ca"])
+            .arg(&ca)
+            .args(["--user", "admin", "--password-env", PASSWORD_VAR])
+            .env(PASSWORD_VAR, "netapp123")
+            .args(["submit", "POST", path, "--body", body])
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs");
+        let (v, code) = result(&out);
+        assert_eq!(
+            (v["outcome"].as_str(), code),
+            (Some("success"), 0),
+            "{dialect}: {v}"
+        );
+        assert!(
+            v["job"].as_str().is_some_and(|j| !j.is_empty()),
+            "{dialect}: {v}"
+        );
+    }
+    assert_eq!(
+        sim.stats().submits,
+        4,
+        "one submit per dialect, never re-sent"
+    );
+    let _ = std::fs::remove_file(&ca);
 }
