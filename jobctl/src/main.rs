@@ -60,8 +60,8 @@ struct Cli {
     /// Give up waiting after this many seconds (default 600); the job keeps running.
     #[arg(long, value_name = "SECS")]
     deadline: Option<f64>,
-    /// On Ctrl-C, also cancel the job on the server where the API supports it (not available
-    /// yet for any API: the job keeps running and a note says so).
+    /// On Ctrl-C, also cancel the job on the server where the API has a cancel (ONTAP); stderr
+    /// says what the server answered.
     #[arg(long)]
     cancel_on_exit: bool,
     #[command(subcommand)]
