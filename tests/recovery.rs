@@ -21,19 +21,32 @@ fn a_lost_submit_is_recovered_from_the_job_list() {
         .step(Step::new(Phase::Queued, 0.5))
         .step(Step::new(Phase::Running, 1.5).message("working"));
     // The first volume create is processed, then its connection is reset before the answer.
-    let scenario = Scenario::new()
-        .default_job(job)
-        .fault(FaultRule::on("POST", "/api/storage/volumes", 1, Fault::ResetBeforeHeaders));
+    let scenario = Scenario::new().default_job(job).fault(FaultRule::on(
+        "POST",
+        "/api/storage/volumes",
+        1,
+        Fault::ResetBeforeHeaders,
+    ));
     let sim = Sim::start_blocking(SimConfig::new().scenario(scenario)).expect("jobsim starts");
     let (user, password) = sim.credentials();
     let (user, password) = (user.to_string(), password.to_string());
     let port = sim.addr().port();
     let cfg = Config::new(
-        Authority { host: "127.0.0.1", port, tls: false },
-        Auth::Basic { user: &user, password: &password },
+        Authority {
+            host: "127.0.0.1",
+            port,
+            tls: false,
+        },
+        Auth::Basic {
+            user: &user,
+            password: &password,
+        },
         Dialect::Ontap(Default::default()),
     );
-    let op = Submit::post("/api/storage/volumes", br#"{"name":"vol1","svm":{"name":"vs0"}}"#);
+    let op = Submit::post(
+        "/api/storage/volumes",
+        br#"{"name":"vol1","svm":{"name":"vs0"}}"#,
+    );
 
     let sent = Instant::now();
     let mut driver = Driver::new(connect_tcp("127.0.0.1", port));
@@ -43,14 +56,20 @@ fn a_lost_submit_is_recovered_from_the_job_list() {
     assert_eq!(sim.stats().jobs_created, 1, "the server did start it");
 
     // Recovery: page through the job list on a plain socket, check every page.
-    let mut recovery = Recovery::new("POST /api/storage/volumes", sent.elapsed(), Duration::from_secs(5)).expect("recovery");
+    let mut recovery = Recovery::new(
+        "POST /api/storage/volumes",
+        sent.elapsed(),
+        Duration::from_secs(5),
+    )
+    .expect("recovery");
     let query = ListQuery::default();
     let mut list = JobList::new(&cfg, &query).expect("ONTAP lists jobs");
     let mut tx = [0u8; 512];
     let mut rx = vec![0u8; 64 * 1024];
     while let Some(len) = list.write_request(&cfg, &query, &mut tx).expect("request") {
         let mut sock = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        sock.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        sock.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
         sock.write_all(&tx[..len]).expect("write");
         let mut filled = 0;
         loop {
@@ -73,7 +92,10 @@ fn a_lost_submit_is_recovered_from_the_job_list() {
     }
     assert_eq!(recovery.verdict(), Recovered::Job);
     let id = recovery.job_id().expect("one job").to_string();
-    assert!(sim.stats().jobs.contains_key(&id), "the recovered id is the job jobsim created");
+    assert!(
+        sim.stats().jobs.contains_key(&id),
+        "the recovered id is the job jobsim created"
+    );
 
     // And the recovered job is followed to its end.
     let (outcome, poller) = driver.watch(&cfg, &id, &mut ()).expect("runs");
