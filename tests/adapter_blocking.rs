@@ -457,7 +457,9 @@ fn deadline_exceeded_keeps_the_job() {
     cfg.policy.deadline = Duration::from_millis(150);
     let (outcome, poller, rec, mut driver) = run(connect_tcp("127.0.0.1", port), &cfg);
     assert_eq!(outcome, Outcome::DeadlineExceeded);
-    assert!(rec.events.contains(&Event::FinalPoll));
+    // A final poll at the deadline, unless (on a loaded machine) the submit's own answer came
+    // after the deadline: an answer at or after the deadline counts as the last look.
+    assert!(rec.events.contains(&Event::FinalPoll) || poller.requests() == 1);
     assert!(poller.resume_token().is_some());
     cfg.policy.deadline = Duration::from_secs(20);
     let (outcome, again) = driver
