@@ -209,6 +209,9 @@ pub struct JobPoller {
     state: Option<JobState>,
     code: Option<i64>,
     submit_fingerprint: u32,
+    /// Digest of the configuration strings the last job GET was written with (they were
+    /// validated then); zero before the first.
+    config_digest: u32,
     started: Instant,
     deadline: Instant,
     last_now: Instant,
@@ -247,6 +250,7 @@ impl JobPoller {
             state: None,
             code: None,
             submit_fingerprint: 0,
+            config_digest: 0,
             started: now,
             deadline: now.saturating_add(cfg.policy.deadline),
             last_now: now,
@@ -854,7 +858,15 @@ impl JobPoller {
             body: None,
             connection_close: false,
         };
-        let len = request.write(tx).map_err(request_error)?;
+        // The configuration strings are checked once per configuration, not on every poll.
+        let digest = request.config_digest();
+        let written = if digest == self.config_digest {
+            request.write_validated_config(tx)
+        } else {
+            request.write(tx)
+        };
+        let len = written.map_err(request_error)?;
+        self.config_digest = digest;
         let reuse = match self.conn {
             Conn::Open { idle_until } => now < idle_until && !self.stale_retry,
             Conn::Closed => false,
@@ -905,7 +917,7 @@ impl JobPoller {
             sent_at: now,
             hold_secs: 0,
             reused: false,
-            parser: ResponseParser::new(cfg.http_limits),
+            parser: ResponseParser::new_lazy_date(cfg.http_limits),
         });
     }
 

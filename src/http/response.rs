@@ -229,6 +229,8 @@ pub struct ResponseParser {
     phase: Phase,
     /// The response being built; complete once `phase` is `Done`.
     response: Response,
+    /// Read `Date` only when `Retry-After` is a date (a machine needs it for nothing else).
+    lazy_date: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -290,12 +292,24 @@ impl ResponseParser {
             head_start: 0,
             phase: Phase::Head,
             response: EMPTY_RESPONSE,
+            lazy_date: false,
         }
+    }
+
+    /// A parser that fills [`Response::date`] only when `Retry-After` is an HTTP-date (the
+    /// only use a job machine has for it), saving the date parse on every other answer.
+    pub(crate) const fn new_lazy_date(limits: Limits) -> Self {
+        let mut parser = Self::new(limits);
+        parser.lazy_date = true;
+        parser
     }
 
     /// Forgets everything, ready for a new response at the start of a (compacted) buffer.
     pub fn reset(&mut self) {
-        *self = ResponseParser::new(self.limits);
+        *self = ResponseParser {
+            lazy_date: self.lazy_date,
+            ..ResponseParser::new(self.limits)
+        };
     }
 
     /// The limits in force.
@@ -459,7 +473,7 @@ impl ResponseParser {
                 }
                 _ => {}
             }
-            let info = HeadInfo::read(head.headers);
+            let info = HeadInfo::read(head.headers, !self.lazy_date);
             self.response = Response {
                 status: code,
                 minor_version: minor,
@@ -786,7 +800,7 @@ struct HeadInfo {
 }
 
 impl HeadInfo {
-    fn read(headers: &[httparse::Header<'_>]) -> HeadInfo {
+    fn read(headers: &[httparse::Header<'_>], all_dates: bool) -> HeadInfo {
         let mut info = HeadInfo {
             content_length: Ok(None),
             content_length_present: false,
@@ -801,44 +815,58 @@ impl HeadInfo {
         };
         let mut codings = 0usize;
         let mut other_coding = false;
+        let mut date = None;
         for h in headers {
             let name = h.name.as_bytes();
             let value = h.value;
-            if name.eq_ignore_ascii_case(b"content-length") {
-                info.content_length_present = true;
-                for item in value.split(|&b| b == b',') {
-                    info.content_length = merge_length(info.content_length, item.trim_ascii());
-                }
-            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-                info.transfer_encoding_present = true;
-                for item in list_items(value) {
-                    if item.eq_ignore_ascii_case(b"chunked") {
-                        codings = codings.saturating_add(1);
-                    } else {
-                        other_coding = true;
+            // Dispatch on the length first: most fields are compared with nothing.
+            match name.len() {
+                14 if name.eq_ignore_ascii_case(b"content-length") => {
+                    info.content_length_present = true;
+                    for item in value.split(|&b| b == b',') {
+                        info.content_length = merge_length(info.content_length, item.trim_ascii());
                     }
                 }
-            } else if name.eq_ignore_ascii_case(b"content-encoding") {
-                if list_items(value).any(|item| !item.eq_ignore_ascii_case(b"identity")) {
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                    info.transfer_encoding_present = true;
+                    for item in list_items(value) {
+                        if item.eq_ignore_ascii_case(b"chunked") {
+                            codings = codings.saturating_add(1);
+                        } else {
+                            other_coding = true;
+                        }
+                    }
+                }
+                16 if name.eq_ignore_ascii_case(b"content-encoding")
+                    && list_items(value).any(|item| !item.eq_ignore_ascii_case(b"identity")) =>
+                {
                     info.identity_encoding = false;
                 }
-            } else if name.eq_ignore_ascii_case(b"connection") {
-                for item in list_items(value) {
-                    if item.eq_ignore_ascii_case(b"close") {
-                        info.close = true;
-                    } else if item.eq_ignore_ascii_case(b"keep-alive") {
-                        info.keep_alive_token = true;
+                10 if name.eq_ignore_ascii_case(b"connection") => {
+                    for item in list_items(value) {
+                        if item.eq_ignore_ascii_case(b"close") {
+                            info.close = true;
+                        } else if item.eq_ignore_ascii_case(b"keep-alive") {
+                            info.keep_alive_token = true;
+                        }
                     }
                 }
-            } else if name.eq_ignore_ascii_case(b"keep-alive") {
-                if let Some(t) = keep_alive_timeout(value) {
-                    info.keep_alive_timeout = Some(t);
+                10 if name.eq_ignore_ascii_case(b"keep-alive") => {
+                    if let Some(t) = keep_alive_timeout(value) {
+                        info.keep_alive_timeout = Some(t);
+                    }
                 }
-            } else if name.eq_ignore_ascii_case(b"retry-after") {
-                info.retry_after = RetryAfter::parse(value);
-            } else if name.eq_ignore_ascii_case(b"date") {
-                info.date = parse_http_date(value);
+                11 if name.eq_ignore_ascii_case(b"retry-after") => {
+                    info.retry_after = RetryAfter::parse(value);
+                }
+                4 if name.eq_ignore_ascii_case(b"date") => date = Some(value),
+                _ => {}
             }
+        }
+        // The last `Date` counts; it is read only when asked for or when `Retry-After` is a
+        // date measured against it.
+        if all_dates || matches!(info.retry_after, Some(RetryAfter::Date(_))) {
+            info.date = date.and_then(parse_http_date);
         }
         info.chunked_only = codings == 1 && !other_coding;
         info

@@ -87,11 +87,33 @@ enum Next {
 /// Validates `body` as exactly one JSON value with nesting depth `<= limit` (capped at
 /// [`MAX_DEPTH`]) and returns the span `start..end` of the root value (whitespace excluded).
 pub(crate) fn validate(body: &[u8], limit: u8) -> Result<(usize, usize), JsonError> {
+    validate_visit(body, limit, &mut |_, _| {})
+}
+
+/// How many object keys from the root [`validate_visit`] tracks.
+pub(crate) const VISIT_DEPTH: usize = 3;
+
+/// What [`validate_visit`] reports: the keys from the root object down to a value, and the
+/// value when it is a scalar (`None` for an object or array, reported where it opens).
+pub(crate) type Visit<'v, 'a> = dyn FnMut(&[JsonStr<'a>], Option<Value<'a>>) + 'v;
+
+/// [`validate`], calling `visit` for every value reached from the root object through object
+/// keys only, at most [`VISIT_DEPTH`] keys deep, in body order (values inside arrays are not
+/// reported): one pass both checks the body and picks what the caller wants. Values seen
+/// before an error are still reported.
+pub(crate) fn validate_visit<'a>(
+    body: &'a [u8],
+    limit: u8,
+    visit: &mut Visit<'_, 'a>,
+) -> Result<(usize, usize), JsonError> {
     let limit = limit.min(MAX_DEPTH);
     let start = skip_ws(body, 0);
     if start >= body.len() {
         return Err(JsonError::Empty);
     }
+    // The current key at each tracked depth, and how many levels from the root are objects.
+    let mut keys = [JsonStr::from_raw_parts(&[], false); VISIT_DEPTH];
+    let mut keyed: u8 = 0;
     // Bit `d` set: the container at depth `d + 1` is an object.
     let mut stack: u128 = 0;
     let mut depth: u8 = 0;
@@ -124,7 +146,10 @@ pub(crate) fn validate(body: &[u8], limit: u8) -> Result<(usize, usize), JsonErr
                 match (b, in_object) {
                     (b',', true) => next = Next::Key,
                     (b',', false) => next = Next::Value,
-                    (b'}', true) | (b']', false) => depth = top,
+                    (b'}', true) | (b']', false) => {
+                        depth = top;
+                        keyed = keyed.min(depth);
+                    }
                     _ => return Err(unexpected),
                 }
                 pos = pos.saturating_add(1);
@@ -138,11 +163,22 @@ pub(crate) fn validate(body: &[u8], limit: u8) -> Result<(usize, usize), JsonErr
             }
             Next::Key | Next::KeyOrClose => match b {
                 b'"' => {
-                    pos = validate_string(body, pos.saturating_add(1))?;
+                    let open = pos;
+                    let (end, escapes) = validate_string(body, pos.saturating_add(1))?;
+                    if keyed >= depth {
+                        if let Some(slot) = keys.get_mut(usize::from(depth).wrapping_sub(1)) {
+                            let raw = body
+                                .get(open.saturating_add(1)..end.saturating_sub(1))
+                                .unwrap_or_default();
+                            *slot = JsonStr::from_raw_parts(raw, escapes);
+                        }
+                    }
+                    pos = end;
                     next = Next::Colon;
                 }
                 b'}' if matches!(next, Next::KeyOrClose) => {
                     depth = depth.saturating_sub(1);
+                    keyed = keyed.min(depth);
                     pos = pos.saturating_add(1);
                     next = Next::AfterValue;
                 }
@@ -150,33 +186,73 @@ pub(crate) fn validate(body: &[u8], limit: u8) -> Result<(usize, usize), JsonErr
             },
             Next::Value | Next::ValueOrClose => {
                 let may_close = matches!(next, Next::ValueOrClose);
+                // The keys leading here, when every level above is an object and tracked.
+                let path = if keyed >= depth {
+                    keys.get(..usize::from(depth)).filter(|p| !p.is_empty())
+                } else {
+                    None
+                };
                 next = Next::AfterValue;
-                match b {
+                let open = pos;
+                let scalar = match b {
                     b'{' | b'[' => {
                         if depth >= limit {
                             return Err(JsonError::TooDeep { offset: pos, limit });
+                        }
+                        if let Some(path) = path {
+                            visit(path, None);
                         }
                         let bit = 1u128.checked_shl(u32::from(depth)).unwrap_or(0);
                         if b == b'{' {
                             stack |= bit;
                             next = Next::KeyOrClose;
+                            if keyed == depth {
+                                keyed = keyed.saturating_add(1);
+                            }
                         } else {
                             stack &= !bit;
                             next = Next::ValueOrClose;
                         }
                         depth = depth.saturating_add(1);
                         pos = pos.saturating_add(1);
+                        None
                     }
                     b']' if may_close => {
                         depth = depth.saturating_sub(1);
+                        keyed = keyed.min(depth);
                         pos = pos.saturating_add(1);
+                        None
                     }
-                    b'"' => pos = validate_string(body, pos.saturating_add(1))?,
-                    b't' => pos = validate_literal(body, pos, b"true")?,
-                    b'f' => pos = validate_literal(body, pos, b"false")?,
-                    b'n' => pos = validate_literal(body, pos, b"null")?,
-                    b'-' | b'0'..=b'9' => pos = validate_number(body, pos)?,
+                    b'"' => {
+                        let (end, escapes) = validate_string(body, pos.saturating_add(1))?;
+                        pos = end;
+                        let raw = body
+                            .get(open.saturating_add(1)..end.saturating_sub(1))
+                            .unwrap_or_default();
+                        Some(Value::String(JsonStr::from_raw_parts(raw, escapes)))
+                    }
+                    b't' => {
+                        pos = validate_literal(body, pos, b"true")?;
+                        Some(Value::Bool(true))
+                    }
+                    b'f' => {
+                        pos = validate_literal(body, pos, b"false")?;
+                        Some(Value::Bool(false))
+                    }
+                    b'n' => {
+                        pos = validate_literal(body, pos, b"null")?;
+                        Some(Value::Null)
+                    }
+                    b'-' | b'0'..=b'9' => {
+                        pos = validate_number(body, pos)?;
+                        body.get(open..pos)
+                            .and_then(|raw| core::str::from_utf8(raw).ok())
+                            .map(|raw| Value::Number(Number::new(raw)))
+                    }
                     _ => return Err(unexpected),
+                };
+                if let (Some(path), Some(value)) = (path, scalar) {
+                    visit(path, Some(value));
                 }
             }
         }
@@ -184,9 +260,11 @@ pub(crate) fn validate(body: &[u8], limit: u8) -> Result<(usize, usize), JsonErr
 }
 
 /// Validates string contents starting just after the opening quote; returns the offset just
-/// after the closing quote. Any byte `>= 0x20` is accepted (UTF-8 and escapes are judged only
-/// when unescaping); a `\` skips the next byte; a raw control byte is an error.
-fn validate_string(body: &[u8], mut pos: usize) -> Result<usize, JsonError> {
+/// after the closing quote and whether the string holds escapes. Any byte `>= 0x20` is accepted
+/// (UTF-8 and escapes are judged only when unescaping); a `\` skips the next byte; a raw
+/// control byte is an error.
+fn validate_string(body: &[u8], mut pos: usize) -> Result<(usize, bool), JsonError> {
+    let mut escapes = false;
     loop {
         let rest = body.get(pos..).unwrap_or_default();
         let Some(k) = find_special(rest, true) else {
@@ -194,8 +272,9 @@ fn validate_string(body: &[u8], mut pos: usize) -> Result<usize, JsonError> {
         };
         pos = pos.saturating_add(k);
         match rest.get(k) {
-            Some(b'"') => return Ok(pos.saturating_add(1)),
+            Some(b'"') => return Ok((pos.saturating_add(1), escapes)),
             Some(b'\\') => {
+                escapes = true;
                 let escaped = pos.saturating_add(1);
                 match body.get(escaped) {
                     None => return Err(JsonError::UnexpectedEnd),
