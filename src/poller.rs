@@ -1067,6 +1067,11 @@ impl JobPoller {
     }
 
     fn record_state(&mut self, raw: JsonStr<'_>, state: JobState) {
+        // The same plain text as last time copies to the same bytes: nothing changes.
+        if self.state == Some(state) && !raw.has_escapes() && raw.raw() == self.raw_state.as_bytes()
+        {
+            return;
+        }
         let raw_copy = Bounded::from_chars(raw.chars());
         let changed = self.state != Some(state) || raw_copy != self.raw_state;
         self.raw_state = raw_copy;
