@@ -207,7 +207,9 @@ pub struct JobPoller {
     /// marker advanced by its smallest unit.
     cursor_inclusive: bool,
     state: Option<JobState>,
-    code: Option<i64>,
+    /// The last integer code (valid when `has_code`; an `Option<i64>` would cost 8 bytes more).
+    code: i64,
+    has_code: bool,
     submit_fingerprint: u32,
     /// Digest of the configuration strings the last job GET was written with (they were
     /// validated then); zero before the first.
@@ -248,7 +250,8 @@ impl JobPoller {
             cursor_digest: 0,
             cursor_inclusive: false,
             state: None,
-            code: None,
+            code: 0,
+            has_code: false,
             submit_fingerprint: 0,
             config_digest: 0,
             started: now,
@@ -361,7 +364,7 @@ impl JobPoller {
             job_id: self.job.id(),
             state: self.state,
             raw_state: self.raw_state.as_str(),
-            code: self.code,
+            code: self.has_code.then_some(self.code),
         }
     }
 
@@ -447,7 +450,7 @@ impl JobPoller {
         if filled > rx.len() {
             return Err(Error::FilledBeyondBuffer);
         }
-        let parsed = in_flight.parser.parse(rx, filled);
+        let parsed = in_flight.parser.parse_lazy_date(rx, filled);
         self.finish_parse(now, parsed, rx)
     }
 
@@ -466,7 +469,7 @@ impl JobPoller {
         if filled > rx.len() {
             return Err(Error::FilledBeyondBuffer);
         }
-        let parsed = in_flight.parser.parse_eof(rx, filled);
+        let parsed = in_flight.parser.parse_eof_lazy_date(rx, filled);
         self.finish_parse(now, parsed, rx)
     }
 
@@ -917,7 +920,7 @@ impl JobPoller {
             sent_at: now,
             hold_secs: 0,
             reused: false,
-            parser: ResponseParser::new_lazy_date(cfg.http_limits),
+            parser: ResponseParser::new(cfg.http_limits),
         });
     }
 
@@ -1087,9 +1090,9 @@ impl JobPoller {
 
     fn record_code(&mut self, code: Option<Code<'_>>) {
         if let Some(code) = code {
-            self.code = match code {
-                Code::Int(i) => Some(i),
-                _ => None,
+            (self.code, self.has_code) = match code {
+                Code::Int(i) => (i, true),
+                _ => (0, false),
             };
         }
     }

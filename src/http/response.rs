@@ -229,8 +229,6 @@ pub struct ResponseParser {
     phase: Phase,
     /// The response being built; complete once `phase` is `Done`.
     response: Response,
-    /// Read `Date` only when `Retry-After` is a date (a machine needs it for nothing else).
-    lazy_date: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -292,24 +290,12 @@ impl ResponseParser {
             head_start: 0,
             phase: Phase::Head,
             response: EMPTY_RESPONSE,
-            lazy_date: false,
         }
-    }
-
-    /// A parser that fills [`Response::date`] only when `Retry-After` is an HTTP-date (the
-    /// only use a job machine has for it), saving the date parse on every other answer.
-    pub(crate) const fn new_lazy_date(limits: Limits) -> Self {
-        let mut parser = Self::new(limits);
-        parser.lazy_date = true;
-        parser
     }
 
     /// Forgets everything, ready for a new response at the start of a (compacted) buffer.
     pub fn reset(&mut self) {
-        *self = ResponseParser {
-            lazy_date: self.lazy_date,
-            ..ResponseParser::new(self.limits)
-        };
+        *self = ResponseParser::new(self.limits);
     }
 
     /// The limits in force.
@@ -323,8 +309,27 @@ impl ResponseParser {
     /// buf.len()` and the response is still incomplete, returns the matching *TooLarge error
     /// (the caller cannot give more room).
     pub fn parse(&mut self, buf: &mut [u8], filled: usize) -> Result<Status, HttpError> {
+        self.parse_dates(buf, filled, Dates::All)
+    }
+
+    /// [`ResponseParser::parse`] with [`Response::date`] filled only when `Retry-After` is an
+    /// HTTP-date (the only use a job machine has for it): no date parse on other answers.
+    pub(crate) fn parse_lazy_date(
+        &mut self,
+        buf: &mut [u8],
+        filled: usize,
+    ) -> Result<Status, HttpError> {
+        self.parse_dates(buf, filled, Dates::ForRetryAfter)
+    }
+
+    fn parse_dates(
+        &mut self,
+        buf: &mut [u8],
+        filled: usize,
+        dates: Dates,
+    ) -> Result<Status, HttpError> {
         let filled = filled.min(buf.len());
-        let status = self.advance(buf, filled)?;
+        let status = self.advance(buf, filled, dates)?;
         if status == Status::Partial && filled >= buf.len() {
             let error = match self.phase {
                 Phase::Head => HttpError::HeadTooLarge {
@@ -343,8 +348,26 @@ impl ResponseParser {
     /// The peer closed the stream cleanly after `filled` bytes: completes a close-delimited body;
     /// anything else incomplete is `Truncated` (or `NoResponse` when `filled == 0`).
     pub fn parse_eof(&mut self, buf: &mut [u8], filled: usize) -> Result<Status, HttpError> {
+        self.parse_eof_dates(buf, filled, Dates::All)
+    }
+
+    /// [`ResponseParser::parse_eof`] reading `Date` as [`ResponseParser::parse_lazy_date`] does.
+    pub(crate) fn parse_eof_lazy_date(
+        &mut self,
+        buf: &mut [u8],
+        filled: usize,
+    ) -> Result<Status, HttpError> {
+        self.parse_eof_dates(buf, filled, Dates::ForRetryAfter)
+    }
+
+    fn parse_eof_dates(
+        &mut self,
+        buf: &mut [u8],
+        filled: usize,
+        dates: Dates,
+    ) -> Result<Status, HttpError> {
         let filled = filled.min(buf.len());
-        let status = self.advance(buf, filled)?;
+        let status = self.advance(buf, filled, dates)?;
         if status != Status::Partial {
             return Ok(status);
         }
@@ -377,8 +400,13 @@ impl ResponseParser {
     }
 
     /// Processes what `buf[..filled]` adds; no buffer-full rule (the callers apply theirs).
-    fn advance(&mut self, buf: &mut [u8], filled: usize) -> Result<Status, HttpError> {
-        match self.step(buf, filled) {
+    fn advance(
+        &mut self,
+        buf: &mut [u8],
+        filled: usize,
+        dates: Dates,
+    ) -> Result<Status, HttpError> {
+        match self.step(buf, filled, dates) {
             Ok(true) => {
                 self.phase = Phase::Done;
                 Ok(Status::Complete(self.response))
@@ -389,9 +417,9 @@ impl ResponseParser {
     }
 
     /// Returns whether the response is complete.
-    fn step(&mut self, buf: &mut [u8], filled: usize) -> Result<bool, HttpError> {
+    fn step(&mut self, buf: &mut [u8], filled: usize, dates: Dates) -> Result<bool, HttpError> {
         if let Phase::Head = self.phase {
-            if !self.parse_head(buf, filled)? {
+            if !self.parse_head(buf, filled, dates)? {
                 return Ok(false);
             }
         }
@@ -432,7 +460,7 @@ impl ResponseParser {
 
     /// Parses heads (skipping 1xx) until the final one; returns whether it was found and the
     /// body phase set.
-    fn parse_head(&mut self, buf: &[u8], filled: usize) -> Result<bool, HttpError> {
+    fn parse_head(&mut self, buf: &[u8], filled: usize, dates: Dates) -> Result<bool, HttpError> {
         // Each pass either returns or moves `head_start` forward by a whole head.
         while let Some(avail) = buf.get(self.head_start..filled) {
             let region = avail.get(..self.limits.max_head_len).unwrap_or(avail);
@@ -473,7 +501,7 @@ impl ResponseParser {
                 }
                 _ => {}
             }
-            let info = HeadInfo::read(head.headers, !self.lazy_date);
+            let info = HeadInfo::read(head.headers, dates);
             self.response = Response {
                 status: code,
                 minor_version: minor,
@@ -784,6 +812,15 @@ fn map_httparse_error(e: httparse::Error, region: &[u8], max_headers: usize) -> 
     HttpError::Malformed { kind }
 }
 
+/// Which answers get their `Date` header parsed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dates {
+    /// Every answer (the public parser).
+    All,
+    /// Only an answer whose `Retry-After` is an HTTP-date.
+    ForRetryAfter,
+}
+
 /// The header facts of a final head.
 struct HeadInfo {
     content_length: Result<Option<u64>, HttpError>,
@@ -800,7 +837,7 @@ struct HeadInfo {
 }
 
 impl HeadInfo {
-    fn read(headers: &[httparse::Header<'_>], all_dates: bool) -> HeadInfo {
+    fn read(headers: &[httparse::Header<'_>], dates: Dates) -> HeadInfo {
         let mut info = HeadInfo {
             content_length: Ok(None),
             content_length_present: false,
@@ -865,7 +902,7 @@ impl HeadInfo {
         }
         // The last `Date` counts; it is read only when asked for or when `Retry-After` is a
         // date measured against it.
-        if all_dates || matches!(info.retry_after, Some(RetryAfter::Date(_))) {
+        if dates == Dates::All || matches!(info.retry_after, Some(RetryAfter::Date(_))) {
             info.date = date.and_then(parse_http_date);
         }
         info.chunked_only = codings == 1 && !other_coding;
