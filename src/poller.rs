@@ -800,19 +800,21 @@ impl JobPoller {
         purpose: Purpose,
     ) -> Result<(), Error> {
         let mut path_buf = [0u8; MAX_JOB_REF + 64];
-        let mut decoded = [0u8; MAX_JOB_REF + 64];
+        // Only zeroed when a link carries a query.
+        let mut decoded: [u8; MAX_JOB_REF + 64];
         let whole = self
             .job_path(&mut path_buf)
             .ok_or(Error::Config(ConfigError::JobRefLength))?;
         // A link that carries its own query (e.g. `api-version`): decoded, split into pairs, and
         // encoded again by the writer.
-        let (path, link_query) = match whole.split_once('?') {
-            Some(_) => {
+        let (path, link_query) = match whole.as_bytes().contains(&b'?') {
+            true => {
+                decoded = [0u8; MAX_JOB_REF + 64];
                 let text = crate::http::percent_decode(whole.as_bytes(), &mut decoded)
                     .ok_or(Error::Config(ConfigError::JobRefLength))?;
                 text.split_once('?').unwrap_or((text, ""))
             }
-            None => (whole, ""),
+            false => (whole, ""),
         };
         let mut pairs = [("", ""); 8];
         let mut n = 0usize;

@@ -326,15 +326,17 @@ impl Request<'_> {
             sink.put(b":");
             sink.put_decimal(u64::from(self.authority.port));
         }
-        sink.put(b"\r\n");
         if !self.user_agent.is_empty() {
-            sink.put(b"User-Agent: ");
+            sink.put(b"\r\nUser-Agent: ");
             sink.put(self.user_agent.as_bytes());
-            sink.put(b"\r\n");
         }
-        sink.put(b"Accept: ");
-        sink.put(self.accept.as_str().as_bytes());
-        sink.put(b"\r\nAccept-Encoding: identity\r\n");
+        // The whole `Accept` block at once.
+        sink.put(match self.accept {
+            Accept::Json => {
+                b"\r\nAccept: application/json\r\nAccept-Encoding: identity\r\n" as &[u8]
+            }
+            Accept::HalJson => b"\r\nAccept: application/hal+json\r\nAccept-Encoding: identity\r\n",
+        });
         match self.auth {
             Auth::None => {}
             Auth::Basic { user, password } => {
@@ -461,6 +463,9 @@ fn put_basic_credentials(sink: &mut Sink<'_>, user: &[u8], password: &[u8]) {
         .chain(b":".iter())
         .chain(password.iter())
         .copied();
+    // Encoded in blocks of 48 output bytes (one copy into the sink per block).
+    let mut block = [0u8; 48];
+    let mut n = 0usize;
     while let Some(a) = input.next() {
         let b = input.next();
         let c = input.next();
@@ -471,11 +476,25 @@ fn put_basic_credentials(sink: &mut Sink<'_>, user: &[u8], password: &[u8]) {
             if b.is_some() { sextet(v, 6) } else { b'=' },
             if c.is_some() { sextet(v, 0) } else { b'=' },
         ];
-        sink.put(&quad);
+        let end = n.saturating_add(4);
+        match block.get_mut(n..end) {
+            Some(dst) => {
+                dst.copy_from_slice(&quad);
+                n = end;
+            }
+            None => {
+                sink.put(&block);
+                if let Some(dst) = block.get_mut(..4) {
+                    dst.copy_from_slice(&quad);
+                }
+                n = 4;
+            }
+        }
         if c.is_none() {
             break;
         }
     }
+    sink.put(block.get(..n).unwrap_or_default());
 }
 
 fn check_bytes(
