@@ -207,8 +207,13 @@ pub struct JobPoller {
     /// marker advanced by its smallest unit.
     cursor_inclusive: bool,
     state: Option<JobState>,
-    code: Option<i64>,
+    /// The last integer code (valid when `has_code`; an `Option<i64>` would cost 8 bytes more).
+    code: i64,
+    has_code: bool,
     submit_fingerprint: u32,
+    /// Digest of the configuration strings the last job GET was written with (they were
+    /// validated then); zero before the first.
+    config_digest: u32,
     started: Instant,
     deadline: Instant,
     last_now: Instant,
@@ -245,8 +250,10 @@ impl JobPoller {
             cursor_digest: 0,
             cursor_inclusive: false,
             state: None,
-            code: None,
+            code: 0,
+            has_code: false,
             submit_fingerprint: 0,
+            config_digest: 0,
             started: now,
             deadline: now.saturating_add(cfg.policy.deadline),
             last_now: now,
@@ -357,7 +364,7 @@ impl JobPoller {
             job_id: self.job.id(),
             state: self.state,
             raw_state: self.raw_state.as_str(),
-            code: self.code,
+            code: self.has_code.then_some(self.code),
         }
     }
 
@@ -443,7 +450,7 @@ impl JobPoller {
         if filled > rx.len() {
             return Err(Error::FilledBeyondBuffer);
         }
-        let parsed = in_flight.parser.parse(rx, filled);
+        let parsed = in_flight.parser.parse_lazy_date(rx, filled);
         self.finish_parse(now, parsed, rx)
     }
 
@@ -462,7 +469,7 @@ impl JobPoller {
         if filled > rx.len() {
             return Err(Error::FilledBeyondBuffer);
         }
-        let parsed = in_flight.parser.parse_eof(rx, filled);
+        let parsed = in_flight.parser.parse_eof_lazy_date(rx, filled);
         self.finish_parse(now, parsed, rx)
     }
 
@@ -793,19 +800,21 @@ impl JobPoller {
         purpose: Purpose,
     ) -> Result<(), Error> {
         let mut path_buf = [0u8; MAX_JOB_REF + 64];
-        let mut decoded = [0u8; MAX_JOB_REF + 64];
+        // Only zeroed when a link carries a query.
+        let mut decoded: [u8; MAX_JOB_REF + 64];
         let whole = self
             .job_path(&mut path_buf)
             .ok_or(Error::Config(ConfigError::JobRefLength))?;
         // A link that carries its own query (e.g. `api-version`): decoded, split into pairs, and
         // encoded again by the writer.
-        let (path, link_query) = match whole.split_once('?') {
-            Some(_) => {
+        let (path, link_query) = match whole.as_bytes().contains(&b'?') {
+            true => {
+                decoded = [0u8; MAX_JOB_REF + 64];
                 let text = crate::http::percent_decode(whole.as_bytes(), &mut decoded)
                     .ok_or(Error::Config(ConfigError::JobRefLength))?;
                 text.split_once('?').unwrap_or((text, ""))
             }
-            None => (whole, ""),
+            false => (whole, ""),
         };
         let mut pairs = [("", ""); 8];
         let mut n = 0usize;
@@ -854,7 +863,15 @@ impl JobPoller {
             body: None,
             connection_close: false,
         };
-        let len = request.write(tx).map_err(request_error)?;
+        // The configuration strings are checked once per configuration, not on every poll.
+        let digest = request.config_digest();
+        let written = if digest == self.config_digest {
+            request.write_validated_config(tx)
+        } else {
+            request.write(tx)
+        };
+        let len = written.map_err(request_error)?;
+        self.config_digest = digest;
         let reuse = match self.conn {
             Conn::Open { idle_until } => now < idle_until && !self.stale_retry,
             Conn::Closed => false,
@@ -1055,6 +1072,11 @@ impl JobPoller {
     }
 
     fn record_state(&mut self, raw: JsonStr<'_>, state: JobState) {
+        // The same plain text as last time copies to the same bytes: nothing changes.
+        if self.state == Some(state) && !raw.has_escapes() && raw.raw() == self.raw_state.as_bytes()
+        {
+            return;
+        }
         let raw_copy = Bounded::from_chars(raw.chars());
         let changed = self.state != Some(state) || raw_copy != self.raw_state;
         self.raw_state = raw_copy;
@@ -1070,9 +1092,9 @@ impl JobPoller {
 
     fn record_code(&mut self, code: Option<Code<'_>>) {
         if let Some(code) = code {
-            self.code = match code {
-                Code::Int(i) => Some(i),
-                _ => None,
+            (self.code, self.has_code) = match code {
+                Code::Int(i) => (i, true),
+                _ => (0, false),
             };
         }
     }

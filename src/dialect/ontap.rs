@@ -62,33 +62,38 @@ pub(crate) fn job_from_object(obj: Object<'_>) -> Job<'_> {
     let mut job = Job::default();
     // One pass over the members; the last duplicate wins, as everywhere in jobpoll.
     for (key, value) in obj.members() {
-        let Some(key) = key.as_plain_str() else {
-            continue;
-        };
-        match key {
-            "uuid" => job.id = value.as_str(),
-            "state" => {
-                job.state_raw = value.as_str();
-                job.state = job.state_raw.map(normalize_state);
-            }
-            "message" => job.message = value.as_str(),
-            "code" => job.code = value.as_code(),
-            "_links" => {
-                job.href = value
-                    .as_object()
-                    .and_then(|l| l.get_path(&["self", "href"]))
-                    .and_then(|v| v.as_str())
-            }
-            "error" => {
-                job.error_message = value
-                    .as_object()
-                    .and_then(|e| e.get("message"))
-                    .and_then(|v| v.as_str())
-            }
-            _ => {}
-        }
+        job_member(&mut job, key, value);
     }
     job
+}
+
+/// Records one member of a job object in `job` (keys with escapes are never job fields).
+fn job_member<'a>(job: &mut Job<'a>, key: JsonStr<'a>, value: Value<'a>) {
+    if key.has_escapes() {
+        return;
+    }
+    match key.raw() {
+        b"uuid" => job.id = value.as_str(),
+        b"state" => {
+            job.state_raw = value.as_str();
+            job.state = job.state_raw.map(normalize_state);
+        }
+        b"message" => job.message = value.as_str(),
+        b"code" => job.code = value.as_code(),
+        b"_links" => {
+            job.href = value
+                .as_object()
+                .and_then(|l| l.get_path(&["self", "href"]))
+                .and_then(|v| v.as_str())
+        }
+        b"error" => {
+            job.error_message = value
+                .as_object()
+                .and_then(|e| e.get("message"))
+                .and_then(|v| v.as_str())
+        }
+        _ => {}
+    }
 }
 
 /// Parses the answer to a submit. An empty body is an answer with no parts.
@@ -123,10 +128,47 @@ pub fn parse_submit_answer(
 /// Parses a job GET answer (a bare job object). A body that is valid JSON but not an object
 /// gives a job with no fields.
 pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError> {
-    Ok(json::parse(body, limits)?
-        .as_object()
-        .map(job_from_object)
-        .unwrap_or_default())
+    // One pass: validate and pick the job's fields together. Reading what `job_from_object`
+    // reads: the last value at each key path decides, and a value of the wrong type (or an
+    // object or array opening at a prefix of the path) clears the field.
+    let mut job = Job::default();
+    json::parse_visit(body, limits, &mut |path, value| {
+        let as_str = value.and_then(|v| v.as_str());
+        match path {
+            [key] if !key.has_escapes() => match key.raw() {
+                b"uuid" => job.id = as_str,
+                b"state" => {
+                    job.state_raw = as_str;
+                    job.state = as_str.map(normalize_state);
+                }
+                b"message" => job.message = as_str,
+                b"code" => job.code = value.and_then(|v| v.as_code()),
+                b"_links" => job.href = None,
+                b"error" => job.error_message = None,
+                _ => {}
+            },
+            [links, this]
+                if links.raw() == b"_links" && !links.has_escapes() && this.eq_str("self") =>
+            {
+                job.href = None;
+            }
+            [error, message]
+                if error.raw() == b"error" && !error.has_escapes() && message.eq_str("message") =>
+            {
+                job.error_message = as_str;
+            }
+            [links, this, href]
+                if links.raw() == b"_links"
+                    && !links.has_escapes()
+                    && this.eq_str("self")
+                    && href.eq_str("href") =>
+            {
+                job.href = as_str;
+            }
+            _ => {}
+        }
+    })?;
+    Ok(job)
 }
 
 /// The id of one record of a `jobs[]` list: `uuid`, else `_links.self.href`.
@@ -217,6 +259,43 @@ mod tests {
         let a = parse_submit_answer(b"  ", lim());
         assert!(a.is_ok_and(|a| a.job.is_none() && a.jobs.is_none() && a.error.is_none()));
         assert!(parse_submit_answer(b"{", lim()).is_err());
+    }
+
+    /// The one-pass `parse_job` reads exactly what walking the parsed object reads.
+    #[test]
+    fn one_pass_matches_the_object_walk() {
+        extern crate std;
+        use std::format;
+        let table: &[&[u8]] = &[
+            br#"{"uuid":"u","state":"running","message":"m \"q\"","code":"12","_links":{"self":{"href":"/a"}}}"#,
+            br#"{"_links":{"self":{"href":"/a"}},"_links":{"next":{}}}"#,
+            br#"{"_links":{"self":{"href":"/a"},"self":{}}}"#,
+            br#"{"_links":{"self":{"href":"/a","href":7}}}"#,
+            br#"{"_links":{"self":{"href":{"x":"/a"}}}}"#,
+            br#"{"_links":"x","uuid":["u"],"state":{"a":1},"code":[0]}"#,
+            br#"{"_links":{"\u0073elf":{"h\u0072ef":"/b"}}}"#,
+            br#"{"\u005flinks":{"self":{"href":"/c"}},"st\u0061te":"success"}"#,
+            br#"{"error":{"message":"e1","code":"3"},"error":{"code":4}}"#,
+            br#"{"error":{"message":"e1"},"message":null,"code":1.5}"#,
+            br#"{"jobs":[{"uuid":"a","_links":{"self":{"href":"/d"}}}],"x":{"y":{"z":{"uuid":"n"}}}}"#,
+            br#"[{"uuid":"u"}]"#,
+            br#""text""#,
+            br#"{"state":"running","state":"success","uuid":"a","uuid":7}"#,
+        ];
+        for body in table {
+            let walked = json::parse(body, lim())
+                .ok()
+                .and_then(|v| v.as_object())
+                .map(job_from_object)
+                .unwrap_or_default();
+            let one_pass = parse_job(body, lim()).unwrap();
+            assert_eq!(
+                format!("{one_pass:?}"),
+                format!("{walked:?}"),
+                "{}",
+                std::string::String::from_utf8_lossy(body)
+            );
+        }
     }
 
     #[test]

@@ -2,8 +2,6 @@
 
 use core::fmt;
 
-use base64::Engine as _;
-
 use super::Method;
 
 /// Where the request goes: the `Host` header and whether the scheme default port is 443.
@@ -193,18 +191,17 @@ impl Request<'_> {
     /// (the caller must not send anything) and `BufferTooSmall { required }` gives the exact size.
     pub fn write(&self, buf: &mut [u8]) -> Result<usize, RequestError> {
         self.validate()?;
-        let capacity = buf.len();
-        let mut sink = Sink::new(buf);
-        self.emit(&mut sink);
-        if sink.len > capacity {
-            Err(RequestError::BufferTooSmall { required: sink.len })
-        } else {
-            Ok(sink.len)
-        }
+        self.emit_into(buf)
     }
 
     /// Every check `write` makes before emitting a byte.
     fn validate(&self) -> Result<(), RequestError> {
+        self.validate_target()?;
+        self.validate_config()
+    }
+
+    /// The checks of the path and the query (they change from request to request).
+    fn validate_target(&self) -> Result<(), RequestError> {
         let path = self.path.as_bytes();
         if path.first() != Some(&b'/') {
             return Err(RequestError::InvalidPath);
@@ -214,6 +211,12 @@ impl Request<'_> {
             check_bytes(name.as_bytes(), RequestPart::QueryName, is_crlf_nul)?;
             check_bytes(value.as_bytes(), RequestPart::QueryValue, is_crlf_nul)?;
         }
+        Ok(())
+    }
+
+    /// The checks of the configuration strings: host, user agent, credentials, extra headers.
+    /// A machine runs them once per configuration (see [`Request::config_digest`]).
+    fn validate_config(&self) -> Result<(), RequestError> {
         validate_host(self.authority.host)?;
         check_bytes(
             self.user_agent.as_bytes(),
@@ -254,6 +257,50 @@ impl Request<'_> {
         Ok(())
     }
 
+    /// A digest of the strings [`Request::validate_config`] checks, so a machine can tell that
+    /// the configuration it validated is the one it is given again (word-at-a-time, cheap next
+    /// to the checks). Never zero, so zero can mean "nothing validated yet".
+    pub(crate) fn config_digest(&self) -> u32 {
+        let mut h = Digest::new();
+        h.add(self.authority.host.as_bytes());
+        h.add(self.user_agent.as_bytes());
+        match self.auth {
+            Auth::None => h.add(b"\0"),
+            Auth::Basic { user, password } => {
+                h.add(b"\x01");
+                h.add(user.as_bytes());
+                h.add(password.as_bytes());
+            }
+            Auth::Header(value) => {
+                h.add(b"\x02");
+                h.add(value.as_bytes());
+            }
+        }
+        for (name, value) in self.headers {
+            h.add(name.as_bytes());
+            h.add(value.as_bytes());
+        }
+        h.finish()
+    }
+
+    /// [`Request::write`] for a request whose configuration strings passed
+    /// [`Request::validate_config`] already: only the path and the query are checked.
+    pub(crate) fn write_validated_config(&self, buf: &mut [u8]) -> Result<usize, RequestError> {
+        self.validate_target()?;
+        self.emit_into(buf)
+    }
+
+    fn emit_into(&self, buf: &mut [u8]) -> Result<usize, RequestError> {
+        let capacity = buf.len();
+        let mut sink = Sink::new(buf);
+        self.emit(&mut sink);
+        if sink.len > capacity {
+            Err(RequestError::BufferTooSmall { required: sink.len })
+        } else {
+            Ok(sink.len)
+        }
+    }
+
     /// Emits the whole request into `sink` (which counts past its end). Assumes `validate`.
     fn emit(&self, sink: &mut Sink<'_>) {
         sink.put(self.method.as_str().as_bytes());
@@ -279,15 +326,17 @@ impl Request<'_> {
             sink.put(b":");
             sink.put_decimal(u64::from(self.authority.port));
         }
-        sink.put(b"\r\n");
         if !self.user_agent.is_empty() {
-            sink.put(b"User-Agent: ");
+            sink.put(b"\r\nUser-Agent: ");
             sink.put(self.user_agent.as_bytes());
-            sink.put(b"\r\n");
         }
-        sink.put(b"Accept: ");
-        sink.put(self.accept.as_str().as_bytes());
-        sink.put(b"\r\nAccept-Encoding: identity\r\n");
+        // The whole `Accept` block at once.
+        sink.put(match self.accept {
+            Accept::Json => {
+                b"\r\nAccept: application/json\r\nAccept-Encoding: identity\r\n" as &[u8]
+            }
+            Accept::HalJson => b"\r\nAccept: application/hal+json\r\nAccept-Encoding: identity\r\n",
+        });
         match self.auth {
             Auth::None => {}
             Auth::Basic { user, password } => {
@@ -364,42 +413,95 @@ impl<'b> Sink<'b> {
     }
 }
 
-/// `base64(user ":" password)` without a contiguous copy: encoded in blocks of a multiple of
-/// three bytes, which gives the same text as encoding the whole.
+/// A multiply-rotate digest over whole words (FxHash-like), each input length-delimited.
+struct Digest(u64);
+
+impl Digest {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+
+    fn new() -> Self {
+        Digest(0)
+    }
+
+    fn word(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(Self::K);
+    }
+
+    fn add(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            self.word(u64::from_le_bytes(w));
+        }
+        let mut w = [0u8; 8];
+        let tail = chunks.remainder();
+        if let Some(dst) = w.get_mut(..tail.len()) {
+            dst.copy_from_slice(tail);
+        }
+        self.word(u64::from_le_bytes(w));
+        self.word(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
+    }
+
+    fn finish(&self) -> u32 {
+        let folded = (self.0 >> 32) as u32 ^ self.0 as u32;
+        folded.max(1)
+    }
+}
+
+/// `base64(user ":" password)` (standard alphabet, padded) written straight into the sink.
 fn put_basic_credentials(sink: &mut Sink<'_>, user: &[u8], password: &[u8]) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let sextet = |v: u32, shift: u32| {
+        ALPHABET
+            .get((v.checked_shr(shift).unwrap_or(0) & 63) as usize)
+            .copied()
+            .unwrap_or(b'=')
+    };
     let mut input = user
         .iter()
         .chain(b":".iter())
         .chain(password.iter())
         .copied();
-    loop {
-        let mut block = [0u8; 48];
-        let mut n = 0usize;
-        for slot in block.iter_mut() {
-            match input.next() {
-                Some(b) => {
-                    *slot = b;
-                    n = n.saturating_add(1);
+    // Encoded in blocks of 48 output bytes (one copy into the sink per block).
+    let mut block = [0u8; 48];
+    let mut n = 0usize;
+    while let Some(a) = input.next() {
+        let b = input.next();
+        let c = input.next();
+        let v = (u32::from(a) << 16) | (u32::from(b.unwrap_or(0)) << 8) | u32::from(c.unwrap_or(0));
+        let quad = [
+            sextet(v, 18),
+            sextet(v, 12),
+            if b.is_some() { sextet(v, 6) } else { b'=' },
+            if c.is_some() { sextet(v, 0) } else { b'=' },
+        ];
+        let end = n.saturating_add(4);
+        match block.get_mut(n..end) {
+            Some(dst) => {
+                dst.copy_from_slice(&quad);
+                n = end;
+            }
+            None => {
+                sink.put(&block);
+                if let Some(dst) = block.get_mut(..4) {
+                    dst.copy_from_slice(&quad);
                 }
-                None => break,
+                n = 4;
             }
         }
-        if n == 0 {
-            break;
-        }
-        let mut out = [0u8; 64];
-        let chunk = block.get(..n).unwrap_or(&[]);
-        let written = base64::engine::general_purpose::STANDARD
-            .encode_slice(chunk, &mut out)
-            .unwrap_or(0);
-        sink.put(out.get(..written).unwrap_or(&[]));
-        if n < block.len() {
+        if c.is_none() {
             break;
         }
     }
+    sink.put(block.get(..n).unwrap_or_default());
 }
 
-fn check_bytes(bytes: &[u8], part: RequestPart, bad: fn(u8) -> bool) -> Result<(), RequestError> {
+fn check_bytes(
+    bytes: &[u8],
+    part: RequestPart,
+    bad: impl Fn(u8) -> bool,
+) -> Result<(), RequestError> {
     match bytes.iter().copied().find(|&b| bad(b)) {
         Some(byte) => Err(RequestError::InvalidByte { part, byte }),
         None => Ok(()),
@@ -455,45 +557,70 @@ fn is_tchar(b: u8) -> bool {
         )
 }
 
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+/// Byte classes of the encoders, looked up instead of tested: bit 0 a path keeps the byte raw
+/// (unreserved, sub-delims, `:`, `@`, `/`), bit 1 a query name or value does (ONTAP's
+/// operators `!`, `*`, `=`, `,` included).
+// Evaluated at compile time: an index out of range would fail the build, never run.
+#[allow(clippy::indexing_slicing)]
+const CLASSES: [u8; 256] = {
+    let path = ascii_set(b"-._~!$&'()*+,;=:@/");
+    let query = ascii_set(b"-._~!*=,:/@$'();");
+    let mut table = [0u8; 256];
+    let mut b = 0usize;
+    while b < 128 {
+        table[b] = (((path >> b) & 1) as u8) | ((((query >> b) & 1) as u8) << 1);
+        b = b.wrapping_add(1);
+    }
+    table
+};
+
+/// A set of ASCII bytes as a bit mask: the alphanumerics plus `extra`.
+const fn ascii_set(extra: &[u8]) -> u128 {
+    let mut set = 0u128;
+    let mut b = 0u8;
+    while b < 128 {
+        if b.is_ascii_alphanumeric() {
+            set |= 1u128 << b;
+        }
+        b = b.wrapping_add(1);
+    }
+    let mut rest = extra;
+    while let [first, tail @ ..] = rest {
+        if *first < 128 {
+            set |= 1u128 << *first;
+        }
+        rest = tail;
+    }
+    set
 }
 
 /// Bytes a path keeps raw: unreserved, sub-delims, `:`, `@`, `/`.
 fn is_path_raw(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(
-            b,
-            b'!' | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b':'
-                | b'@'
-                | b'/'
-        )
+    CLASSES.get(usize::from(b)).is_some_and(|c| c & 1 != 0)
 }
 
 /// Bytes a query name or value keeps raw (ONTAP's operators `!`, `*`, `=`, `,` included).
 fn is_query_raw(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(
-            b,
-            b'!' | b'*' | b'=' | b',' | b':' | b'/' | b'@' | b'$' | b'\'' | b'(' | b')' | b';'
-        )
+    CLASSES.get(usize::from(b)).is_some_and(|c| c & 2 != 0)
 }
 
+/// Writes `path`, copying runs of raw bytes whole; `%XX` escapes already there are kept.
 fn encode_path(sink: &mut Sink<'_>, path: &[u8]) {
     let mut rest = path;
-    while let Some((&b, tail)) = rest.split_first() {
+    loop {
+        let run = rest
+            .iter()
+            .position(|&b| !is_path_raw(b))
+            .unwrap_or(rest.len());
+        let Some((raw, tail)) = rest.split_at_checked(run) else {
+            return;
+        };
+        sink.put(raw);
+        let Some((&b, after)) = tail.split_first() else {
+            return;
+        };
         if b == b'%' {
-            if let [h1, h2, after @ ..] = tail {
+            if let [h1, h2, after @ ..] = after {
                 if h1.is_ascii_hexdigit() && h2.is_ascii_hexdigit() {
                     sink.put(&[b'%', *h1, *h2]);
                     rest = after;
@@ -501,22 +628,28 @@ fn encode_path(sink: &mut Sink<'_>, path: &[u8]) {
                 }
             }
         }
-        if is_path_raw(b) {
-            sink.put(&[b]);
-        } else {
-            sink.put_percent(b);
-        }
-        rest = tail;
+        sink.put_percent(b);
+        rest = after;
     }
 }
 
+/// Writes a query name or value, copying runs of raw bytes whole.
 fn encode_query(sink: &mut Sink<'_>, text: &[u8]) {
-    for &b in text {
-        if is_query_raw(b) {
-            sink.put(&[b]);
-        } else {
-            sink.put_percent(b);
-        }
+    let mut rest = text;
+    loop {
+        let run = rest
+            .iter()
+            .position(|&b| !is_query_raw(b))
+            .unwrap_or(rest.len());
+        let Some((raw, tail)) = rest.split_at_checked(run) else {
+            return;
+        };
+        sink.put(raw);
+        let Some((&b, after)) = tail.split_first() else {
+            return;
+        };
+        sink.put_percent(b);
+        rest = after;
     }
 }
 
@@ -553,6 +686,7 @@ pub fn percent_decode<'b>(src: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
     extern crate std;
     use std::format;
     use std::string::String;

@@ -309,8 +309,27 @@ impl ResponseParser {
     /// buf.len()` and the response is still incomplete, returns the matching *TooLarge error
     /// (the caller cannot give more room).
     pub fn parse(&mut self, buf: &mut [u8], filled: usize) -> Result<Status, HttpError> {
+        self.parse_dates(buf, filled, Dates::All)
+    }
+
+    /// [`ResponseParser::parse`] with [`Response::date`] filled only when `Retry-After` is an
+    /// HTTP-date (the only use a job machine has for it): no date parse on other answers.
+    pub(crate) fn parse_lazy_date(
+        &mut self,
+        buf: &mut [u8],
+        filled: usize,
+    ) -> Result<Status, HttpError> {
+        self.parse_dates(buf, filled, Dates::ForRetryAfter)
+    }
+
+    fn parse_dates(
+        &mut self,
+        buf: &mut [u8],
+        filled: usize,
+        dates: Dates,
+    ) -> Result<Status, HttpError> {
         let filled = filled.min(buf.len());
-        let status = self.advance(buf, filled)?;
+        let status = self.advance(buf, filled, dates)?;
         if status == Status::Partial && filled >= buf.len() {
             let error = match self.phase {
                 Phase::Head => HttpError::HeadTooLarge {
@@ -329,8 +348,26 @@ impl ResponseParser {
     /// The peer closed the stream cleanly after `filled` bytes: completes a close-delimited body;
     /// anything else incomplete is `Truncated` (or `NoResponse` when `filled == 0`).
     pub fn parse_eof(&mut self, buf: &mut [u8], filled: usize) -> Result<Status, HttpError> {
+        self.parse_eof_dates(buf, filled, Dates::All)
+    }
+
+    /// [`ResponseParser::parse_eof`] reading `Date` as [`ResponseParser::parse_lazy_date`] does.
+    pub(crate) fn parse_eof_lazy_date(
+        &mut self,
+        buf: &mut [u8],
+        filled: usize,
+    ) -> Result<Status, HttpError> {
+        self.parse_eof_dates(buf, filled, Dates::ForRetryAfter)
+    }
+
+    fn parse_eof_dates(
+        &mut self,
+        buf: &mut [u8],
+        filled: usize,
+        dates: Dates,
+    ) -> Result<Status, HttpError> {
         let filled = filled.min(buf.len());
-        let status = self.advance(buf, filled)?;
+        let status = self.advance(buf, filled, dates)?;
         if status != Status::Partial {
             return Ok(status);
         }
@@ -363,8 +400,13 @@ impl ResponseParser {
     }
 
     /// Processes what `buf[..filled]` adds; no buffer-full rule (the callers apply theirs).
-    fn advance(&mut self, buf: &mut [u8], filled: usize) -> Result<Status, HttpError> {
-        match self.step(buf, filled) {
+    fn advance(
+        &mut self,
+        buf: &mut [u8],
+        filled: usize,
+        dates: Dates,
+    ) -> Result<Status, HttpError> {
+        match self.step(buf, filled, dates) {
             Ok(true) => {
                 self.phase = Phase::Done;
                 Ok(Status::Complete(self.response))
@@ -375,9 +417,9 @@ impl ResponseParser {
     }
 
     /// Returns whether the response is complete.
-    fn step(&mut self, buf: &mut [u8], filled: usize) -> Result<bool, HttpError> {
+    fn step(&mut self, buf: &mut [u8], filled: usize, dates: Dates) -> Result<bool, HttpError> {
         if let Phase::Head = self.phase {
-            if !self.parse_head(buf, filled)? {
+            if !self.parse_head(buf, filled, dates)? {
                 return Ok(false);
             }
         }
@@ -418,7 +460,7 @@ impl ResponseParser {
 
     /// Parses heads (skipping 1xx) until the final one; returns whether it was found and the
     /// body phase set.
-    fn parse_head(&mut self, buf: &[u8], filled: usize) -> Result<bool, HttpError> {
+    fn parse_head(&mut self, buf: &[u8], filled: usize, dates: Dates) -> Result<bool, HttpError> {
         // Each pass either returns or moves `head_start` forward by a whole head.
         while let Some(avail) = buf.get(self.head_start..filled) {
             let region = avail.get(..self.limits.max_head_len).unwrap_or(avail);
@@ -459,7 +501,7 @@ impl ResponseParser {
                 }
                 _ => {}
             }
-            let info = HeadInfo::read(head.headers);
+            let info = HeadInfo::read(head.headers, dates);
             self.response = Response {
                 status: code,
                 minor_version: minor,
@@ -770,6 +812,15 @@ fn map_httparse_error(e: httparse::Error, region: &[u8], max_headers: usize) -> 
     HttpError::Malformed { kind }
 }
 
+/// Which answers get their `Date` header parsed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dates {
+    /// Every answer (the public parser).
+    All,
+    /// Only an answer whose `Retry-After` is an HTTP-date.
+    ForRetryAfter,
+}
+
 /// The header facts of a final head.
 struct HeadInfo {
     content_length: Result<Option<u64>, HttpError>,
@@ -786,7 +837,7 @@ struct HeadInfo {
 }
 
 impl HeadInfo {
-    fn read(headers: &[httparse::Header<'_>]) -> HeadInfo {
+    fn read(headers: &[httparse::Header<'_>], dates: Dates) -> HeadInfo {
         let mut info = HeadInfo {
             content_length: Ok(None),
             content_length_present: false,
@@ -801,44 +852,58 @@ impl HeadInfo {
         };
         let mut codings = 0usize;
         let mut other_coding = false;
+        let mut date = None;
         for h in headers {
             let name = h.name.as_bytes();
             let value = h.value;
-            if name.eq_ignore_ascii_case(b"content-length") {
-                info.content_length_present = true;
-                for item in value.split(|&b| b == b',') {
-                    info.content_length = merge_length(info.content_length, item.trim_ascii());
-                }
-            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-                info.transfer_encoding_present = true;
-                for item in list_items(value) {
-                    if item.eq_ignore_ascii_case(b"chunked") {
-                        codings = codings.saturating_add(1);
-                    } else {
-                        other_coding = true;
+            // Dispatch on the length first: most fields are compared with nothing.
+            match name.len() {
+                14 if name.eq_ignore_ascii_case(b"content-length") => {
+                    info.content_length_present = true;
+                    for item in value.split(|&b| b == b',') {
+                        info.content_length = merge_length(info.content_length, item.trim_ascii());
                     }
                 }
-            } else if name.eq_ignore_ascii_case(b"content-encoding") {
-                if list_items(value).any(|item| !item.eq_ignore_ascii_case(b"identity")) {
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                    info.transfer_encoding_present = true;
+                    for item in list_items(value) {
+                        if item.eq_ignore_ascii_case(b"chunked") {
+                            codings = codings.saturating_add(1);
+                        } else {
+                            other_coding = true;
+                        }
+                    }
+                }
+                16 if name.eq_ignore_ascii_case(b"content-encoding")
+                    && list_items(value).any(|item| !item.eq_ignore_ascii_case(b"identity")) =>
+                {
                     info.identity_encoding = false;
                 }
-            } else if name.eq_ignore_ascii_case(b"connection") {
-                for item in list_items(value) {
-                    if item.eq_ignore_ascii_case(b"close") {
-                        info.close = true;
-                    } else if item.eq_ignore_ascii_case(b"keep-alive") {
-                        info.keep_alive_token = true;
+                10 if name.eq_ignore_ascii_case(b"connection") => {
+                    for item in list_items(value) {
+                        if item.eq_ignore_ascii_case(b"close") {
+                            info.close = true;
+                        } else if item.eq_ignore_ascii_case(b"keep-alive") {
+                            info.keep_alive_token = true;
+                        }
                     }
                 }
-            } else if name.eq_ignore_ascii_case(b"keep-alive") {
-                if let Some(t) = keep_alive_timeout(value) {
-                    info.keep_alive_timeout = Some(t);
+                10 if name.eq_ignore_ascii_case(b"keep-alive") => {
+                    if let Some(t) = keep_alive_timeout(value) {
+                        info.keep_alive_timeout = Some(t);
+                    }
                 }
-            } else if name.eq_ignore_ascii_case(b"retry-after") {
-                info.retry_after = RetryAfter::parse(value);
-            } else if name.eq_ignore_ascii_case(b"date") {
-                info.date = parse_http_date(value);
+                11 if name.eq_ignore_ascii_case(b"retry-after") => {
+                    info.retry_after = RetryAfter::parse(value);
+                }
+                4 if name.eq_ignore_ascii_case(b"date") => date = Some(value),
+                _ => {}
             }
+        }
+        // The last `Date` counts; it is read only when asked for or when `Retry-After` is a
+        // date measured against it.
+        if dates == Dates::All || matches!(info.retry_after, Some(RetryAfter::Date(_))) {
+            info.date = date.and_then(parse_http_date);
         }
         info.chunked_only = codings == 1 && !other_coding;
         info

@@ -19,6 +19,7 @@ pub fn document(data: &[u8]) {
         return;
     };
     let limits = Limits::new(depth);
+    check_visit(data, limits);
     match parse(data, limits) {
         Ok(root) => {
             // A larger limit accepts whatever a smaller one did, with the same root.
@@ -26,6 +27,36 @@ pub fn document(data: &[u8]) {
             walk(root, limits.effective_depth());
         }
         Err(e) => check_error(data, limits, e),
+    }
+}
+
+/// The one-pass visitor validates exactly as `parse` does, and reports the root object's
+/// members in body order as the member walk gives them (`None` where a container opens).
+fn check_visit(data: &[u8], limits: Limits) {
+    let mut top: heapless::Vec<(JsonStr<'_>, Option<Value<'_>>), 64> = heapless::Vec::new();
+    let mut overflow = false;
+    let visited = super::parse_visit(data, limits, &mut |path, value| {
+        assert!(!path.is_empty() && path.len() <= 3);
+        if let [key] = path {
+            overflow |= top.push((*key, value)).is_err();
+        }
+    });
+    let parsed = parse(data, limits);
+    assert_eq!(visited.err(), parsed.err());
+    let Some(root) = parsed.ok().and_then(|v| v.as_object()) else {
+        return;
+    };
+    let walked = root.members().map(|(key, value)| {
+        let scalar = match value {
+            Value::Object(_) | Value::Array(_) => None,
+            other => Some(other),
+        };
+        (key, scalar)
+    });
+    if overflow {
+        assert!(top.iter().copied().eq(walked.take(top.len())));
+    } else {
+        assert!(top.iter().copied().eq(walked));
     }
 }
 

@@ -169,6 +169,19 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Value<'_>, JsonError> {
         .ok_or(JsonError::UnexpectedEnd)
 }
 
+/// [`parse`] in one pass for the dialect parsers: validates the whole body exactly as `parse`
+/// does and calls `visit` with the keys leading from the root object to each value reached
+/// through objects only (at most three keys deep; values inside arrays are not reported) and
+/// the value itself when it is a scalar (`None` where an object or array opens), in body
+/// order, duplicates included. On error, values already reported may have been seen.
+pub(crate) fn parse_visit<'a>(
+    body: &'a [u8],
+    limits: Limits,
+    visit: &mut dyn FnMut(&[JsonStr<'a>], Option<Value<'a>>),
+) -> Result<(), JsonError> {
+    scan::validate_visit(body, limits.effective_depth(), visit).map(|_| ())
+}
+
 /// One JSON value, borrowing the body it was parsed from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -20,6 +20,10 @@ fn is_ws(b: u8) -> bool {
 /// The offset of the first non-whitespace byte at or after `pos` (`bytes.len()` if none).
 #[inline]
 pub(crate) fn skip_ws(bytes: &[u8], pos: usize) -> usize {
+    // Most tokens follow the previous one directly.
+    if bytes.get(pos).is_some_and(|&b| b > b' ') {
+        return pos;
+    }
     let rest = bytes.get(pos..).unwrap_or_default();
     match rest.iter().position(|&b| !is_ws(b)) {
         Some(k) => pos.saturating_add(k),
@@ -67,49 +71,45 @@ pub(crate) fn find_special(bytes: &[u8], controls: bool) -> Option<usize> {
         .map(|k| offset.saturating_add(k))
 }
 
-/// What the validator expects next.
-#[derive(Clone, Copy)]
-enum Next {
-    /// Any value (at the root, after `:` or after `,` in an array).
-    Value,
-    /// A value or `]` (just after `[`).
-    ValueOrClose,
-    /// A key (after `,` in an object).
-    Key,
-    /// A key or `}` (just after `{`).
-    KeyOrClose,
-    /// The `:` after a key.
-    Colon,
-    /// `,` or the closing bracket of the current container, or the end of the body at the root.
-    AfterValue,
-}
-
 /// Validates `body` as exactly one JSON value with nesting depth `<= limit` (capped at
 /// [`MAX_DEPTH`]) and returns the span `start..end` of the root value (whitespace excluded).
 pub(crate) fn validate(body: &[u8], limit: u8) -> Result<(usize, usize), JsonError> {
+    validate_visit(body, limit, &mut |_, _| {})
+}
+
+/// How many object keys from the root [`validate_visit`] tracks.
+pub(crate) const VISIT_DEPTH: usize = 3;
+
+/// What [`validate_visit`] reports: the keys from the root object down to a value, and the
+/// value when it is a scalar (`None` for an object or array, reported where it opens).
+pub(crate) type Visit<'v, 'a> = dyn FnMut(&[JsonStr<'a>], Option<Value<'a>>) + 'v;
+
+/// [`validate`], calling `visit` for every value reached from the root object through object
+/// keys only, at most [`VISIT_DEPTH`] keys deep, in body order (values inside arrays are not
+/// reported): one pass both checks the body and picks what the caller wants. Values seen
+/// before an error are still reported.
+pub(crate) fn validate_visit<'a>(
+    body: &'a [u8],
+    limit: u8,
+    visit: &mut Visit<'_, 'a>,
+) -> Result<(usize, usize), JsonError> {
     let limit = limit.min(MAX_DEPTH);
     let start = skip_ws(body, 0);
     if start >= body.len() {
         return Err(JsonError::Empty);
     }
-    // Bit `d` set: the container at depth `d + 1` is an object.
-    let mut stack: u128 = 0;
-    let mut depth: u8 = 0;
-    let mut next = Next::Value;
+    let mut walk = Walk {
+        body,
+        keys: [JsonStr::from_raw_parts(&[], false); VISIT_DEPTH],
+        keyed: 0,
+        stack: 0,
+        depth: 0,
+    };
     let mut pos = start;
-    // Every iteration but the last consumes at least one byte, so this ends.
+    // Each pass of the outer loop reads one value at `pos` (whitespace skipped), then the
+    // inner loop reads separators and closing brackets up to the next value. Every pass
+    // consumes at least one byte or returns, so this ends.
     loop {
-        if let Next::AfterValue = next {
-            if depth == 0 {
-                let after = skip_ws(body, pos);
-                return if after < body.len() {
-                    Err(JsonError::TrailingBytes { offset: after })
-                } else {
-                    Ok((start, pos))
-                };
-            }
-        }
-        pos = skip_ws(body, pos);
         let Some(&b) = body.get(pos) else {
             return Err(JsonError::UnexpectedEnd);
         };
@@ -117,76 +117,201 @@ pub(crate) fn validate(body: &[u8], limit: u8) -> Result<(usize, usize), JsonErr
             offset: pos,
             byte: b,
         };
-        match next {
-            Next::AfterValue => {
-                let top = depth.saturating_sub(1);
-                let in_object = stack.checked_shr(u32::from(top)).unwrap_or(0) & 1 == 1;
-                match (b, in_object) {
-                    (b',', true) => next = Next::Key,
-                    (b',', false) => next = Next::Value,
-                    (b'}', true) | (b']', false) => depth = top,
-                    _ => return Err(unexpected),
+        // The keys leading here, when every level above is an object and tracked.
+        let depth = walk.depth;
+        let path = if walk.keyed >= depth {
+            walk.keys
+                .get(..usize::from(depth))
+                .filter(|p| !p.is_empty())
+        } else {
+            None
+        };
+        match b {
+            b'{' | b'[' => {
+                if depth >= limit {
+                    return Err(JsonError::TooDeep { offset: pos, limit });
                 }
-                pos = pos.saturating_add(1);
-            }
-            Next::Colon => {
-                if b != b':' {
-                    return Err(unexpected);
+                if let Some(path) = path {
+                    visit(path, None);
                 }
-                next = Next::Value;
-                pos = pos.saturating_add(1);
-            }
-            Next::Key | Next::KeyOrClose => match b {
-                b'"' => {
-                    pos = validate_string(body, pos.saturating_add(1))?;
-                    next = Next::Colon;
-                }
-                b'}' if matches!(next, Next::KeyOrClose) => {
-                    depth = depth.saturating_sub(1);
+                let bit = 1u128.checked_shl(u32::from(depth)).unwrap_or(0);
+                walk.depth = depth.saturating_add(1);
+                pos = skip_ws(body, pos.saturating_add(1));
+                let Some(&c) = body.get(pos) else {
+                    return Err(JsonError::UnexpectedEnd);
+                };
+                if b == b'{' {
+                    walk.stack |= bit;
+                    if walk.keyed == depth {
+                        walk.keyed = walk.keyed.saturating_add(1);
+                    }
+                    match c {
+                        b'"' => {
+                            pos = walk.key(pos)?;
+                            continue;
+                        }
+                        b'}' => {
+                            walk.close();
+                            pos = pos.saturating_add(1);
+                        }
+                        _ => {
+                            return Err(JsonError::UnexpectedByte {
+                                offset: pos,
+                                byte: c,
+                            });
+                        }
+                    }
+                } else {
+                    walk.stack &= !bit;
+                    if c != b']' {
+                        continue;
+                    }
+                    walk.close();
                     pos = pos.saturating_add(1);
-                    next = Next::AfterValue;
                 }
-                _ => return Err(unexpected),
-            },
-            Next::Value | Next::ValueOrClose => {
-                let may_close = matches!(next, Next::ValueOrClose);
-                next = Next::AfterValue;
-                match b {
-                    b'{' | b'[' => {
-                        if depth >= limit {
-                            return Err(JsonError::TooDeep { offset: pos, limit });
-                        }
-                        let bit = 1u128.checked_shl(u32::from(depth)).unwrap_or(0);
-                        if b == b'{' {
-                            stack |= bit;
-                            next = Next::KeyOrClose;
-                        } else {
-                            stack &= !bit;
-                            next = Next::ValueOrClose;
-                        }
-                        depth = depth.saturating_add(1);
-                        pos = pos.saturating_add(1);
+            }
+            b'"' => {
+                let (end, escapes) = validate_string(body, pos.saturating_add(1))?;
+                if let Some(path) = path {
+                    let raw = body
+                        .get(pos.saturating_add(1)..end.saturating_sub(1))
+                        .unwrap_or_default();
+                    visit(
+                        path,
+                        Some(Value::String(JsonStr::from_raw_parts(raw, escapes))),
+                    );
+                }
+                pos = end;
+            }
+            b't' | b'f' | b'n' => {
+                let (word, value): (&[u8], _) = match b {
+                    b't' => (b"true", Value::Bool(true)),
+                    b'f' => (b"false", Value::Bool(false)),
+                    _ => (b"null", Value::Null),
+                };
+                let end = validate_literal(body, pos, word)?;
+                if let Some(path) = path {
+                    visit(path, Some(value));
+                }
+                pos = end;
+            }
+            b'-' | b'0'..=b'9' => {
+                let end = validate_number(body, pos)?;
+                if let Some(path) = path {
+                    if let Some(raw) = body
+                        .get(pos..end)
+                        .and_then(|raw| core::str::from_utf8(raw).ok())
+                    {
+                        visit(path, Some(Value::Number(Number::new(raw))));
                     }
-                    b']' if may_close => {
-                        depth = depth.saturating_sub(1);
-                        pos = pos.saturating_add(1);
+                }
+                pos = end;
+            }
+            _ => return Err(unexpected),
+        }
+        // After a value: separators and closing brackets, up to the next value or the end.
+        loop {
+            if walk.depth == 0 {
+                let after = skip_ws(body, pos);
+                return if after < body.len() {
+                    Err(JsonError::TrailingBytes { offset: after })
+                } else {
+                    Ok((start, pos))
+                };
+            }
+            pos = skip_ws(body, pos);
+            let Some(&c) = body.get(pos) else {
+                return Err(JsonError::UnexpectedEnd);
+            };
+            let top = walk.depth.saturating_sub(1);
+            let in_object = walk.stack.checked_shr(u32::from(top)).unwrap_or(0) & 1 == 1;
+            match (c, in_object) {
+                (b',', true) => {
+                    pos = skip_ws(body, pos.saturating_add(1));
+                    match body.get(pos) {
+                        Some(b'"') => {
+                            pos = walk.key(pos)?;
+                            break;
+                        }
+                        Some(&other) => {
+                            return Err(JsonError::UnexpectedByte {
+                                offset: pos,
+                                byte: other,
+                            });
+                        }
+                        None => return Err(JsonError::UnexpectedEnd),
                     }
-                    b'"' => pos = validate_string(body, pos.saturating_add(1))?,
-                    b't' => pos = validate_literal(body, pos, b"true")?,
-                    b'f' => pos = validate_literal(body, pos, b"false")?,
-                    b'n' => pos = validate_literal(body, pos, b"null")?,
-                    b'-' | b'0'..=b'9' => pos = validate_number(body, pos)?,
-                    _ => return Err(unexpected),
+                }
+                (b',', false) => {
+                    pos = skip_ws(body, pos.saturating_add(1));
+                    break;
+                }
+                (b'}', true) | (b']', false) => {
+                    walk.close();
+                    pos = pos.saturating_add(1);
+                }
+                _ => {
+                    return Err(JsonError::UnexpectedByte {
+                        offset: pos,
+                        byte: c,
+                    });
                 }
             }
         }
     }
 }
 
+/// The validator's nesting: the container stack (bit `d` set: the container at depth `d + 1`
+/// is an object) and the object keys tracked for the visitor.
+struct Walk<'a> {
+    body: &'a [u8],
+    keys: [JsonStr<'a>; VISIT_DEPTH],
+    /// How many levels from the root are objects (keys tracked up to [`VISIT_DEPTH`]).
+    keyed: u8,
+    stack: u128,
+    depth: u8,
+}
+
+impl<'a> Walk<'a> {
+    /// Leaves the current container.
+    #[inline]
+    fn close(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+        self.keyed = self.keyed.min(self.depth);
+    }
+
+    /// Validates the key whose quote is at `open`, the `:` after it and the whitespace around,
+    /// and records the key; returns the offset of its value.
+    #[inline]
+    fn key(&mut self, open: usize) -> Result<usize, JsonError> {
+        let body = self.body;
+        let (end, escapes) = validate_string(body, open.saturating_add(1))?;
+        if self.keyed >= self.depth {
+            if let Some(slot) = self.keys.get_mut(usize::from(self.depth).wrapping_sub(1)) {
+                let raw = body
+                    .get(open.saturating_add(1)..end.saturating_sub(1))
+                    .unwrap_or_default();
+                *slot = JsonStr::from_raw_parts(raw, escapes);
+            }
+        }
+        let colon = skip_ws(body, end);
+        match body.get(colon) {
+            Some(b':') => Ok(skip_ws(body, colon.saturating_add(1))),
+            Some(&byte) => Err(JsonError::UnexpectedByte {
+                offset: colon,
+                byte,
+            }),
+            None => Err(JsonError::UnexpectedEnd),
+        }
+    }
+}
+
 /// Validates string contents starting just after the opening quote; returns the offset just
-/// after the closing quote. Any byte `>= 0x20` is accepted (UTF-8 and escapes are judged only
-/// when unescaping); a `\` skips the next byte; a raw control byte is an error.
-fn validate_string(body: &[u8], mut pos: usize) -> Result<usize, JsonError> {
+/// after the closing quote and whether the string holds escapes. Any byte `>= 0x20` is accepted
+/// (UTF-8 and escapes are judged only when unescaping); a `\` skips the next byte; a raw
+/// control byte is an error.
+fn validate_string(body: &[u8], mut pos: usize) -> Result<(usize, bool), JsonError> {
+    let mut escapes = false;
     loop {
         let rest = body.get(pos..).unwrap_or_default();
         let Some(k) = find_special(rest, true) else {
@@ -194,8 +319,9 @@ fn validate_string(body: &[u8], mut pos: usize) -> Result<usize, JsonError> {
         };
         pos = pos.saturating_add(k);
         match rest.get(k) {
-            Some(b'"') => return Ok(pos.saturating_add(1)),
+            Some(b'"') => return Ok((pos.saturating_add(1), escapes)),
             Some(b'\\') => {
+                escapes = true;
                 let escaped = pos.saturating_add(1);
                 match body.get(escaped) {
                     None => return Err(JsonError::UnexpectedEnd),

@@ -66,12 +66,17 @@ impl<'a> JsonStr<'a> {
     /// Writes the unescaped UTF-8 into `out`; `Err(StrTooLong { required })` changes nothing
     /// useful.
     pub fn unescape_into<'b>(&self, out: &'b mut [u8]) -> Result<&'b str, StrTooLong> {
-        if let Some(s) = self.as_plain_str() {
-            let dst = out
-                .get_mut(..s.len())
-                .ok_or(StrTooLong { required: s.len() })?;
-            dst.copy_from_slice(s.as_bytes());
-            return core::str::from_utf8(dst).map_err(|_| StrTooLong { required: s.len() });
+        // Fast path: copy the runs between escapes in bulk and decode the escapes, then check
+        // UTF-8 once over the result. Escapes always produce whole characters, so the result is
+        // valid exactly when every raw run is; otherwise (or when `out` is too small) the
+        // lenient path below redoes it with replacement characters and the exact size.
+        let fast = self.unescape_fast(out).filter(|&n| {
+            out.get(..n)
+                .is_some_and(|d| core::str::from_utf8(d).is_ok())
+        });
+        if let Some(written) = fast {
+            let dst = out.get(..written).unwrap_or_default();
+            return core::str::from_utf8(dst).map_err(|_| StrTooLong { required: written });
         }
         let mut written = 0usize;
         let mut required = 0usize;
@@ -94,6 +99,39 @@ impl<'a> JsonStr<'a> {
         }
         let dst = out.get(..written).unwrap_or_default();
         core::str::from_utf8(dst).map_err(|_| StrTooLong { required })
+    }
+
+    /// Unescapes into `out` without checking UTF-8; the number of bytes written, or `None` when
+    /// `out` is too small.
+    fn unescape_fast(&self, out: &mut [u8]) -> Option<usize> {
+        let mut rest = self.raw;
+        let mut written = 0usize;
+        loop {
+            let run = if self.escapes {
+                crate::json::scan::find_special(rest, false).unwrap_or(rest.len())
+            } else {
+                rest.len()
+            };
+            let (text, tail) = rest.split_at_checked(run)?;
+            let end = written.checked_add(text.len())?;
+            out.get_mut(written..end)?.copy_from_slice(text);
+            written = end;
+            let Some((&first, after)) = tail.split_first() else {
+                return Some(written);
+            };
+            if first != b'\\' {
+                // A quote cannot appear unescaped in validated text; copy it as it is.
+                *out.get_mut(written)? = first;
+                written = written.checked_add(1)?;
+                rest = after;
+                continue;
+            }
+            let (c, used) = decode_escape(after);
+            let end = written.checked_add(c.len_utf8())?;
+            c.encode_utf8(out.get_mut(written..end)?);
+            written = end;
+            rest = tail.get(used..).unwrap_or_default();
+        }
     }
 
     /// Unescaped equality with `s`, with a fast path when the raw text has no escapes.
