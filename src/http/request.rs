@@ -450,6 +450,8 @@ impl Digest {
 }
 
 /// `base64(user ":" password)` (standard alphabet, padded) written straight into the sink.
+/// Hand-written rather than the base64 crate because it streams the three parts without
+/// joining them in a buffer first; the unit tests check it against the base64 crate.
 fn put_basic_credentials(sink: &mut Sink<'_>, user: &[u8], password: &[u8]) {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let sextet = |v: u32, shift: u32| {
