@@ -1,6 +1,9 @@
 //! Entry points for the fuzz targets and for the corpus replay test (hidden `__fuzzing`
 //! feature). Each asserts the invariants of what it drives: a panic here is a finding.
 
+// Panicking is how an entry point reports a broken invariant to the fuzzer.
+#![allow(clippy::panic)]
+
 use core::fmt::Write as _;
 use core::time::Duration;
 
@@ -103,11 +106,19 @@ impl core::fmt::Write for Buf<'_> {
         for &b in s.as_bytes() {
             if let Some(slot) = self.bytes.get_mut(self.len) {
                 *slot = b;
-                self.len += 1;
+                self.len = self.len.saturating_add(1);
             }
         }
         Ok(())
     }
+}
+
+/// An element of `table` chosen by a byte.
+fn pick<T: Copy + Default>(table: &[T], byte: u8) -> T {
+    table
+        .get(usize::from(byte).checked_rem(table.len()).unwrap_or(0))
+        .copied()
+        .unwrap_or_default()
 }
 
 const STATES: [&str; 7] = [
@@ -195,7 +206,9 @@ fn drive(data: &[u8], whole: bool) -> Run {
                         "two requests in flight"
                     );
                 }
-                now = now + Duration::from_millis(u64::from(s.byte()) * 100);
+                now = now.saturating_add(Duration::from_millis(
+                    u64::from(s.byte()).saturating_mul(100),
+                ));
                 let mut reached = true;
                 match op_byte % 8 {
                     0 => {
@@ -223,8 +236,8 @@ fn drive(data: &[u8], whole: bool) -> Run {
                         reached = !matches!(status, Some(429 | 503));
                     }
                     _ => {
-                        let status = STATUSES[usize::from(s.byte()) % STATUSES.len()];
-                        let state = STATES[usize::from(s.byte()) % STATES.len()];
+                        let status = pick(&STATUSES, s.byte());
+                        let state = pick(&STATES, s.byte());
                         let mut w = Buf {
                             bytes: &mut rx,
                             len: 0,
@@ -235,12 +248,12 @@ fn drive(data: &[u8], whole: bool) -> Run {
                                 w,
                                 "HTTP/1.1 {status} X\r\nRetry-After: {}\r\nContent-Length: {}\r\n\r\n{{\"job\":{{\"uuid\":\"j-1\",\"state\":\"{state}\"}}}}",
                                 s.byte() % 40,
-                                30 + state.len()
+                                state.len().saturating_add(30)
                             ),
                             1 => write!(
                                 w,
                                 "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n\r\n{{\"state\":\"{state}\",\"code\":\"7\"}}",
-                                24 + state.len()
+                                state.len().saturating_add(24)
                             ),
                             _ => write!(
                                 w,
@@ -382,7 +395,9 @@ fn dialect_of(pick: u8) -> Dialect {
         Dialect::Generic(&crate::dialect::generic::AZURE_STYLE),
     ];
     let n = all.len().max(1);
-    all.get(usize::from(pick) % n).copied().unwrap_or_default()
+    all.get(usize::from(pick).checked_rem(n).unwrap_or(0))
+        .copied()
+        .unwrap_or_default()
 }
 
 /// Each dialect's body parsers on arbitrary bytes (first byte: dialect and depth limit; the
