@@ -163,3 +163,44 @@ fn poll_timeout_names_the_next_instant_the_machine_needs() {
     ));
     assert_eq!(job.poll_timeout(), None);
 }
+
+#[test]
+fn end_of_stream_accepts_a_full_buffer_and_refuses_beyond_it() {
+    let cfg = config();
+    let op = Submit::post("/api/storage/volumes", b"{}");
+    // A close-delimited answer that fills the receive buffer exactly.
+    let body = r#"{"job":{"uuid":"j1"}}"#;
+    let whole = format!("HTTP/1.1 202 Accepted\r\nConnection: close\r\n\r\n{body}").into_bytes();
+    for (filled, ok) in [(whole.len(), true), (whole.len() + 1, false)] {
+        let mut now = Instant::from_secs(1);
+        let mut job = JobPoller::submit(&cfg, &op, now).unwrap();
+        assert!(matches!(
+            next(&mut job, &cfg, &op, &mut now),
+            Action::SendRequest(_)
+        ));
+        let mut rx = whole.clone();
+        let got = job.handle_eof(now, &mut rx, filled);
+        if ok {
+            assert!(matches!(got, Ok(jobpoll::Received::Complete(_))), "{got:?}");
+            assert_eq!(job.job_id(), Some("j1"));
+        } else {
+            assert_eq!(got.err(), Some(jobpoll::Error::FilledBeyondBuffer));
+        }
+    }
+}
+
+#[test]
+fn a_timer_before_the_request_deadline_changes_nothing() {
+    let cfg = config();
+    let op = Submit::post("/api/storage/volumes", b"{}");
+    let mut now = Instant::from_secs(1);
+    let mut job = JobPoller::submit(&cfg, &op, now).unwrap();
+    let Action::SendRequest(req) = next(&mut job, &cfg, &op, &mut now) else {
+        panic!("submit first");
+    };
+    job.handle_timeout(now);
+    job.handle_timeout(Instant::from_millis(req.deadline.as_millis() - 1));
+    assert!(job.is_request_in_flight());
+    job.handle_timeout(req.deadline);
+    assert!(!job.is_request_in_flight());
+}
