@@ -204,3 +204,31 @@ fn a_timer_before_the_request_deadline_changes_nothing() {
     job.handle_timeout(req.deadline);
     assert!(!job.is_request_in_flight());
 }
+
+#[test]
+fn a_clock_step_backwards_is_reported_once_per_episode() {
+    let cfg = config();
+    let mut job = JobPoller::watch(&cfg, "j1", Instant::from_secs(100)).unwrap();
+    let mut tx = vec![0u8; 2048];
+    // Polls at `secs` and tells whether the step back was reported.
+    let mut reported = |secs: u64| {
+        let mut seen = false;
+        loop {
+            match job
+                .poll(&cfg, &Submit::NONE, Instant::from_secs(secs), &mut tx)
+                .unwrap()
+            {
+                Action::Event(jobpoll::Event::ClockWentBackwards) => seen = true,
+                Action::Event(_) => {}
+                _ => return seen,
+            }
+        }
+    };
+    assert!(!reported(100)); // sends the first poll; it stays in flight from here on
+    assert!(reported(90));
+    assert!(!reported(90));
+    assert!(!reported(100)); // back at the latest time, not past it: the same episode
+    assert!(!reported(95));
+    assert!(!reported(101)); // time moves forward: the episode is over
+    assert!(reported(95));
+}
