@@ -1,6 +1,9 @@
 //! Entry points for the fuzz targets and for the corpus replay test (hidden `__fuzzing`
 //! feature). Each asserts the invariants of what it drives: a panic here is a finding.
 
+// Panicking is how an entry point reports a broken invariant to the fuzzer.
+#![allow(clippy::panic)]
+
 use core::fmt::Write as _;
 use core::time::Duration;
 
@@ -19,6 +22,8 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "json" => crate::json::fuzz::document(data),
         "machine" => machine(data),
         "token" => token(data),
+        "dialects" => dialects(data),
+        "list" => list(data),
         _ => return false,
     }
     true
@@ -101,11 +106,19 @@ impl core::fmt::Write for Buf<'_> {
         for &b in s.as_bytes() {
             if let Some(slot) = self.bytes.get_mut(self.len) {
                 *slot = b;
-                self.len += 1;
+                self.len = self.len.saturating_add(1);
             }
         }
         Ok(())
     }
+}
+
+/// An element of `table` chosen by a byte.
+fn pick<T: Copy + Default>(table: &[T], byte: u8) -> T {
+    table
+        .get(usize::from(byte).checked_rem(table.len()).unwrap_or(0))
+        .copied()
+        .unwrap_or_default()
 }
 
 const STATES: [&str; 7] = [
@@ -122,9 +135,39 @@ const STATUSES: [u16; 12] = [200, 201, 202, 204, 400, 401, 404, 409, 429, 500, 5
 /// The whole machine driven by an arbitrary script: answers (canned or raw bytes, split
 /// anywhere), transport failures, time steps (backwards too), early timers, cancels.
 /// Invariants: never two requests in flight; a submit that may have reached the server is never
-/// sent again; `Done` is sticky; every run ends within a step cap.
+/// sent again; `Done` is sticky; every run ends within a step cap; the same script with every
+/// answer fed whole gives the same outcome, the same requests and the same request count as
+/// with the answers split in two.
 pub fn machine(data: &[u8]) {
+    let split = drive(data, false);
+    let whole = drive(data, true);
+    assert_eq!(split, whole, "split and whole feeds disagree");
+}
+
+/// What a scripted run did: its outcome, requests sent, and a hash of every request's bytes.
+#[derive(Debug, PartialEq, Eq)]
+struct Run {
+    outcome: Option<Outcome>,
+    requests: u32,
+    hash: u64,
+}
+
+/// FNV-1a over `bytes`, continuing from `h`.
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Runs the machine script; `whole` feeds every answer in one piece instead of two.
+fn drive(data: &[u8], whole: bool) -> Run {
     let mut s = Script { data };
+    let mut run = Run {
+        outcome: None,
+        requests: 0,
+        hash: 0xcbf2_9ce4_8422_2325,
+    };
     let cfg = config(
         u64::from(s.byte()).saturating_mul(8).max(1),
         u64::from(s.byte() % 130),
@@ -133,7 +176,7 @@ pub fn machine(data: &[u8]) {
     let op = Submit::post("/api/storage/volumes", body);
     let mut now = Instant::from_secs(50);
     let Ok(mut job) = JobPoller::submit(&cfg, &op, now) else {
-        return;
+        return run;
     };
     let mut tx = [0u8; 768];
     let mut rx = [0u8; 1024];
@@ -147,6 +190,8 @@ pub fn machine(data: &[u8]) {
             Action::SendRequest(req) => {
                 assert!(req.len <= tx.len());
                 assert!(req.deadline > now);
+                run.requests = run.requests.saturating_add(1);
+                run.hash = fnv(run.hash, tx.get(..req.len).unwrap_or_default());
                 if req.purpose == Purpose::Submit {
                     assert!(
                         !submit_reached,
@@ -161,7 +206,9 @@ pub fn machine(data: &[u8]) {
                         "two requests in flight"
                     );
                 }
-                now = now + Duration::from_millis(u64::from(s.byte()) * 100);
+                now = now.saturating_add(Duration::from_millis(
+                    u64::from(s.byte()).saturating_mul(100),
+                ));
                 let mut reached = true;
                 match op_byte % 8 {
                     0 => {
@@ -184,12 +231,13 @@ pub fn machine(data: &[u8]) {
                             dst.copy_from_slice(src);
                         }
                         let cut = usize::from(s.byte()).min(n);
-                        let status = feed(&mut job, now, &mut rx, &[cut, n], op_byte % 8 == 5);
+                        let cuts = if whole { [0, n] } else { [cut, n] };
+                        let status = feed(&mut job, now, &mut rx, &cuts, op_byte % 8 == 5);
                         reached = !matches!(status, Some(429 | 503));
                     }
                     _ => {
-                        let status = STATUSES[usize::from(s.byte()) % STATUSES.len()];
-                        let state = STATES[usize::from(s.byte()) % STATES.len()];
+                        let status = pick(&STATUSES, s.byte());
+                        let state = pick(&STATES, s.byte());
                         let mut w = Buf {
                             bytes: &mut rx,
                             len: 0,
@@ -200,12 +248,12 @@ pub fn machine(data: &[u8]) {
                                 w,
                                 "HTTP/1.1 {status} X\r\nRetry-After: {}\r\nContent-Length: {}\r\n\r\n{{\"job\":{{\"uuid\":\"j-1\",\"state\":\"{state}\"}}}}",
                                 s.byte() % 40,
-                                30 + state.len()
+                                state.len().saturating_add(30)
                             ),
                             1 => write!(
                                 w,
                                 "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n\r\n{{\"state\":\"{state}\",\"code\":\"7\"}}",
-                                24 + state.len()
+                                state.len().saturating_add(24)
                             ),
                             _ => write!(
                                 w,
@@ -214,7 +262,8 @@ pub fn machine(data: &[u8]) {
                         };
                         let n = w.len;
                         let cut = usize::from(s.byte()).min(n);
-                        let status = feed(&mut job, now, &mut rx, &[cut, n], true);
+                        let cuts = if whole { [0, n] } else { [cut, n] };
+                        let status = feed(&mut job, now, &mut rx, &cuts, true);
                         reached = !matches!(status, Some(429 | 503));
                     }
                 }
@@ -244,7 +293,8 @@ pub fn machine(data: &[u8]) {
                 if outcome != Outcome::Cancelled && job.job_id().is_some() {
                     assert!(job.resume_token().is_some());
                 }
-                return;
+                run.outcome = Some(outcome);
+                return run;
             }
             _ => {}
         }
@@ -285,4 +335,211 @@ fn feed(
         job.handle_transport_error(now, TransportError::ReadFailed);
     }
     None
+}
+
+/// A lent string: inside the body, and its unescaped length is what unescaping writes.
+fn check_str(body: &[u8], s: Option<crate::json::JsonStr<'_>>) {
+    check_str_in(body.as_ptr_range(), s);
+}
+
+/// [`check_str`] with the body given by its address range.
+fn check_str_in(body: core::ops::Range<*const u8>, s: Option<crate::json::JsonStr<'_>>) {
+    let Some(s) = s else { return };
+    let i = s.raw().as_ptr_range();
+    assert!(
+        s.raw().is_empty() || (body.start <= i.start && i.end <= body.end),
+        "a parsed string outside the body"
+    );
+    let mut out = [0u8; 512];
+    let len = s.unescaped_len();
+    match s.unescape_into(&mut out) {
+        Ok(text) => assert_eq!(text.len(), len, "unescaped length disagrees"),
+        Err(e) => assert!(
+            len > out.len() && e.required == len,
+            "unescape refused: {e:?}"
+        ),
+    }
+    assert_eq!(s.chars().map(char::len_utf8).sum::<usize>(), len);
+}
+
+fn check_job(body: &[u8], job: &crate::dialect::Job<'_>) {
+    for s in [
+        job.id,
+        job.href,
+        job.state_raw,
+        job.message,
+        job.cursor,
+        job.error_message,
+    ] {
+        check_str(body, s);
+    }
+    if let Some(crate::json::Code::Text(s)) = job.code {
+        check_str(body, Some(s));
+    }
+    check_str(body, job.message_for_state());
+    check_str(body, job.best_message());
+}
+
+/// The dialects built in, picked by a byte.
+fn dialect_of(pick: u8) -> Dialect {
+    let all = [
+        #[cfg(feature = "ontap")]
+        Dialect::Ontap(crate::dialect::ontap::OntapOptions::DEFAULT),
+        #[cfg(feature = "deploy")]
+        Dialect::Deploy(crate::dialect::deploy::DeployOptions::DEFAULT),
+        #[cfg(feature = "aiqum")]
+        Dialect::Aiqum(crate::dialect::aiqum::AiqumOptions::DEFAULT),
+        #[cfg(feature = "nse")]
+        Dialect::Nse(crate::dialect::nse::NseOptions::DEFAULT),
+        #[cfg(feature = "generic")]
+        Dialect::Generic(&crate::dialect::generic::AZURE_STYLE),
+    ];
+    let n = all.len().max(1);
+    all.get(usize::from(pick).checked_rem(n).unwrap_or(0))
+        .copied()
+        .unwrap_or_default()
+}
+
+/// Each dialect's body parsers on arbitrary bytes (first byte: dialect and depth limit; the
+/// rest: the body). Invariants: no panic; every string lent from the body; parsing is
+/// deterministic; `parse_error` agrees with `parse_submit_answer`.
+pub fn dialects(data: &[u8]) {
+    let Some((&pick, body)) = data.split_first() else {
+        return;
+    };
+    let dialect = dialect_of(pick & 0x0f);
+    let limits = crate::json::Limits::new(if pick & 0x80 != 0 { 3 } else { 32 });
+    match dialect.parse_submit_answer(body, limits) {
+        Ok(answer) => {
+            if let Some(job) = &answer.job {
+                check_job(body, job);
+            }
+            if let Some(err) = &answer.error {
+                check_str(body, err.message);
+                check_str(body, err.target);
+            }
+            if let Some(jobs) = answer.jobs {
+                for record in jobs.iter().take(64) {
+                    check_str(body, dialect.job_record_id(record));
+                }
+            }
+            assert_eq!(
+                dialect.parse_error(body, limits).is_some(),
+                answer.error.is_some()
+            );
+            let again = dialect.parse_submit_answer(body, limits);
+            assert_eq!(
+                again.ok().and_then(|a| a.job).and_then(|j| j.id),
+                answer.job.and_then(|j| j.id)
+            );
+        }
+        Err(e) => {
+            assert!(dialect.parse_error(body, limits).is_none());
+            assert_eq!(dialect.parse_submit_answer(body, limits).err(), Some(e));
+        }
+    }
+    match dialect.parse_job(body, limits) {
+        Ok(job) => {
+            check_job(body, &job);
+            let again = dialect.parse_job(body, limits).ok();
+            assert_eq!(again.and_then(|j| j.state), job.state);
+            assert_eq!(again.and_then(|j| j.state_raw), job.state_raw);
+        }
+        Err(e) => assert_eq!(dialect.parse_job(body, limits).err(), Some(e)),
+    }
+}
+
+/// The job-list pager fed arbitrary page answers (first byte: dialect, page size, end of stream;
+/// second: where to split; then answers separated by NUL bytes). Invariants: no panic; a
+/// request written for every page while pages are left and never after; `NeedMore` never at
+/// end of stream; at most `max_pages` requests; the recovery never keeps more candidates than
+/// it can hold.
+pub fn list(data: &[u8]) {
+    use crate::list::{JobList, ListQuery, ListReceived, MAX_CANDIDATES, Recovery};
+    let mut s = Script { data };
+    let flags = s.byte();
+    let cut_byte = s.byte();
+    let mut cfg = config(600, 30);
+    cfg.dialect = dialect_of(flags & 0x0f);
+    let query = ListQuery {
+        page_size: u16::from(flags >> 4).saturating_add(1),
+        max_pages: 4,
+        state: None,
+        tenant_id: Some("t1"),
+    };
+    let Ok(mut list) = JobList::new(&cfg, &query) else {
+        return;
+    };
+    let Ok(mut recovery) = Recovery::new(
+        "POST /api/storage/volumes",
+        Duration::from_secs(30),
+        Duration::from_secs(5),
+    ) else {
+        return;
+    };
+    let mut tx = [0u8; 512];
+    let mut rx = [0u8; 2048];
+    let mut requests = 0u16;
+    let mut answers = s.data.split(|&b| b == 0);
+    loop {
+        let len = match list.write_request(&cfg, &query, &mut tx) {
+            Ok(Some(len)) => len,
+            Ok(None) => {
+                assert!(list.is_done());
+                break;
+            }
+            // A server link that does not fit or does not decode: typed, never a panic.
+            Err(_) => break,
+        };
+        assert!(len <= tx.len());
+        assert!(tx.get(..len).is_some_and(|r| r.starts_with(b"GET /")));
+        requests = requests.saturating_add(1);
+        assert!(requests <= query.max_pages, "more pages than asked");
+        let answer = answers.next().unwrap_or_default();
+        let n = answer.len().min(rx.len());
+        if let (Some(dst), Some(src)) = (rx.get_mut(..n), answer.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        let cut = usize::from(cut_byte).min(n);
+        let eof = cut_byte & 1 == 1;
+        if cut > 0 && cut < n {
+            match list.handle_response(&mut rx, cut) {
+                Ok(ListReceived::NeedMore) => {}
+                // A complete or failed answer from a prefix: the page is over.
+                Ok(_) => continue,
+                Err(e) => panic!("handle_response misuse: {e:?}"),
+            }
+        }
+        let rx_range = rx.as_ptr_range();
+        let got = if eof {
+            list.handle_eof(&mut rx, n)
+        } else {
+            list.handle_response(&mut rx, n)
+        };
+        match got {
+            Ok(ListReceived::NeedMore) => {
+                assert!(!eof, "end of stream left the page incomplete");
+                break;
+            }
+            Ok(ListReceived::Page(page)) => {
+                for job in page.jobs().take(256) {
+                    for text in [job.id, job.state_raw, job.description, job.start_time] {
+                        check_str_in(rx_range.clone(), text);
+                    }
+                    let _ = job.start_unix();
+                }
+                recovery.check_page(&page);
+                assert!(recovery.candidates().count() <= MAX_CANDIDATES);
+                if !page.more {
+                    assert!(list.is_done());
+                }
+            }
+            Ok(ListReceived::Failed { .. }) => assert!(list.is_done()),
+            #[allow(unreachable_patterns)]
+            Ok(_) => {}
+            Err(e) => panic!("handle_response misuse: {e:?}"),
+        }
+    }
+    let _ = recovery.verdict();
+    assert!(requests <= query.max_pages);
 }

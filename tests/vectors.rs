@@ -446,7 +446,8 @@ fn every_vector_has_its_expected_reading() {
     let vectors: Vec<String> = std::fs::read_dir(&dir)
         .expect("corpus")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with("edge-"))
+        // Hand-made edge cases and inputs the fuzzer found (named by hash) are not vectors.
+        .filter(|n| !n.starts_with("edge-") && n.ends_with(".json"))
         .collect();
     assert_eq!(vectors.len(), 42, "the 42 shared vectors");
     for name in &vectors {

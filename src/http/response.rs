@@ -643,7 +643,18 @@ impl ResponseParser {
                         return Ok(false);
                     }
                     if c.write < c.read {
-                        buf.copy_within(c.read..src_end, c.write);
+                        // Moves the chunk data down over the chunk framing. A checked byte
+                        // loop rather than `copy_within`, whose bounds assertion the optimizer
+                        // cannot remove: the release build keeps no panic path here.
+                        let shift = c.read.saturating_sub(c.write);
+                        if let Some(window) = buf.get_mut(c.write..src_end) {
+                            for i in 0..n {
+                                let byte = window.get(i.saturating_add(shift)).copied();
+                                if let (Some(byte), Some(slot)) = (byte, window.get_mut(i)) {
+                                    *slot = byte;
+                                }
+                            }
+                        }
                     }
                     c.read = src_end;
                     c.write = c.write.saturating_add(n);
