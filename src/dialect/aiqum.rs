@@ -9,7 +9,7 @@
 //! appears in `state` itself. A submit answer may name the job as `job.key`, a top-level
 //! `operationId` (rediscovery) or `job_key` (the older Service Level Manager).
 
-use super::{ApiError, Job, SubmitAnswer};
+use super::{Job, SubmitAnswer};
 use crate::json::{self, JsonError, JsonStr, Object};
 use crate::state::JobState;
 
@@ -39,10 +39,7 @@ fn outcome_of(raw: JsonStr<'_>) -> Option<JobState> {
         ("partial_failures", JobState::PartiallyFailed),
         ("error", JobState::Failed),
     ];
-    TABLE
-        .iter()
-        .find(|(name, _)| raw.eq_ignore_ascii_case(name))
-        .map(|(_, s)| *s)
+    super::lookup(raw, TABLE)
 }
 
 fn lifecycle_of(raw: JsonStr<'_>) -> JobState {
@@ -53,10 +50,7 @@ fn lifecycle_of(raw: JsonStr<'_>) -> JobState {
         ("running", JobState::Running),
         ("in_progress", JobState::Running),
     ];
-    TABLE
-        .iter()
-        .find(|(name, _)| raw.eq_ignore_ascii_case(name))
-        .map_or(JobState::Unknown, |(_, s)| *s)
+    super::state_from_table(raw, TABLE)
 }
 
 /// The normalized state from `state` and `status`, and the raw string it was read from.
@@ -108,10 +102,7 @@ pub fn parse_submit_answer(
     limits: json::Limits,
 ) -> Result<SubmitAnswer<'_>, JsonError> {
     let mut answer = SubmitAnswer::default();
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Ok(answer);
-    }
-    let Some(root) = json::parse(body, limits)?.as_object() else {
+    let Some(root) = super::root_object(body, limits)? else {
         return Ok(answer);
     };
     for (key, value) in root.members() {
@@ -123,13 +114,7 @@ pub fn parse_submit_answer(
                     ..Job::default()
                 })
             }
-            Some("error") => {
-                answer.error = value.as_object().map(|e| ApiError {
-                    message: e.get("message").and_then(|v| v.as_str()),
-                    code: e.get("code").and_then(|v| v.as_code()),
-                    target: e.get("target").and_then(|v| v.as_str()),
-                })
-            }
+            Some("error") => answer.error = value.as_object().map(super::api_error),
             _ => {}
         }
     }

@@ -10,7 +10,7 @@
 
 use core::time::Duration;
 
-use super::{ApiError, Job, SubmitAnswer};
+use super::{Job, SubmitAnswer};
 use crate::json::{self, JsonError, JsonStr, Object};
 use crate::state::JobState;
 
@@ -65,30 +65,19 @@ pub(crate) fn job_from_object(obj: Object<'_>) -> Job<'_> {
     job
 }
 
-fn error_from_object(obj: Object<'_>) -> ApiError<'_> {
-    ApiError {
-        message: obj.get("message").and_then(|v| v.as_str()),
-        code: obj.get("code").and_then(|v| v.as_code()),
-        target: obj.get("target").and_then(|v| v.as_str()),
-    }
-}
-
 /// Parses the answer to a submit: `{"job": {...}}`, or an error body.
 pub fn parse_submit_answer(
     body: &[u8],
     limits: json::Limits,
 ) -> Result<SubmitAnswer<'_>, JsonError> {
     let mut answer = SubmitAnswer::default();
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Ok(answer);
-    }
-    let Some(root) = json::parse(body, limits)?.as_object() else {
+    let Some(root) = super::root_object(body, limits)? else {
         return Ok(answer);
     };
     for (key, value) in root.members() {
         match key.as_plain_str() {
             Some("job") => answer.job = value.as_object().map(job_from_object),
-            Some("error") => answer.error = value.as_object().map(error_from_object),
+            Some("error") => answer.error = value.as_object().map(super::api_error),
             _ => {}
         }
     }
@@ -113,10 +102,7 @@ pub fn normalize_state(raw: JsonStr<'_>) -> JobState {
         ("success", JobState::Succeeded),
         ("failure", JobState::Failed),
     ];
-    TABLE
-        .iter()
-        .find(|(name, _)| raw.eq_ignore_ascii_case(name))
-        .map_or(JobState::Unknown, |(_, s)| *s)
+    super::state_from_table(raw, TABLE)
 }
 
 pub use super::advance_timestamp;

@@ -36,7 +36,7 @@
 
 use core::time::Duration;
 
-use super::{ApiError, Job, SubmitAnswer};
+use super::{Job, SubmitAnswer};
 use crate::json::{self, JsonError, JsonStr, Object, Value};
 use crate::state::JobState;
 
@@ -140,10 +140,7 @@ fn keys<'a>(obj: Object<'a>, keys: &[&str]) -> Option<Value<'a>> {
 
 impl GenericDialect {
     fn state_of(&self, raw: JsonStr<'_>) -> JobState {
-        self.states
-            .iter()
-            .find(|(name, _)| raw.eq_ignore_ascii_case(name))
-            .map_or(JobState::Unknown, |(_, s)| *s)
+        super::state_from_table(raw, self.states)
     }
 
     pub(crate) fn job_from_object<'a>(&self, obj: Object<'a>) -> Job<'a> {
@@ -183,10 +180,7 @@ impl GenericDialect {
         limits: json::Limits,
     ) -> Result<SubmitAnswer<'a>, JsonError> {
         let mut answer = SubmitAnswer::default();
-        if body.iter().all(|b| b.is_ascii_whitespace()) {
-            return Ok(answer);
-        }
-        let Some(root) = json::parse(body, limits)?.as_object() else {
+        let Some(root) = super::root_object(body, limits)? else {
             return Ok(answer);
         };
         let named = keys(root, self.submit_id).and_then(|v| v.as_str());
@@ -209,11 +203,7 @@ impl GenericDialect {
         answer.error = root
             .get("error")
             .and_then(|e| e.as_object())
-            .map(|e| ApiError {
-                message: e.get("message").and_then(|v| v.as_str()),
-                code: e.get("code").and_then(|v| v.as_code()),
-                target: e.get("target").and_then(|v| v.as_str()),
-            });
+            .map(super::api_error);
         Ok(answer)
     }
 

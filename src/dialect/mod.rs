@@ -138,6 +138,51 @@ pub struct SubmitAnswer<'a> {
     pub error: Option<ApiError<'a>>,
 }
 
+/// The state a table gives a raw string (ASCII case ignored); `Unknown` when it is not listed.
+pub(crate) fn state_from_table(raw: JsonStr<'_>, table: &[(&str, JobState)]) -> JobState {
+    lookup(raw, table).unwrap_or(JobState::Unknown)
+}
+
+/// The state a table gives a raw string (ASCII case ignored), if listed.
+#[cfg_attr(not(feature = "aiqum"), allow(dead_code))]
+pub(crate) fn lookup(raw: JsonStr<'_>, table: &[(&str, JobState)]) -> Option<JobState> {
+    table
+        .iter()
+        .find(|(name, _)| raw.eq_ignore_ascii_case(name))
+        .map(|(_, state)| *state)
+}
+
+/// The root object of an answer body; `None` for an empty body or one that is not an object
+/// (both are answers with no parts, not errors).
+pub(crate) fn root_object(
+    body: &[u8],
+    limits: json::Limits,
+) -> Result<Option<json::Object<'_>>, JsonError> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(None);
+    }
+    Ok(json::parse(body, limits)?.as_object())
+}
+
+/// An error object in the ONTAP shape `{message, code, target}` (also used where an API's
+/// error shape is not documented).
+#[cfg_attr(
+    not(any(
+        feature = "ontap",
+        feature = "deploy",
+        feature = "aiqum",
+        feature = "generic"
+    )),
+    allow(dead_code)
+)]
+pub(crate) fn api_error(obj: json::Object<'_>) -> ApiError<'_> {
+    ApiError {
+        message: obj.get("message").and_then(|v| v.as_str()),
+        code: obj.get("code").and_then(|v| v.as_code()),
+        target: obj.get("target").and_then(|v| v.as_str()),
+    }
+}
+
 impl Dialect {
     /// A stable one-byte tag, used in resume tokens.
     pub(crate) const fn tag(&self) -> u8 {

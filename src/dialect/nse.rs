@@ -49,10 +49,7 @@ pub fn normalize_state(raw: JsonStr<'_>) -> JobState {
         ("failure", JobState::Failed),
         ("error", JobState::Failed),
     ];
-    TABLE
-        .iter()
-        .find(|(name, _)| raw.eq_ignore_ascii_case(name))
-        .map_or(JobState::Unknown, |(_, s)| *s)
+    super::state_from_table(raw, TABLE)
 }
 
 fn non_empty(v: Option<Value<'_>>) -> Option<JsonStr<'_>> {
@@ -124,10 +121,7 @@ pub fn parse_submit_answer(
     limits: json::Limits,
 ) -> Result<SubmitAnswer<'_>, JsonError> {
     let mut answer = SubmitAnswer::default();
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Ok(answer);
-    }
-    let Some(root) = json::parse(body, limits)?.as_object() else {
+    let Some(root) = super::root_object(body, limits)? else {
         return Ok(answer);
     };
     answer.job = first_record(root).map(job_from_object);

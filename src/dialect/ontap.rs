@@ -7,7 +7,7 @@
 
 use core::time::Duration;
 
-use super::{ApiError, Job, SubmitAnswer};
+use super::{Job, SubmitAnswer};
 use crate::json::{self, JsonError, JsonStr, Object, Value};
 use crate::state::JobState;
 
@@ -102,23 +102,14 @@ pub fn parse_submit_answer(
     limits: json::Limits,
 ) -> Result<SubmitAnswer<'_>, JsonError> {
     let mut answer = SubmitAnswer::default();
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Ok(answer);
-    }
-    let Some(root) = json::parse(body, limits)?.as_object() else {
+    let Some(root) = super::root_object(body, limits)? else {
         return Ok(answer);
     };
     for (key, value) in root.members() {
         match key.as_plain_str() {
             Some("job") => answer.job = value.as_object().map(job_from_object),
             Some("jobs") => answer.jobs = value.as_array(),
-            Some("error") => {
-                answer.error = value.as_object().map(|e| ApiError {
-                    message: e.get("message").and_then(|v| v.as_str()),
-                    code: e.get("code").and_then(|v| v.as_code()),
-                    target: e.get("target").and_then(|v| v.as_str()),
-                })
-            }
+            Some("error") => answer.error = value.as_object().map(super::api_error),
             _ => {}
         }
     }
@@ -189,10 +180,7 @@ pub fn normalize_state(raw: JsonStr<'_>) -> JobState {
         ("success", JobState::Succeeded),
         ("failure", JobState::Failed),
     ];
-    TABLE
-        .iter()
-        .find(|(name, _)| raw.eq_ignore_ascii_case(name))
-        .map_or(JobState::Unknown, |(_, state)| *state)
+    super::state_from_table(raw, TABLE)
 }
 
 #[cfg(test)]
