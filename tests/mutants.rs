@@ -232,3 +232,46 @@ fn a_clock_step_backwards_is_reported_once_per_episode() {
     assert!(!reported(101)); // time moves forward: the episode is over
     assert!(reported(95));
 }
+
+#[test]
+fn a_long_job_id_is_polled_and_cancelled() {
+    let mut cfg = config();
+    cfg.dialect = Dialect::Ontap(OntapOptions {
+        return_timeout: Duration::ZERO,
+        cancel_on_deadline: false,
+        confirm_with_get: false,
+    });
+    // Longer than the 64 bytes of path room beyond the id that the writers reserve.
+    let id = "a".repeat(100);
+    let mut now = Instant::from_secs(1);
+    let mut job = JobPoller::watch(&cfg, &id, now).unwrap();
+    let mut tx = vec![0u8; 2048];
+    let Ok(Action::SendRequest(req)) = job.poll(&cfg, &Submit::NONE, now, &mut tx) else {
+        panic!("a poll of the long id");
+    };
+    let line = String::from_utf8_lossy(&tx[..req.len]).to_string();
+    assert!(
+        line.starts_with(&format!("GET /api/cluster/jobs/{id}?")),
+        "{line}"
+    );
+    answer(
+        &mut job,
+        now,
+        http(200, &format!(r#"{{"uuid":"{id}","state":"running"}}"#)),
+    );
+    job.request_server_cancel(now).unwrap();
+    let cancel = loop {
+        match job.poll(&cfg, &Submit::NONE, now, &mut tx).unwrap() {
+            Action::SendRequest(req) => break req,
+            Action::SleepUntil(t) => now = t,
+            Action::Event(_) | Action::Close => {}
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(cancel.purpose, jobpoll::Purpose::Cancel);
+    let line = String::from_utf8_lossy(&tx[..cancel.len]).to_string();
+    assert!(
+        line.starts_with(&format!("PATCH /api/cluster/jobs/{id}?")),
+        "{line}"
+    );
+}
