@@ -1,4 +1,5 @@
-//! The README quotes the one test command CI runs: the two cannot drift apart.
+//! The README quotes the one test command CI runs (`.ci/run`, and `.ci/test` for people): the
+//! three cannot drift apart.
 
 #[test]
 fn readme_quotes_the_ci_test_command() {
@@ -11,4 +12,6 @@ fn readme_quotes_the_ci_test_command() {
         .expect("an exec line in .ci/test");
     let readme = std::fs::read_to_string(format!("{root}/README.md")).expect("README.md");
     assert!(readme.contains(command), "README.md must quote `{command}`");
+    let ci = std::fs::read_to_string(format!("{root}/.ci/run")).expect(".ci/run");
+    assert!(ci.contains(command), ".ci/run must run `{command}`");
 }
