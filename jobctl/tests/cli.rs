@@ -333,13 +333,10 @@ fn several_jobs_are_followed_and_summed_up() {
     assert_eq!(s.sim.stats().jobs_created, 4);
 }
 
-/// Ctrl-C while the job runs: a clean stop with the resume token (exit 130); `resume` with it
-/// follows the same job to success, without a second submit.
-#[test]
-fn sigint_then_resume() {
-    let s = server(400.0, Final::success());
-    let mut cmd = s.jobctl("netapp123");
-    let mut child = submit(&mut cmd)
+/// Runs a volume-create submit with `cmd`, sends SIGINT once jobctl reports the job accepted,
+/// and returns its output and its stderr lines joined.
+fn interrupt_once_accepted(cmd: &mut Command) -> (Output, String) {
+    let mut child = submit(cmd)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -363,6 +360,16 @@ fn sigint_then_resume() {
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
     let out = child.wait_with_output().expect("exits");
     let stderr = reader.join().expect("reader").join("\n");
+    (out, stderr)
+}
+
+/// Ctrl-C while the job runs: a clean stop with the resume token (exit 130); `resume` with it
+/// follows the same job to success, without a second submit.
+#[test]
+fn sigint_then_resume() {
+    let s = server(400.0, Final::success());
+    let mut cmd = s.jobctl("netapp123");
+    let (out, stderr) = interrupt_once_accepted(&mut cmd);
     let (v, code) = result(&out);
     assert_eq!(
         (v["outcome"].as_str(), code),
@@ -391,30 +398,7 @@ fn sigint_with_cancel_on_exit_cancels_on_the_server() {
     let s = server(400.0, Final::success());
     let mut cmd = s.jobctl("netapp123");
     cmd.arg("--cancel-on-exit");
-    let mut child = submit(&mut cmd)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("accepted: job") {
-                let _ = tx.send(());
-            }
-            lines.push(line);
-        }
-        lines
-    });
-    rx.recv_timeout(Duration::from_secs(10))
-        .expect("the job is accepted");
-    let pid = i32::try_from(child.id()).expect("pid");
-    // SAFETY: sending a signal to our own child process.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    let out = child.wait_with_output().expect("exits");
-    let stderr = reader.join().expect("reader").join("\n");
+    let (out, stderr) = interrupt_once_accepted(&mut cmd);
     let (v, code) = result(&out);
     assert_eq!(
         (v["outcome"].as_str(), code),
