@@ -18,15 +18,27 @@ use crate::state::{Bounded, JobState};
 use crate::time::Instant;
 use crate::token::ResumeToken;
 
-/// Longest job id or job href the machine stores, in bytes.
-pub const MAX_JOB_REF: usize = 128;
+/// Longest job id or job href the machine stores, in bytes: 128 when a dialect with opaque
+/// keys or links is built in (Unified Manager, Service Engine, generic), else 64, which holds
+/// what ONTAP and Select Deploy name a job by (a UUID; `/api/cluster/jobs/` and a UUID is 54).
+pub const MAX_JOB_REF: usize = if cfg!(any(feature = "aiqum", feature = "nse", feature = "generic"))
+{
+    128
+} else {
+    64
+};
 /// Most query pairs a [`Submit`] may carry.
 pub const MAX_QUERY_PAIRS: usize = 8;
 /// Longest raw state string kept (longer ones are cut at a character boundary).
 pub const MAX_RAW_STATE: usize = 24;
 /// Longest change marker (Select Deploy `last_modified`) kept; a longer one disables long
-/// polling for that job (it is never cut, since a cut value would compare wrongly).
-pub const MAX_CURSOR: usize = 48;
+/// polling for that job (it is never cut, since a cut value would compare wrongly). Zero
+/// unless a dialect that long-polls is built in (Select Deploy, generic).
+pub const MAX_CURSOR: usize = if cfg!(any(feature = "deploy", feature = "generic")) {
+    48
+} else {
+    0
+};
 
 /// How the machine names the job to the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -261,10 +261,17 @@ mod tests {
         }
     }
 
+    /// The sample's cursor as stored: builds without a long-polling dialect keep none.
+    const CURSOR: &str = if MAX_CURSOR == 0 {
+        ""
+    } else {
+        "2019-04-04T15:41:29.140265Z"
+    };
+
     #[test]
     fn round_trip() {
         let token = ResumeToken::encode(&sample());
-        assert_eq!(token.as_bytes().len(), FIXED + 36 + 27);
+        assert_eq!(token.as_bytes().len(), FIXED + 36 + CURSOR.len());
         let again = ResumeToken::from_bytes(token.as_bytes());
         assert_eq!(again, Ok(token));
         let saved = token.decode();
@@ -273,7 +280,7 @@ mod tests {
             && s.seen
             && s.job.text.as_str() == "1cd8a442-86d1-11e0-ae1c-123478563412"
             && s.remaining == Duration::from_secs(500)
-            && s.cursor.as_str() == "2019-04-04T15:41:29.140265Z"
+            && s.cursor.as_str() == CURSOR
             && s.cursor_inclusive));
     }
 
