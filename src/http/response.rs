@@ -223,12 +223,178 @@ pub enum MalformedKind {
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ResponseParser {
-    limits: Limits,
+    limits: Bounds,
     /// Start of the head being looked for (after any 1xx heads).
-    head_start: usize,
+    head_start: u32,
     phase: Phase,
     /// The response being built; complete once `phase` is `Done`.
-    response: Response,
+    response: Facts,
+}
+
+/// The parser reads at most this many bytes of a buffer, so every offset fits a `u32` (the
+/// parser is kept in the job machine for as long as a request is in flight: it stays small).
+const MAX_BUFFER: usize = u32::MAX as usize;
+
+/// `buf` cut to [`MAX_BUFFER`] bytes.
+#[allow(clippy::unnecessary_min_or_max)] // a no-op where `usize` has 32 bits
+fn usable(buf: &mut [u8]) -> &mut [u8] {
+    let len = buf.len().min(MAX_BUFFER);
+    buf.get_mut(..len).unwrap_or_default()
+}
+
+/// An offset into a buffer cut by [`usable`]: always fits.
+fn offset(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
+}
+
+fn index(at: u32) -> usize {
+    usize::try_from(at).unwrap_or(usize::MAX)
+}
+
+/// [`Limits`] as the parser applies them, in 9 bytes instead of 24.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+struct Bounds {
+    max_head_len: u32,
+    max_body_len: u32,
+    max_headers: u8,
+}
+
+impl Bounds {
+    const fn new(limits: Limits) -> Bounds {
+        // Lengths above the usable buffer and header counts above MAX_HEADERS act as those.
+        const fn clamp(n: usize) -> u32 {
+            let n = n as u64;
+            if n > u32::MAX as u64 {
+                u32::MAX
+            } else {
+                n as u32
+            }
+        }
+        Bounds {
+            max_head_len: clamp(limits.max_head_len),
+            max_body_len: clamp(limits.max_body_len),
+            max_headers: if limits.max_headers > MAX_HEADERS {
+                MAX_HEADERS as u8
+            } else {
+                limits.max_headers as u8
+            },
+        }
+    }
+
+    fn head_len(self) -> usize {
+        index(self.max_head_len)
+    }
+
+    fn body_len(self) -> usize {
+        index(self.max_body_len)
+    }
+
+    fn headers(self) -> usize {
+        usize::from(self.max_headers)
+    }
+
+    const fn limits(self) -> Limits {
+        Limits {
+            max_headers: self.max_headers as usize,
+            max_head_len: self.max_head_len as usize,
+            max_body_len: self.max_body_len as usize,
+        }
+    }
+}
+
+/// A [`Response`] packed into 32-bit offsets and flag bits (56 bytes instead of 104).
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+struct Facts {
+    content_length: u64,
+    date: u64,
+    retry_after: u64,
+    keep_alive_secs: u64,
+    head_start: u32,
+    body_start: u32,
+    body_end: u32,
+    consumed: u32,
+    status: u16,
+    minor_version: u8,
+    flags: u8,
+}
+
+impl Facts {
+    const KEEP_ALIVE: u8 = 1;
+    const CHUNKED: u8 = 1 << 1;
+    const HAS_CONTENT_LENGTH: u8 = 1 << 2;
+    const HAS_DATE: u8 = 1 << 3;
+    const HAS_KEEP_ALIVE_TIMEOUT: u8 = 1 << 4;
+    const RETRY_AFTER_SECONDS: u8 = 1 << 5;
+    const RETRY_AFTER_DATE: u8 = 1 << 6;
+
+    const EMPTY: Facts = Facts {
+        content_length: 0,
+        date: 0,
+        retry_after: 0,
+        keep_alive_secs: 0,
+        head_start: 0,
+        body_start: 0,
+        body_end: 0,
+        consumed: 0,
+        status: 0,
+        minor_version: 1,
+        flags: 0,
+    };
+
+    fn set(&mut self, flag: u8, on: bool) {
+        if on {
+            self.flags |= flag;
+        } else {
+            self.flags &= !flag;
+        }
+    }
+
+    fn has(self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    fn content_length(self) -> Option<u64> {
+        self.has(Self::HAS_CONTENT_LENGTH)
+            .then_some(self.content_length)
+    }
+
+    fn body_start(self) -> usize {
+        index(self.body_start)
+    }
+
+    fn end_body(&mut self, body_end: usize, consumed: usize) {
+        self.body_end = offset(body_end);
+        self.consumed = offset(consumed);
+    }
+
+    fn response(self) -> Response {
+        Response {
+            status: self.status,
+            minor_version: self.minor_version,
+            head_start: index(self.head_start),
+            body_start: index(self.body_start),
+            body_end: index(self.body_end),
+            consumed: index(self.consumed),
+            keep_alive: self.has(Self::KEEP_ALIVE),
+            keep_alive_timeout: self
+                .has(Self::HAS_KEEP_ALIVE_TIMEOUT)
+                .then(|| Duration::from_secs(self.keep_alive_secs)),
+            retry_after: if self.has(Self::RETRY_AFTER_SECONDS) {
+                Some(RetryAfter::Seconds(
+                    u32::try_from(self.retry_after).unwrap_or(u32::MAX),
+                ))
+            } else if self.has(Self::RETRY_AFTER_DATE) {
+                Some(RetryAfter::Date(self.retry_after))
+            } else {
+                None
+            },
+            date: self.has(Self::HAS_DATE).then_some(self.date),
+            content_length: self.content_length(),
+            chunked: self.has(Self::CHUNKED),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -267,40 +433,30 @@ enum ChunkState {
     Trailer,
 }
 
-const EMPTY_RESPONSE: Response = Response {
-    status: 0,
-    minor_version: 1,
-    head_start: 0,
-    body_start: 0,
-    body_end: 0,
-    consumed: 0,
-    keep_alive: false,
-    keep_alive_timeout: None,
-    retry_after: None,
-    date: None,
-    content_length: None,
-    chunked: false,
-};
-
 impl ResponseParser {
     /// A parser for one response at the start of the buffer.
     pub const fn new(limits: Limits) -> Self {
         ResponseParser {
-            limits,
+            limits: Bounds::new(limits),
             head_start: 0,
             phase: Phase::Head,
-            response: EMPTY_RESPONSE,
+            response: Facts::EMPTY,
         }
     }
 
     /// Forgets everything, ready for a new response at the start of a (compacted) buffer.
     pub fn reset(&mut self) {
-        *self = ResponseParser::new(self.limits);
+        *self = ResponseParser {
+            limits: self.limits,
+            head_start: 0,
+            phase: Phase::Head,
+            response: Facts::EMPTY,
+        };
     }
 
-    /// The limits in force.
+    /// The limits in force: header counts above 32 read as 32, lengths above 4 GiB as 4 GiB.
     pub const fn limits(&self) -> Limits {
-        self.limits
+        self.limits.limits()
     }
 
     /// `buf[..filled]` holds every byte received so far for this response (the caller appends
@@ -328,6 +484,7 @@ impl ResponseParser {
         filled: usize,
         dates: Dates,
     ) -> Result<Status, HttpError> {
+        let buf = usable(buf);
         let filled = filled.min(buf.len());
         let status = self.advance(buf, filled, dates)?;
         if status == Status::Partial && filled >= buf.len() {
@@ -335,10 +492,10 @@ impl ResponseParser {
                 Phase::Head => HttpError::HeadTooLarge {
                     limit: self
                         .limits
-                        .max_head_len
-                        .min(buf.len().saturating_sub(self.head_start)),
+                        .head_len()
+                        .min(buf.len().saturating_sub(index(self.head_start))),
                 },
-                _ => self.body_too_large(buf, self.response.content_length),
+                _ => self.body_too_large(buf, self.response.content_length()),
             };
             return Err(self.fail(error));
         }
@@ -366,6 +523,7 @@ impl ResponseParser {
         filled: usize,
         dates: Dates,
     ) -> Result<Status, HttpError> {
+        let buf = usable(buf);
         let filled = filled.min(buf.len());
         let status = self.advance(buf, filled, dates)?;
         if status != Status::Partial {
@@ -373,10 +531,9 @@ impl ResponseParser {
         }
         match self.phase {
             Phase::UntilClose => {
-                self.response.body_end = filled;
-                self.response.consumed = filled;
+                self.response.end_body(filled, filled);
                 self.phase = Phase::Done;
-                Ok(Status::Complete(self.response))
+                Ok(Status::Complete(self.response.response()))
             }
             _ if filled == 0 => Err(self.fail(HttpError::NoResponse)),
             _ => Err(self.fail(HttpError::Truncated)),
@@ -394,8 +551,8 @@ impl ResponseParser {
             declared,
             limit: self
                 .limits
-                .max_body_len
-                .min(buf.len().saturating_sub(self.response.body_start)),
+                .body_len()
+                .min(buf.len().saturating_sub(self.response.body_start())),
         }
     }
 
@@ -409,7 +566,7 @@ impl ResponseParser {
         match self.step(buf, filled, dates) {
             Ok(true) => {
                 self.phase = Phase::Done;
-                Ok(Status::Complete(self.response))
+                Ok(Status::Complete(self.response.response()))
             }
             Ok(false) => Ok(Status::Partial),
             Err(e) => Err(self.fail(e)),
@@ -427,8 +584,7 @@ impl ResponseParser {
             Phase::Head => Ok(false),
             Phase::Fixed { end } => {
                 if filled >= end {
-                    self.response.body_end = end;
-                    self.response.consumed = end;
+                    self.response.end_body(end, end);
                     Ok(true)
                 } else {
                     Ok(false)
@@ -438,16 +594,15 @@ impl ResponseParser {
                 let result = self.step_chunked(buf, filled, &mut chunked);
                 self.phase = Phase::Chunked(chunked);
                 if result? {
-                    self.response.body_end = chunked.write;
-                    self.response.consumed = chunked.read;
+                    self.response.end_body(chunked.write, chunked.read);
                     Ok(true)
                 } else {
                     Ok(false)
                 }
             }
             Phase::UntilClose => {
-                let seen = filled.saturating_sub(self.response.body_start);
-                if seen > self.limits.max_body_len {
+                let seen = filled.saturating_sub(self.response.body_start());
+                if seen > self.limits.body_len() {
                     Err(self.body_too_large(buf, None))
                 } else {
                     Ok(false)
@@ -462,18 +617,18 @@ impl ResponseParser {
     /// body phase set.
     fn parse_head(&mut self, buf: &[u8], filled: usize, dates: Dates) -> Result<bool, HttpError> {
         // Each pass either returns or moves `head_start` forward by a whole head.
-        while let Some(avail) = buf.get(self.head_start..filled) {
-            let region = avail.get(..self.limits.max_head_len).unwrap_or(avail);
+        while let Some(avail) = buf.get(index(self.head_start)..filled) {
+            let region = avail.get(..self.limits.head_len()).unwrap_or(avail);
             let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let max_headers = self.limits.max_headers.min(MAX_HEADERS);
+            let max_headers = self.limits.headers();
             let headers = storage.get_mut(..max_headers).unwrap_or(&mut []);
             let mut head = httparse::Response::new(headers);
             let len = match head.parse(region) {
                 Ok(httparse::Status::Complete(len)) => len,
                 Ok(httparse::Status::Partial) => {
-                    if avail.len() >= self.limits.max_head_len {
+                    if avail.len() >= self.limits.head_len() {
                         return Err(HttpError::HeadTooLarge {
-                            limit: self.limits.max_head_len,
+                            limit: self.limits.head_len(),
                         });
                     }
                     return Ok(false);
@@ -482,12 +637,12 @@ impl ResponseParser {
             };
             let code = head.code.unwrap_or(0);
             let minor = head.version.unwrap_or(1);
-            let head_end = self.head_start.saturating_add(len);
+            let head_end = index(self.head_start).saturating_add(len);
             let leading = region
                 .iter()
                 .take_while(|&&b| b == b'\r' || b == b'\n')
                 .count();
-            let line_start = self.head_start.saturating_add(leading);
+            let line_start = index(self.head_start).saturating_add(leading);
             match code {
                 0..=99 => {
                     return Err(HttpError::Malformed {
@@ -496,30 +651,55 @@ impl ResponseParser {
                 }
                 101 => return Err(HttpError::UnexpectedSwitchingProtocols),
                 100..=199 => {
-                    self.head_start = head_end;
+                    self.head_start = offset(head_end);
                     continue;
                 }
                 _ => {}
             }
             let info = HeadInfo::read(head.headers, dates);
-            self.response = Response {
+            let mut facts = Facts {
+                content_length: 0,
+                date: info.date.unwrap_or(0),
+                retry_after: match info.retry_after {
+                    Some(RetryAfter::Seconds(n)) => u64::from(n),
+                    Some(RetryAfter::Date(d)) => d,
+                    None => 0,
+                },
+                keep_alive_secs: info.keep_alive_timeout.map_or(0, |t| t.as_secs()),
+                head_start: offset(line_start),
+                body_start: offset(head_end),
+                body_end: offset(head_end),
+                consumed: offset(head_end),
                 status: code,
                 minor_version: minor,
-                head_start: line_start,
-                body_start: head_end,
-                body_end: head_end,
-                consumed: head_end,
-                keep_alive: if minor == 0 {
+                flags: 0,
+            };
+            if let Ok(Some(n)) = info.content_length {
+                facts.content_length = n;
+                facts.set(Facts::HAS_CONTENT_LENGTH, true);
+            }
+            facts.set(
+                Facts::KEEP_ALIVE,
+                if minor == 0 {
                     info.keep_alive_token && !info.close
                 } else {
                     !info.close
                 },
-                keep_alive_timeout: info.keep_alive_timeout,
-                retry_after: info.retry_after,
-                date: info.date,
-                content_length: info.content_length.ok().flatten(),
-                chunked: false,
-            };
+            );
+            facts.set(
+                Facts::HAS_KEEP_ALIVE_TIMEOUT,
+                info.keep_alive_timeout.is_some(),
+            );
+            facts.set(
+                Facts::RETRY_AFTER_SECONDS,
+                matches!(info.retry_after, Some(RetryAfter::Seconds(_))),
+            );
+            facts.set(
+                Facts::RETRY_AFTER_DATE,
+                matches!(info.retry_after, Some(RetryAfter::Date(_))),
+            );
+            facts.set(Facts::HAS_DATE, info.date.is_some());
+            self.response = facts;
             self.phase = self.body_phase(buf, &info, head_end)?;
             return Ok(true);
         }
@@ -546,9 +726,9 @@ impl ResponseParser {
             if !info.chunked_only {
                 return Err(HttpError::UnsupportedTransferEncoding);
             }
-            self.response.chunked = true;
+            self.response.set(Facts::CHUNKED, true);
             if self.response.minor_version == 0 {
-                self.response.keep_alive = false;
+                self.response.set(Facts::KEEP_ALIVE, false);
             }
             return Ok(Phase::Chunked(Chunked {
                 read: head_end,
@@ -562,7 +742,7 @@ impl ResponseParser {
                 let room = buf.len().saturating_sub(head_end);
                 let fits = usize::try_from(n)
                     .ok()
-                    .filter(|&n| n <= self.limits.max_body_len && n <= room);
+                    .filter(|&n| n <= self.limits.body_len() && n <= room);
                 match fits {
                     Some(n) => Ok(Phase::Fixed {
                         end: head_end.saturating_add(n),
@@ -571,7 +751,7 @@ impl ResponseParser {
                 }
             }
             None => {
-                self.response.keep_alive = false;
+                self.response.set(Facts::KEEP_ALIVE, false);
                 Ok(Phase::UntilClose)
             }
         }
@@ -611,11 +791,11 @@ impl ResponseParser {
                         c.state = ChunkState::Trailer;
                         continue;
                     }
-                    let decoded = c.write.saturating_sub(self.response.body_start);
+                    let decoded = c.write.saturating_sub(self.response.body_start());
                     let total = u64::try_from(decoded)
                         .unwrap_or(u64::MAX)
                         .saturating_add(size);
-                    let max = u64::try_from(self.limits.max_body_len).unwrap_or(u64::MAX);
+                    let max = u64::try_from(self.limits.body_len()).unwrap_or(u64::MAX);
                     // The raw chunk and its CRLF must also fit in the buffer.
                     let raw_end = u64::try_from(c.read)
                         .unwrap_or(u64::MAX)
@@ -1434,6 +1614,30 @@ mod tests {
         // Chunked in HTTP/1.0 and close-delimited never keep the connection.
         let (r, _) = complete(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
         assert!(!r.keep_alive && r.chunked);
+    }
+
+    #[test]
+    fn limits_read_back_as_applied_and_the_parser_stays_small() {
+        let parser = ResponseParser::new(Limits {
+            max_headers: 1000,
+            max_head_len: 512,
+            max_body_len: usize::MAX,
+        });
+        let expected_body = if usize::BITS > 32 {
+            u32::MAX as usize
+        } else {
+            usize::MAX
+        };
+        assert_eq!(
+            parser.limits(),
+            Limits {
+                max_headers: 32,
+                max_head_len: 512,
+                max_body_len: expected_body,
+            }
+        );
+        // Kept in the job machine while a request is in flight.
+        assert!(core::mem::size_of::<ResponseParser>() <= 112);
     }
 
     #[test]
