@@ -1,7 +1,9 @@
 //! The fleet at scale: 10,000 concurrent jobs (mixed dialects and durations) through the tokio
 //! fleet, against jobsim running as a separate process on loopback.
 //!
-//! Run: `cargo bench --bench fleet --features tokio [-- JOBS]`. It builds and starts the
+//! Run: `cargo bench --bench fleet --features tokio [-- JOBS] [fresh-submits]`. Submits go on
+//! pooled connections (`Policy::reuse_connection_for_submit`, the setting the fleet's docs
+//! recommend); `fresh-submits` keeps the default policy, one new connection per submit. It builds and starts the
 //! `jobsim` binary (release), runs every job to its end, checks every outcome, and prints:
 //! client CPU seconds per 1,000 polls and peak RSS (both from the OS, `getrusage`), the RSS
 //! growth per in-flight job, and the TCP connections jobsim accepted (from `/_sim/stats`).
@@ -170,6 +172,7 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(10_000);
+    let fresh_submits = std::env::args().any(|a| a == "fresh-submits");
     let (_jobsim, port) = start_jobsim();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -210,6 +213,7 @@ fn main() {
                     retry_initial: Duration::from_millis(20),
                     deadline: Duration::from_secs(120),
                     seed: n as u64,
+                    reuse_connection_for_submit: !fresh_submits,
                     ..Policy::DEFAULT
                 };
                 let op = Submit::post(path, b"{\"name\":\"x\"}");
@@ -251,7 +255,12 @@ fn main() {
     let cpu = cpu_after - cpu_before;
     let growth = peak_in_flight_rss.load(std::sync::atomic::Ordering::Relaxed) - rss_before;
     println!(
-        "fleet: {jobs} jobs (4 dialects, 5 to 60 simulated s, time x{SCALE}), jobsim in another process"
+        "fleet: {jobs} jobs (4 dialects, 5 to 60 simulated s, time x{SCALE}), jobsim in another process, submits on {}",
+        if fresh_submits {
+            "fresh connections (default policy)"
+        } else {
+            "pooled connections"
+        }
     );
     println!("| measure | value |");
     println!("|---|---:|");
@@ -284,6 +293,25 @@ fn main() {
     for (o, n) in &others {
         println!("| other outcome: {o} | {n} |");
     }
+    let per_job = growth as f64 / jobs as f64;
+    println!(
+        "target: at most 2 KiB per in-flight job beyond the pool: {} ({per_job:.2} KiB)",
+        if per_job <= 2.0 { "MET" } else { "MISSED" }
+    );
+    // jobsim counts the stats request's own connection too.
+    let job_connections = stats["connections"]
+        .as_u64()
+        .unwrap_or(u64::MAX)
+        .saturating_sub(1);
+    let pool = limits.max_connections_per_host as u64;
+    println!(
+        "target: connections bounded by the pool ({pool}), not by the jobs: {} ({job_connections} for {jobs} jobs)",
+        if job_connections <= pool {
+            "MET"
+        } else {
+            "MISSED"
+        }
+    );
     if succeeded == jobs {
         println!("target: every outcome correct: MET");
     } else {

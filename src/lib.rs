@@ -57,7 +57,9 @@ pub use dialect::Dialect;
 pub use error::{ConfigError, Error, TransportError};
 pub use jobset::{JobSet, SetAction};
 pub use policy::{PausedPolicy, Policy, UnknownStatePolicy};
-pub use poller::{JobPoller, JobView, MAX_JOB_REF, MAX_QUERY_PAIRS, MAX_RAW_STATE};
+pub use poller::{
+    ConnectionState, JobPoller, JobView, MAX_JOB_REF, MAX_QUERY_PAIRS, MAX_RAW_STATE,
+};
 pub use state::JobState;
 pub use time::Instant;
 pub use token::{MAX_TOKEN_LEN, ResumeToken};

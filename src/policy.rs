@@ -76,6 +76,14 @@ pub struct Policy {
     pub on_paused: PausedPolicy,
     /// See [`UnknownStatePolicy`].
     pub on_unknown_state: UnknownStatePolicy,
+    /// Send a submit on a kept-alive connection that answered within the last second and has
+    /// at least a second left of the server's keep-alive window, instead of a fresh one.
+    ///
+    /// Off by default: should the server close the connection just as the submit is written,
+    /// nobody can tell whether it had the submit, and the job ends `SubmitOutcomeUnknown` (it is
+    /// never resent); a fresh connection rules that race out. Turn it on for fleets, where a
+    /// pool's connections are busy and every submit would otherwise open a connection.
+    pub reuse_connection_for_submit: bool,
 }
 
 impl Policy {
@@ -111,6 +119,7 @@ impl Policy {
         purge_window: Duration::from_secs(300),
         on_paused: PausedPolicy::Wait,
         on_unknown_state: UnknownStatePolicy::KeepPolling,
+        reuse_connection_for_submit: false,
     };
 
     /// The gap before poll number `attempt + 1` (0-based count of polls already answered),

@@ -146,10 +146,32 @@ struct InFlight {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum Conn {
     Closed,
-    /// Open and reusable until `idle_until` (the server's `Keep-Alive: timeout`).
+    /// Open and reusable until `idle_until` (the server's `Keep-Alive: timeout`); its last
+    /// answer arrived at `answered_at`.
     Open {
         idle_until: Instant,
+        answered_at: Instant,
     },
+}
+
+/// A submit goes on a kept-alive connection (when the policy allows it) only if the connection
+/// answered within this span and keeps at least this much of its keep-alive window.
+const SUBMIT_REUSE_WINDOW: Duration = Duration::from_secs(1);
+
+/// What a machine knows of the connection its last answer came on: open or closed, and for how
+/// long the server keeps it open when idle.
+///
+/// For adapters that pool connections between jobs (the tokio fleet): keep it with the
+/// connection after each exchange ([`JobPoller::connection_state`]) and hand it to the next
+/// job that uses that connection ([`JobPoller::adopt_connection`]), so that job's `Fresh` or
+/// `Reuse` follows the connection it will really use, not the one it used last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ConnectionState(Conn);
+
+impl ConnectionState {
+    /// No open connection: the next request opens one.
+    pub const CLOSED: ConnectionState = ConnectionState(Conn::Closed);
 }
 
 /// Up to four actions waiting to be drained (events, `Close`).
@@ -367,6 +389,21 @@ impl JobPoller {
         match self.job.kind {
             RefKind::Path => Some(self.job.text.as_str()),
             _ => None,
+        }
+    }
+
+    /// What the machine knows of its connection (see [`ConnectionState`]).
+    pub fn connection_state(&self) -> ConnectionState {
+        ConnectionState(self.conn)
+    }
+
+    /// The next request goes on a connection other than the one this machine last used (a
+    /// pooling adapter's): `state` is that connection's, as another machine's
+    /// [`connection_state`](Self::connection_state) left it, or [`ConnectionState::CLOSED`].
+    /// Ignored while a request is in flight (that request's connection is the one in use).
+    pub fn adopt_connection(&mut self, state: ConnectionState) {
+        if self.in_flight.is_none() {
+            self.conn = state.0;
         }
     }
 
@@ -737,15 +774,38 @@ impl JobPoller {
         let deadline = now
             .saturating_add(hold)
             .saturating_add(cfg.policy.request_timeout);
+        // A submit goes on a fresh connection, unless the policy allows a kept-alive one that
+        // has just answered and is far from its idle limit: a server closing it as the submit
+        // is written would leave the submit's fate unknown (never resent).
+        let reuse = cfg.policy.reuse_connection_for_submit
+            && match self.conn {
+                Conn::Open {
+                    idle_until,
+                    answered_at,
+                } => {
+                    now.saturating_duration_since(answered_at) <= SUBMIT_REUSE_WINDOW
+                        && now.saturating_add(SUBMIT_REUSE_WINDOW) < idle_until
+                }
+                Conn::Closed => false,
+            };
         self.start_request(now, Purpose::Submit, deadline, cfg);
-        // A submit always goes on a fresh connection.
-        self.conn = Conn::Closed;
+        if reuse {
+            if let Some(f) = self.in_flight.as_mut() {
+                f.reused = true;
+            }
+        } else {
+            self.conn = Conn::Closed;
+        }
         Ok(Action::SendRequest(SendRequest {
             len,
             deadline,
             purpose: Purpose::Submit,
             idempotent: op.method.is_safe(),
-            connection: Connection::Fresh,
+            connection: if reuse {
+                Connection::Reuse
+            } else {
+                Connection::Fresh
+            },
         }))
     }
 
@@ -769,7 +829,7 @@ impl JobPoller {
         };
         let len = request.write(tx).map_err(request_error)?;
         let reuse = match self.conn {
-            Conn::Open { idle_until } => now < idle_until,
+            Conn::Open { idle_until, .. } => now < idle_until,
             Conn::Closed => false,
         };
         self.server_cancel = ServerCancel::Sent;
@@ -885,7 +945,7 @@ impl JobPoller {
         let len = written.map_err(request_error)?;
         self.config_digest = digest;
         let reuse = match self.conn {
-            Conn::Open { idle_until } => now < idle_until && !self.stale_retry,
+            Conn::Open { idle_until, .. } => now < idle_until && !self.stale_retry,
             Conn::Closed => false,
         };
         if !reuse && self.conn != Conn::Closed {
@@ -997,9 +1057,13 @@ impl JobPoller {
                     let idle = response.keep_alive_timeout.unwrap_or(Duration::MAX);
                     self.conn = Conn::Open {
                         idle_until: now.saturating_add(idle),
+                        answered_at: now,
                     };
                 } else {
-                    self.conn = Conn::Open { idle_until: now };
+                    self.conn = Conn::Open {
+                        idle_until: now,
+                        answered_at: now,
+                    };
                     self.close_connection();
                 }
                 Ok(Received::Complete(

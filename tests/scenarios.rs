@@ -926,3 +926,107 @@ fn a_resumed_job_gets_a_new_deadline() {
     );
     assert_eq!(second.outcome, Outcome::Succeeded);
 }
+
+/// Sends what `poller` has due and answers it with `answer` at `at_ms`; returns the request.
+fn exchange(
+    poller: &mut JobPoller,
+    cfg: &jobpoll::Config<'_>,
+    at_ms: u64,
+    answer: &str,
+) -> jobpoll::SendRequest {
+    let mut tx = [0u8; 2048];
+    let now = Instant::from_millis(at_ms);
+    let req = loop {
+        match poller.poll(cfg, &op(), now, &mut tx).unwrap() {
+            jobpoll::Action::SendRequest(req) => break req,
+            jobpoll::Action::Event(_) => continue,
+            other => panic!("expected a request at {at_ms} ms, got {other:?}"),
+        }
+    };
+    let mut rx = answer.as_bytes().to_vec();
+    let filled = rx.len();
+    poller.handle_response(now, &mut rx, filled).unwrap();
+    req
+}
+
+#[test]
+fn a_submit_goes_on_a_pooled_connection_only_when_allowed_and_just_answered() {
+    let kept = response(202, &[("Keep-Alive", "timeout=5")], ACCEPTED);
+    let mut cfg = test_config();
+    // A first job's submit leaves a connection kept alive for 5 s, answered at 1.000 s.
+    let mut first = JobPoller::submit(&cfg, &op(), Instant::from_millis(0)).unwrap();
+    let req = exchange(&mut first, &cfg, 1_000, &kept);
+    assert_eq!(req.connection, jobpoll::Connection::Fresh);
+    let pooled = first.connection_state();
+    assert_ne!(pooled, jobpoll::ConnectionState::CLOSED);
+
+    // (policy allows it, ms of the second submit, connection expected)
+    let table = [
+        (false, 1_500, jobpoll::Connection::Fresh), // default: always a fresh connection
+        (true, 1_500, jobpoll::Connection::Reuse),  // answered 0.5 s ago, 4.5 s of window left
+        (true, 2_000, jobpoll::Connection::Reuse),  // exactly 1 s since the answer
+        (true, 2_001, jobpoll::Connection::Fresh),  // idle for more than 1 s
+    ];
+    for (allowed, at_ms, expected) in table {
+        cfg.policy.reuse_connection_for_submit = allowed;
+        let mut second = JobPoller::submit(&cfg, &op(), Instant::from_millis(at_ms)).unwrap();
+        second.adopt_connection(pooled);
+        let mut tx = [0u8; 2048];
+        let jobpoll::Action::SendRequest(req) = second
+            .poll(&cfg, &op(), Instant::from_millis(at_ms), &mut tx)
+            .unwrap()
+        else {
+            panic!("a submit is due");
+        };
+        assert_eq!(req.connection, expected, "allowed {allowed}, at {at_ms} ms");
+        assert!(!req.idempotent);
+    }
+
+    // A window about to close: 1 s or less left refuses the submit even right after an answer.
+    let short = response(202, &[("Keep-Alive", "timeout=1")], ACCEPTED);
+    let mut third = JobPoller::submit(&cfg, &op(), Instant::from_millis(0)).unwrap();
+    exchange(&mut third, &cfg, 1_000, &short);
+    let mut fourth = JobPoller::submit(&cfg, &op(), Instant::from_millis(1_000)).unwrap();
+    fourth.adopt_connection(third.connection_state());
+    let mut tx = [0u8; 2048];
+    let jobpoll::Action::SendRequest(req) = fourth
+        .poll(&cfg, &op(), Instant::from_millis(1_000), &mut tx)
+        .unwrap()
+    else {
+        panic!("a submit is due");
+    };
+    assert_eq!(req.connection, jobpoll::Connection::Fresh);
+}
+
+#[test]
+fn a_submit_lost_on_a_reused_connection_is_never_resent() {
+    let kept = response(202, &[("Keep-Alive", "timeout=5")], ACCEPTED);
+    let mut cfg = test_config();
+    cfg.policy.reuse_connection_for_submit = true;
+    let mut first = JobPoller::submit(&cfg, &op(), Instant::from_millis(0)).unwrap();
+    exchange(&mut first, &cfg, 1_000, &kept);
+    let mut second = JobPoller::submit(&cfg, &op(), Instant::from_millis(1_200)).unwrap();
+    second.adopt_connection(first.connection_state());
+    let mut tx = [0u8; 2048];
+    let now = Instant::from_millis(1_200);
+    let jobpoll::Action::SendRequest(req) = second.poll(&cfg, &op(), now, &mut tx).unwrap() else {
+        panic!("a submit is due");
+    };
+    assert_eq!(req.connection, jobpoll::Connection::Reuse);
+    // The server closed the connection without a byte: a poll would be resent, a submit not.
+    let mut rx = [0u8; 16];
+    second.handle_eof(now, &mut rx, 0).unwrap();
+    let mut outcome = None;
+    for _ in 0..8 {
+        match second.poll(&cfg, &op(), now, &mut tx).unwrap() {
+            jobpoll::Action::Done(o) => {
+                outcome = Some(o);
+                break;
+            }
+            jobpoll::Action::SendRequest(r) => panic!("the submit was resent: {r:?}"),
+            _ => {}
+        }
+    }
+    assert_eq!(outcome, Some(Outcome::SubmitOutcomeUnknown));
+    assert_eq!(second.requests(), 1);
+}
