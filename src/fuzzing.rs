@@ -168,10 +168,12 @@ fn drive(data: &[u8], whole: bool) -> Run {
         requests: 0,
         hash: 0xcbf2_9ce4_8422_2325,
     };
-    let cfg = config(
+    let mut cfg = config(
         u64::from(s.byte()).saturating_mul(8).max(1),
         u64::from(s.byte() % 130),
     );
+    let flags = s.byte();
+    cfg.policy.reuse_connection_for_submit = flags & 1 != 0;
     let body: &[u8] = br#"{"name":"vol1"}"#;
     let op = Submit::post("/api/storage/volumes", body);
     let mut now = Instant::from_secs(50);
@@ -181,6 +183,8 @@ fn drive(data: &[u8], whole: bool) -> Run {
     let mut tx = [0u8; 768];
     let mut rx = [0u8; 1024];
     let mut submit_reached = false;
+    // A connection state seen earlier, handed back later as if a pool's connection.
+    let mut saved = crate::ConnectionState::CLOSED;
     for _ in 0..5_000 {
         let action = match job.poll(&cfg, &op, now, &mut tx) {
             Ok(a) => a,
@@ -282,6 +286,12 @@ fn drive(data: &[u8], whole: bool) -> Run {
             Action::SleepUntil(t) => {
                 assert!(!job.is_request_in_flight());
                 now = now.max(t);
+                match s.byte() % 4 {
+                    0 => saved = job.connection_state(),
+                    1 => job.adopt_connection(saved),
+                    2 => job.adopt_connection(crate::ConnectionState::CLOSED),
+                    _ => {}
+                }
             }
             Action::Done(outcome) => {
                 for _ in 0..2 {

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use jobpoll::http::{Auth, Authority};
 use jobpoll::{
-    Action, Config, Dialect, Instant, JobPoller, Outcome, Policy, Purpose, Received, Submit,
-    TransportError,
+    Action, Config, ConnectionState, Dialect, Instant, JobPoller, Outcome, Policy, Purpose,
+    Received, Submit, TransportError,
 };
 use proptest::prelude::*;
 
@@ -61,6 +61,10 @@ struct Step {
     backwards_ms: u16,
     cancel: bool,
     server_cancel: bool,
+    /// After the next sleep, the job's next request goes on another connection (a pool's): 0
+    /// and 1 no, 2 a closed one, 3 one another machine has just been answered on (kept alive
+    /// 5 s).
+    adopt: u8,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -73,6 +77,7 @@ fn step() -> impl Strategy<Value = Step> {
         prop_oneof![9 => Just(0u16), 1 => 1u16..5000],
         prop::bool::weighted(0.02),
         prop::bool::weighted(0.05),
+        0u8..4,
     )
         .prop_map(
             |(
@@ -84,6 +89,7 @@ fn step() -> impl Strategy<Value = Step> {
                 backwards_ms,
                 cancel,
                 server_cancel,
+                adopt,
             )| {
                 Step {
                     server,
@@ -94,6 +100,7 @@ fn step() -> impl Strategy<Value = Step> {
                     backwards_ms,
                     cancel,
                     server_cancel,
+                    adopt,
                 }
             },
         )
@@ -150,9 +157,29 @@ fn config(deadline_s: u64) -> Config<'static> {
     cfg.policy = Policy {
         deadline: Duration::from_secs(deadline_s),
         seed: deadline_s,
+        reuse_connection_for_submit: deadline_s % 2 == 0,
         ..Policy::DEFAULT
     };
     cfg
+}
+
+/// The state of a connection another machine was just answered on, kept alive for 5 s.
+fn pooled_connection(cfg: &Config<'_>, op: &Submit<'_>, now: Instant) -> ConnectionState {
+    let mut other = JobPoller::submit(cfg, op, now).unwrap_or_else(|e| unreachable!("{e:?}"));
+    let mut tx = vec![0u8; 1024];
+    while let Ok(action) = other.poll(cfg, op, now, &mut tx) {
+        if let Action::SendRequest(_) = action {
+            let mut rx = http(
+                202,
+                "Keep-Alive: timeout=5\r\n",
+                r#"{"job":{"uuid":"other"}}"#,
+            );
+            let filled = rx.len();
+            let _ = other.handle_response(now, &mut rx, filled);
+            break;
+        }
+    }
+    other.connection_state()
 }
 
 fn check(script: Vec<Step>, deadline_s: u64, small_tx: bool) -> Result<(), TestCaseError> {
@@ -168,6 +195,7 @@ fn check(script: Vec<Step>, deadline_s: u64, small_tx: bool) -> Result<(), TestC
     let mut submit_may_have_reached = false;
     let mut polled_at_or_after_deadline = false;
     let mut latest = now;
+    let mut adopt = 0u8;
     let mut log: Vec<String> = Vec::new();
     let cap = cfg
         .policy
@@ -265,6 +293,7 @@ fn check(script: Vec<Step>, deadline_s: u64, small_tx: bool) -> Result<(), TestC
                 if s.server_cancel {
                     let _ = job.request_server_cancel(now);
                 }
+                adopt = s.adopt;
                 if s.backwards_ms > 0 {
                     now = Instant::from_millis(
                         now.as_millis().saturating_sub(u64::from(s.backwards_ms)),
@@ -278,6 +307,12 @@ fn check(script: Vec<Step>, deadline_s: u64, small_tx: bool) -> Result<(), TestC
                 prop_assert!(t - latest <= cap, "sleep {:?} above the cap", t - latest);
                 prop_assert!(t <= deadline, "sleep past the deadline");
                 now = t;
+                // Woken, the job may get another connection than its last (a pool's).
+                match std::mem::take(&mut adopt) {
+                    2 => job.adopt_connection(ConnectionState::CLOSED),
+                    3 => job.adopt_connection(pooled_connection(&cfg, &op, now)),
+                    _ => {}
+                }
             }
             Action::Close | Action::Event(_) => {}
             Action::Done(outcome) => {
