@@ -1736,3 +1736,33 @@ pub(crate) fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &str {
     }
     core::str::from_utf8(buf.get(i..).unwrap_or(&[])).unwrap_or("0")
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+
+    /// The machine's size for the dialects built in, against a budget: a regression check.
+    /// `bash benches/sizes.sh` runs it once per dialect for BENCHMARKS.md.
+    #[test]
+    fn machine_size_for_the_dialects_built_in() {
+        let size = core::mem::size_of::<JobPoller>();
+        // 504 B with ONTAP alone (x86_64); the change marker of the long-polling dialects adds
+        // 56, the longer job references of the others 72.
+        let mut budget = 504;
+        if MAX_CURSOR > 0 {
+            budget += 56;
+        }
+        if MAX_JOB_REF > 64 {
+            budget += 72;
+        }
+        std::println!(
+            "JobPoller {size} B (budget {budget} B): ResponseParser {} B kept while a request \
+             is in flight, job reference {} B, change marker {} B",
+            core::mem::size_of::<ResponseParser>(),
+            core::mem::size_of::<JobRef>(),
+            core::mem::size_of::<Bounded<MAX_CURSOR>>(),
+        );
+        assert!(size <= budget, "JobPoller grew to {size} B (budget {budget} B)");
+    }
+}
