@@ -1763,6 +1763,9 @@ mod tests {
             core::mem::size_of::<JobRef>(),
             core::mem::size_of::<Bounded<MAX_CURSOR>>(),
         );
-        assert!(size <= budget, "JobPoller grew to {size} B (budget {budget} B)");
+        assert!(
+            size <= budget,
+            "JobPoller grew to {size} B (budget {budget} B)"
+        );
     }
 }

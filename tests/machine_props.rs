@@ -157,7 +157,7 @@ fn config(deadline_s: u64) -> Config<'static> {
     cfg.policy = Policy {
         deadline: Duration::from_secs(deadline_s),
         seed: deadline_s,
-        reuse_connection_for_submit: deadline_s % 2 == 0,
+        reuse_connection_for_submit: deadline_s.is_multiple_of(2),
         ..Policy::DEFAULT
     };
     cfg

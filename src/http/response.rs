@@ -17,7 +17,21 @@
 
 use core::time::Duration;
 
+#[cfg(feature = "http-date")]
 use super::date::parse_http_date;
+
+/// An HTTP-date as Unix seconds, when the parser reads dates (feature `http-date`).
+#[cfg(feature = "http-date")]
+fn read_http_date(value: &[u8]) -> Option<u64> {
+    parse_http_date(value)
+}
+
+/// Without the feature `http-date` the parser reads no date: a `Retry-After` date counts as
+/// absent (the policy's own backoff applies) and [`Response::date`] is `None`.
+#[cfg(not(feature = "http-date"))]
+fn read_http_date(_value: &[u8]) -> Option<u64> {
+    None
+}
 
 /// The most headers a head may have (the size of the parser's stack array).
 const MAX_HEADERS: usize = 32;
@@ -82,7 +96,7 @@ pub struct Response {
     pub keep_alive_timeout: Option<Duration>,
     /// From `Retry-After`.
     pub retry_after: Option<RetryAfter>,
-    /// The `Date` header as Unix seconds.
+    /// The `Date` header as Unix seconds (always `None` without the feature `http-date`).
     pub date: Option<u64>,
     /// The `Content-Length` header, when present and valid.
     pub content_length: Option<u64>,
@@ -138,12 +152,13 @@ impl RetryAfter {
         }
     }
 
-    /// Reads a `Retry-After` field value; `None` when it is neither form.
+    /// Reads a `Retry-After` field value; `None` when it is neither form (or a date, without the
+    /// feature `http-date`).
     pub fn parse(value: &[u8]) -> Option<RetryAfter> {
         let value = value.trim_ascii();
         match parse_decimal(value) {
             Some(n) => Some(RetryAfter::Seconds(u32::try_from(n).unwrap_or(u32::MAX))),
-            None => parse_http_date(value).map(RetryAfter::Date),
+            None => read_http_date(value).map(RetryAfter::Date),
         }
     }
 }
@@ -1094,7 +1109,7 @@ impl HeadInfo {
         // The last `Date` counts; it is read only when asked for or when `Retry-After` is a
         // date measured against it.
         if dates == Dates::All || matches!(info.retry_after, Some(RetryAfter::Date(_))) {
-            info.date = date.and_then(parse_http_date);
+            info.date = date.and_then(read_http_date);
         }
         info.chunked_only = codings == 1 && !other_coding;
         info
@@ -1641,6 +1656,19 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(feature = "http-date"))]
+    fn without_http_date_a_date_retry_after_counts_as_absent() {
+        let (r, _) = complete(
+            b"HTTP/1.1 503 X\r\nDate: Thu, 01 Jan 2026 00:00:00 GMT\r\n\
+              Retry-After: Thu, 01 Jan 2026 00:01:30 GMT\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert_eq!((r.status, r.retry_after, r.date), (503, None, None));
+        let (r, _) = complete(b"HTTP/1.1 503 X\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(r.retry_after, Some(RetryAfter::Seconds(7)));
+    }
+
+    #[test]
+    #[cfg(feature = "http-date")]
     fn retry_after_and_date() {
         let date = "Date: Thu, 01 Jan 2026 00:00:00 GMT\r\n";
         let table: &[(&str, Option<RetryAfter>, Option<u64>)] = &[
