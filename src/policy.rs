@@ -142,7 +142,7 @@ impl Policy {
             u16::from(self.elapsed_share_percent),
         );
         let gap = grown.min(share).max(initial).min(cap);
-        Duration::from_millis(jitter_down(gap, self.jitter_percent, draw))
+        crate::time::millis(jitter_down(gap, self.jitter_percent, draw))
     }
 
     /// The wait after the `failures`-th consecutive failed request (1-based), before any server
@@ -157,7 +157,7 @@ impl Policy {
                 break;
             }
         }
-        Duration::from_millis(jitter_down(delay.min(cap), self.jitter_percent, draw))
+        crate::time::millis(jitter_down(delay.min(cap), self.jitter_percent, draw))
     }
 }
 
@@ -168,8 +168,9 @@ impl Default for Policy {
 }
 
 fn scale_percent(value: u64, percent: u16) -> u64 {
-    // u64 arithmetic (no 128-bit helpers on small targets); saturates far beyond any real span.
-    value.saturating_mul(u64::from(percent)) / 100
+    // u64 arithmetic without a 64-bit division (none of either on small targets); saturates far
+    // beyond any real span.
+    crate::time::div_rem_small(value.saturating_mul(u64::from(percent)), 100).0
 }
 
 /// `value` minus a share of it drawn uniformly from `[0, percent)` percent.

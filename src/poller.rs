@@ -1726,10 +1726,11 @@ pub(crate) fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &str {
     let mut i = buf.len();
     while let Some(next) = i.checked_sub(1) {
         i = next;
+        let (rest, digit) = crate::time::div_rem_small(n, 10);
         if let Some(slot) = buf.get_mut(i) {
-            *slot = b'0'.saturating_add((n % 10) as u8);
+            *slot = b'0'.saturating_add(digit as u8);
         }
-        n /= 10;
+        n = rest;
         if n == 0 {
             break;
         }

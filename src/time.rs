@@ -47,7 +47,7 @@ impl Instant {
 
     /// The span from `earlier` to `self`, or zero when `earlier` is later.
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        Duration::from_millis(self.0.saturating_sub(earlier.0))
+        millis(self.0.saturating_sub(earlier.0))
     }
 }
 
@@ -73,6 +73,30 @@ impl core::ops::Sub<Instant> for Instant {
 }
 
 /// Whole milliseconds in `d`, rounded up, saturating at `u64::MAX`.
+/// `Duration::from_millis` without a 64-bit division (see [`div_rem_small`]).
+pub(crate) fn millis(ms: u64) -> Duration {
+    let (secs, rem) = div_rem_small(ms, 1000);
+    // rem < 1000, so the nanoseconds stay below one second.
+    Duration::new(secs, u32::from(rem).saturating_mul(1_000_000))
+}
+
+/// `n / d` and `n % d` for a divisor of at most 16 bits, by long division in 16-bit digits:
+/// four 32-bit divisions. Small targets have no 64-bit divide instruction, and the library
+/// routine that stands in for it costs almost a kilobyte of flash. A zero divisor acts as 1.
+pub(crate) fn div_rem_small(n: u64, d: u16) -> (u64, u16) {
+    let d = u32::from(d.max(1));
+    let mut quotient = 0u64;
+    let mut rem = 0u32;
+    for shift in [48u32, 32, 16, 0] {
+        let digit = u32::from((n >> shift) as u16);
+        // rem < d <= 0xffff, so the shifted remainder and the digit fit in 32 bits.
+        let current = (rem << 16) | digit;
+        quotient = (quotient << 16) | u64::from(current.checked_div(d).unwrap_or(0));
+        rem = current.checked_rem(d).unwrap_or(0);
+    }
+    (quotient, rem as u16)
+}
+
 pub(crate) fn duration_to_millis_ceil(d: Duration) -> u64 {
     let ms = d.as_millis();
     let ms = if !d.subsec_nanos().is_multiple_of(1_000_000) {
@@ -86,6 +110,35 @@ pub(crate) fn duration_to_millis_ceil(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn division_by_small_divisors_matches_u64_division() {
+        let numbers = [
+            0,
+            1,
+            999,
+            1_000,
+            1_001,
+            65_535,
+            65_536,
+            u64::from(u32::MAX),
+            u64::from(u32::MAX) + 1,
+            0x0123_4567_89ab_cdef,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for n in numbers {
+            for d in [1u16, 2, 7, 10, 100, 1_000, 65_535] {
+                assert_eq!(
+                    div_rem_small(n, d),
+                    (n / u64::from(d), (n % u64::from(d)) as u16),
+                    "{n} / {d}"
+                );
+            }
+            assert_eq!(millis(n), Duration::from_millis(n), "{n} ms");
+        }
+        assert_eq!(div_rem_small(5, 0), (5, 0));
+    }
 
     #[test]
     fn arithmetic_saturates() {

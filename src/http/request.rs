@@ -395,8 +395,9 @@ impl<'b> Sink<'b> {
         let mut digits = [0u8; 20];
         let mut start = digits.len();
         for slot in digits.iter_mut().rev() {
-            *slot = b'0'.saturating_add((n % 10) as u8);
-            n /= 10;
+            let (rest, digit) = crate::time::div_rem_small(n, 10);
+            *slot = b'0'.saturating_add(digit as u8);
+            n = rest;
             start = start.saturating_sub(1);
             if n == 0 {
                 break;
