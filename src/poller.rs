@@ -174,30 +174,83 @@ impl ConnectionState {
     pub const CLOSED: ConnectionState = ConnectionState(Conn::Closed);
 }
 
-/// Up to four actions waiting to be drained (events, `Close`).
+/// An action waiting to be drained. A request keeps only its length here: its deadline,
+/// purpose and connection are in the in-flight record it was written with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum Queued {
+    Close,
+    Event(Event),
+    /// The request in flight, `Pending::send_len` bytes of `tx`.
+    Send,
+}
+
+/// Up to four actions waiting to be drained (events, `Close`, the request just written).
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct Pending {
-    items: [Option<Action>; 4],
+    items: [Option<Queued>; 4],
+    send_len: usize,
 }
 
 impl Pending {
-    const EMPTY: Pending = Pending { items: [None; 4] };
+    const EMPTY: Pending = Pending {
+        items: [None; 4],
+        send_len: 0,
+    };
 
-    fn push(&mut self, action: Action) {
+    fn push(&mut self, item: Queued) {
         if let Some(slot) = self.items.iter_mut().find(|s| s.is_none()) {
-            *slot = Some(action);
+            *slot = Some(item);
         } else if let Some(last) = self.items.last_mut() {
             // Full: the newest replaces the last one. The machine never queues more than three
             // at once, so this is a safety net, not a path.
-            *last = Some(action);
+            *last = Some(item);
         }
     }
 
-    fn pop(&mut self) -> Option<Action> {
-        let first = self.items.first_mut()?.take()?;
-        self.items.rotate_left(1);
-        Some(first)
+    /// Queues the request just written (`len` bytes); at most one is ever waiting.
+    fn push_send(&mut self, len: usize) {
+        self.send_len = len;
+        self.push(Queued::Send);
+    }
+
+    /// Puts `item` first, ahead of what is waiting (the last one drops if all four are taken).
+    fn push_front(&mut self, item: Queued) {
+        self.items.rotate_right(1);
+        if let Some(first) = self.items.first_mut() {
+            *first = Some(item);
+        }
+    }
+
+    /// The next action. A queued request whose in-flight record is gone (the job ended
+    /// meanwhile) is dropped.
+    fn pop(&mut self, in_flight: Option<&InFlight>) -> Option<Action> {
+        loop {
+            let first = self.items.first_mut()?.take()?;
+            self.items.rotate_left(1);
+            match first {
+                Queued::Close => return Some(Action::Close),
+                Queued::Event(event) => return Some(Action::Event(event)),
+                Queued::Send => {
+                    if let Some(f) = in_flight {
+                        return Some(Action::SendRequest(SendRequest {
+                            len: self.send_len,
+                            deadline: f.deadline,
+                            purpose: f.purpose,
+                            // Only polls and cancels are queued (a submit is returned at once):
+                            // sending either twice is harmless.
+                            idempotent: true,
+                            connection: if f.reused {
+                                Connection::Reuse
+                            } else {
+                                Connection::Fresh
+                            },
+                        }));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -622,7 +675,7 @@ impl JobPoller {
         tx: &mut [u8],
     ) -> Result<Action, Error> {
         let now = self.clamp(now);
-        if let Some(action) = self.pending.pop() {
+        if let Some(action) = self.pending.pop(self.in_flight.as_ref()) {
             return Ok(action);
         }
         if let Some(outcome) = self.done {
@@ -644,7 +697,7 @@ impl JobPoller {
                 && matches!(self.phase, Phase::Poll | Phase::Sleep { .. })
             {
                 self.send_cancel(cfg, now, tx)?;
-                if let Some(action) = self.pending.pop() {
+                if let Some(action) = self.pending.pop(self.in_flight.as_ref()) {
                     return Ok(action);
                 }
             }
@@ -660,7 +713,7 @@ impl JobPoller {
                 }
                 Phase::Decide(decision) => {
                     self.decide(cfg, now, decision);
-                    if let Some(action) = self.pending.pop() {
+                    if let Some(action) = self.pending.pop(self.in_flight.as_ref()) {
                         return Ok(action);
                     }
                     if let Some(outcome) = self.done {
@@ -676,14 +729,10 @@ impl JobPoller {
                             return Err(e);
                         }
                         // The request is written; report the final poll before it.
-                        let send = self.pending.pop();
-                        self.pending.push(Action::Event(Event::FinalPoll));
-                        if let Some(send) = send {
-                            self.pending.push(send);
-                        }
+                        self.pending.push_front(Queued::Event(Event::FinalPoll));
                         return Ok(self
                             .pending
-                            .pop()
+                            .pop(self.in_flight.as_ref())
                             .unwrap_or(Action::Event(Event::FinalPoll)));
                     }
                     if now >= self.deadline {
@@ -692,7 +741,7 @@ impl JobPoller {
                     self.send_poll(cfg, now, tx, Purpose::Poll)?;
                     return Ok(self
                         .pending
-                        .pop()
+                        .pop(self.in_flight.as_ref())
                         .unwrap_or(Action::Done(Outcome::DeadlineExceeded)));
                 }
             }
@@ -707,7 +756,7 @@ impl JobPoller {
             // `now` still ends.
             if self.done.is_none() && !self.clock_backwards {
                 self.clock_backwards = true;
-                self.pending.push(Action::Event(Event::ClockWentBackwards));
+                self.pending.push(Queued::Event(Event::ClockWentBackwards));
             }
             return self.last_now;
         }
@@ -735,7 +784,7 @@ impl JobPoller {
 
     fn close_connection(&mut self) {
         if self.conn != Conn::Closed || self.in_flight.is_some() {
-            self.pending.push(Action::Close);
+            self.pending.push(Queued::Close);
         }
         self.conn = Conn::Closed;
     }
@@ -838,24 +887,14 @@ impl JobPoller {
         if let Some(f) = self.in_flight.as_mut() {
             f.reused = reuse;
         }
-        self.pending.push(Action::SendRequest(SendRequest {
-            len,
-            deadline,
-            purpose: Purpose::Cancel,
-            // Asking twice is harmless (ONTAP answers "already in a terminal state").
-            idempotent: true,
-            connection: if reuse {
-                Connection::Reuse
-            } else {
-                Connection::Fresh
-            },
-        }));
+        // Asking twice is harmless (ONTAP answers "already in a terminal state").
+        self.pending.push_send(len);
         Ok(())
     }
 
     /// After the cancel's answer (or failure): poll at once, or end with the deadline.
     fn after_cancel(&mut self, event: Event) {
-        self.pending.push(Action::Event(event));
+        self.pending.push(Queued::Event(event));
         if self.deadline_after_cancel {
             self.finish(Outcome::DeadlineExceeded);
         } else {
@@ -960,17 +999,7 @@ impl JobPoller {
             f.reused = reuse;
             f.hold_secs = u8::try_from(hold.unwrap_or(0)).unwrap_or(u8::MAX);
         }
-        self.pending.push(Action::SendRequest(SendRequest {
-            len,
-            deadline,
-            purpose,
-            idempotent: true,
-            connection: if reuse {
-                Connection::Reuse
-            } else {
-                Connection::Fresh
-            },
-        }));
+        self.pending.push_send(len);
         Ok(())
     }
 
@@ -1093,14 +1122,14 @@ impl JobPoller {
         match error {
             HttpError::BodyTooLarge { status: 200, .. } if !self.reduced_fields => {
                 self.reduced_fields = true;
-                self.pending.push(Action::Event(Event::FieldsReduced));
+                self.pending.push(Queued::Event(Event::FieldsReduced));
                 self.redo_now(in_flight);
             }
             HttpError::NoResponse if in_flight.reused && !self.stale_retry => {
                 // The server closed an idle keep-alive connection as we wrote: resend at once on
                 // a fresh connection, without counting a failure.
                 self.stale_retry = true;
-                self.pending.push(Action::Event(Event::Retrying {
+                self.pending.push(Queued::Event(Event::Retrying {
                     cause: RetryCause::StaleConnection,
                     at: now,
                 }));
@@ -1159,9 +1188,9 @@ impl JobPoller {
         self.state = Some(state);
         if changed {
             crate::log::info!("jobpoll: job state {:?}", state);
-            self.pending.push(Action::Event(Event::StateChanged(state)));
+            self.pending.push(Queued::Event(Event::StateChanged(state)));
             if state == JobState::Unknown {
-                self.pending.push(Action::Event(Event::UnknownState));
+                self.pending.push(Queued::Event(Event::UnknownState));
             }
         }
     }
@@ -1268,7 +1297,7 @@ impl JobPoller {
         if let (200..=299, Some(href)) = (status, header_href) {
             if let Some(job) = job_ref_from(href, self.dialect.keeps_link_query()) {
                 self.job = job;
-                self.pending.push(Action::Event(Event::Accepted));
+                self.pending.push(Queued::Event(Event::Accepted));
                 let job = answer.and_then(|a| a.job);
                 reply.message = job.and_then(|j| j.message_for_state());
                 let state = job.and_then(|j| j.state_raw.zip(j.state));
@@ -1334,7 +1363,7 @@ impl JobPoller {
                     self.finish(Outcome::SubmitOutcomeUnknown);
                     return;
                 }
-                self.pending.push(Action::Event(Event::Accepted));
+                self.pending.push(Queued::Event(Event::Accepted));
                 reply.message = job.message_for_state().or(reply.message);
                 self.record_cursor(job.cursor);
                 self.record_code(job.code);
@@ -1523,7 +1552,7 @@ impl JobPoller {
                 let gap = policy.poll_interval(self.attempt, self.elapsed(), self.rng.next_u32());
                 let at = now.saturating_add(gap);
                 if self.schedule(now, at, Next::Poll) {
-                    self.pending.push(Action::Event(Event::Retrying {
+                    self.pending.push(Queued::Event(Event::Retrying {
                         cause: RetryCause::NotYetVisible,
                         at: self.sleep_until(),
                     }));
@@ -1550,7 +1579,7 @@ impl JobPoller {
                 let at = now.saturating_add(wait);
                 if self.schedule(now, at, next) {
                     crate::log::warning!("jobpoll: {:?}; retry at {:?}", cause, self.sleep_until());
-                    self.pending.push(Action::Event(Event::Retrying {
+                    self.pending.push(Queued::Event(Event::Retrying {
                         cause,
                         at: self.sleep_until(),
                     }));
@@ -1748,9 +1777,9 @@ mod tests {
     #[test]
     fn machine_size_for_the_dialects_built_in() {
         let size = core::mem::size_of::<JobPoller>();
-        // 504 B with ONTAP alone (x86_64); the change marker of the long-polling dialects adds
+        // 480 B with ONTAP alone (x86_64); the change marker of the long-polling dialects adds
         // 56, the longer job references of the others 72.
-        let mut budget = 504;
+        let mut budget = 480;
         if MAX_CURSOR > 0 {
             budget += 56;
         }
