@@ -50,7 +50,7 @@
 //!   [`Policy::reuse_connection_for_submit`](crate::Policy::reuse_connection_for_submit):
 //!   submits then go on pooled connections that answered within the last second, and the
 //!   connections opened stay bounded by the pool (10,000 jobs: 4 connections instead of
-//!   18,000; BENCHMARKS.md).
+//!   10,000; BENCHMARKS.md).
 //! - **No policy**: the fleet neither retries nor times out anything itself; each job's machine
 //!   does, with its own deadlines.
 //!
