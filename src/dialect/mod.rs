@@ -146,10 +146,19 @@ pub(crate) fn state_from_table(raw: JsonStr<'_>, table: &[(&str, JobState)]) -> 
 /// The state a table gives a raw string (ASCII case ignored), if listed.
 #[cfg_attr(not(feature = "aiqum"), allow(dead_code))]
 pub(crate) fn lookup(raw: JsonStr<'_>, table: &[(&str, JobState)]) -> Option<JobState> {
-    table
-        .iter()
-        .find(|(name, _)| raw.eq_ignore_ascii_case(name))
-        .map(|(_, state)| *state)
+    // Plain ASCII (every state string seen in practice): compare the bytes directly, with no
+    // per-entry fallback checks; anything else goes through the unescaping comparison.
+    let found = if !raw.has_escapes() && raw.raw().is_ascii() {
+        let bytes = raw.raw();
+        table
+            .iter()
+            .find(|(name, _)| bytes.eq_ignore_ascii_case(name.as_bytes()))
+    } else {
+        table
+            .iter()
+            .find(|(name, _)| raw.eq_ignore_ascii_case(name))
+    };
+    found.map(|(_, state)| *state)
 }
 
 /// The root object of an answer body; `None` for an empty body or one that is not an object
