@@ -326,7 +326,15 @@ impl<'a> Walk<'a> {
         }
         let colon = skip_ws(body, end);
         match body.get(colon) {
-            Some(b':') => Ok(skip_ws(body, colon.saturating_add(1))),
+            Some(b':') => {
+                let after = colon.saturating_add(1);
+                // The usual spacing, `"key": value`: one space, then the value.
+                let next = after.saturating_add(1);
+                if body.get(after) == Some(&b' ') && body.get(next).is_some_and(|&b| b > b' ') {
+                    return Ok(next);
+                }
+                Ok(skip_ws(body, after))
+            }
             Some(&byte) => Err(JsonError::UnexpectedByte {
                 offset: colon,
                 byte,
@@ -537,6 +545,14 @@ mod tests {
             (b"  ", 0, 2),
             (b"\x0cx", 0, 0),
             (b"ab", 5, 2),
+            // Indentation runs: shorter, as long as and longer than one word.
+            (b"\n   x", 0, 4),
+            (b"\n        x", 0, 9),
+            (b"\n                  \t x", 0, 21),
+            (b"x          ", 1, 11),
+            (b"         \x0c", 0, 9),
+            (b" \x00       ", 0, 1),
+            (b":  \r\n  y", 1, 7),
         ];
         for &(bytes, pos, want) in table {
             assert_eq!(skip_ws(bytes, pos), want, "{bytes:?} at {pos}");
