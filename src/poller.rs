@@ -918,7 +918,7 @@ impl JobPoller {
             .ok_or(Error::Config(ConfigError::JobRefLength))?;
         // A link that carries its own query (e.g. `api-version`): decoded, split into pairs, and
         // encoded again by the writer.
-        let (path, link_query) = match whole.as_bytes().contains(&b'?') {
+        let (path, link_query) = match crate::http::contains_byte(whole.as_bytes(), b'?') {
             true => {
                 decoded = [0u8; MAX_JOB_REF + 64];
                 let text = crate::http::percent_decode(whole.as_bytes(), &mut decoded)

@@ -146,10 +146,25 @@ pub(crate) fn state_from_table(raw: JsonStr<'_>, table: &[(&str, JobState)]) -> 
 /// The state a table gives a raw string (ASCII case ignored), if listed.
 #[cfg_attr(not(feature = "aiqum"), allow(dead_code))]
 pub(crate) fn lookup(raw: JsonStr<'_>, table: &[(&str, JobState)]) -> Option<JobState> {
-    table
-        .iter()
-        .find(|(name, _)| raw.eq_ignore_ascii_case(name))
-        .map(|(_, state)| *state)
+    // Without escapes, equal bytes (ASCII case ignored) are a match, and plain ASCII that
+    // matches nothing needs no further look; anything else goes through the unescaping
+    // comparison.
+    let bytes = raw.raw();
+    let plain = !raw.has_escapes();
+    let found = match plain {
+        true => table
+            .iter()
+            .find(|(name, _)| bytes.eq_ignore_ascii_case(name.as_bytes())),
+        false => None,
+    };
+    let found = match found {
+        Some(hit) => Some(hit),
+        None if plain && bytes.is_ascii() => None,
+        None => table
+            .iter()
+            .find(|(name, _)| raw.eq_ignore_ascii_case(name)),
+    };
+    found.map(|(_, state)| *state)
 }
 
 /// The root object of an answer body; `None` for an empty body or one that is not an object

@@ -19,6 +19,7 @@ mod response;
 pub mod fuzz;
 
 pub use date::parse_http_date;
+pub(crate) use request::contains_byte;
 pub use request::{Accept, Auth, Authority, Request, RequestError, RequestPart, percent_decode};
 pub use response::{
     HttpError, Limits, MAX_CHUNK_LINE, MalformedKind, Response, ResponseParser, RetryAfter, Status,

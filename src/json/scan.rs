@@ -24,10 +24,31 @@ pub(crate) fn skip_ws(bytes: &[u8], pos: usize) -> usize {
     if bytes.get(pos).is_some_and(|&b| b > b' ') {
         return pos;
     }
-    let rest = bytes.get(pos..).unwrap_or_default();
-    match rest.iter().position(|&b| !is_ws(b)) {
-        Some(k) => pos.saturating_add(k),
-        None => bytes.len(),
+    skip_ws_run(bytes, pos)
+}
+
+/// [`skip_ws`] past the first byte: pretty-printed bodies put a line break and then a run of
+/// indentation spaces before most tokens, so spaces are counted up to eight at a time.
+fn skip_ws_run(bytes: &[u8], mut pos: usize) -> usize {
+    loop {
+        let Some(&b) = bytes.get(pos) else {
+            return bytes.len();
+        };
+        if b == b' ' {
+            let run = match bytes.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+                // The lowest differing byte ends the run (little-endian: lowest = first).
+                Some(&w) => match u64::from_le_bytes(w) ^ SPACES {
+                    0 => 8,
+                    x => (x.trailing_zeros() >> 3) as usize,
+                },
+                None => 1,
+            };
+            pos = pos.wrapping_add(run);
+        } else if is_ws(b) {
+            pos = pos.wrapping_add(1);
+        } else {
+            return pos;
+        }
     }
 }
 
@@ -51,24 +72,26 @@ pub(crate) fn find_special(bytes: &[u8], controls: bool) -> Option<usize> {
             break;
         };
         let v = u64::from_le_bytes(word);
-        let q = v ^ QUOTES;
-        let b = v ^ BACKSLASHES;
-        let mut mask = (q.wrapping_sub(ONES) & !q) | (b.wrapping_sub(ONES) & !b);
-        if controls {
-            mask |= v.wrapping_sub(SPACES) & !v;
-        }
-        mask &= HIGH_BITS;
+        // A byte below 0x80 gets its high bit set by `x - 1` only when `x` is zero, and by
+        // `v - 0x20` only when `v < 0x20`; bytes from 0x80 up are masked out by `!v` (no special
+        // byte is that high). Borrows only run upwards from a true match, so the lowest flagged
+        // byte is always the first special one.
+        let below = if controls { v.wrapping_sub(SPACES) } else { 0 };
+        let mask = ((v ^ QUOTES).wrapping_sub(ONES) | (v ^ BACKSLASHES).wrapping_sub(ONES) | below)
+            & !v
+            & HIGH_BITS;
         if mask != 0 {
             let k = (mask.trailing_zeros() >> 3) as usize;
-            return Some(offset.saturating_add(k));
+            return Some(offset.wrapping_add(k));
         }
-        offset = offset.saturating_add(8);
+        // At most `bytes.len()`: no wrap.
+        offset = offset.wrapping_add(8);
     }
     chunks
         .remainder()
         .iter()
         .position(|&b| b == b'"' || b == b'\\' || (controls && b < 0x20))
-        .map(|k| offset.saturating_add(k))
+        .map(|k| offset.wrapping_add(k))
 }
 
 /// Validates `body` as exactly one JSON value with nesting depth `<= limit` (capped at
@@ -104,6 +127,7 @@ pub(crate) fn validate_visit<'a>(
         keyed: 0,
         stack: 0,
         depth: 0,
+        in_object: false,
     };
     let mut pos = start;
     // Each pass of the outer loop reads one value at `pos` (whitespace skipped), then the
@@ -142,6 +166,7 @@ pub(crate) fn validate_visit<'a>(
                 };
                 if b == b'{' {
                     walk.stack |= bit;
+                    walk.in_object = true;
                     if walk.keyed == depth {
                         walk.keyed = walk.keyed.saturating_add(1);
                     }
@@ -163,6 +188,7 @@ pub(crate) fn validate_visit<'a>(
                     }
                 } else {
                     walk.stack &= !bit;
+                    walk.in_object = false;
                     if c != b']' {
                         continue;
                     }
@@ -223,9 +249,7 @@ pub(crate) fn validate_visit<'a>(
             let Some(&c) = body.get(pos) else {
                 return Err(JsonError::UnexpectedEnd);
             };
-            let top = walk.depth.saturating_sub(1);
-            let in_object = walk.stack.checked_shr(u32::from(top)).unwrap_or(0) & 1 == 1;
-            match (c, in_object) {
+            match (c, walk.in_object) {
                 (b',', true) => {
                     pos = skip_ws(body, pos.saturating_add(1));
                     match body.get(pos) {
@@ -270,6 +294,9 @@ struct Walk<'a> {
     keyed: u8,
     stack: u128,
     depth: u8,
+    /// Whether the innermost open container is an object (bit `depth - 1` of `stack`), kept
+    /// so that separators need no shift of the 128-bit stack.
+    in_object: bool,
 }
 
 impl<'a> Walk<'a> {
@@ -278,6 +305,9 @@ impl<'a> Walk<'a> {
     fn close(&mut self) {
         self.depth = self.depth.saturating_sub(1);
         self.keyed = self.keyed.min(self.depth);
+        let top = self.depth.wrapping_sub(1);
+        self.in_object =
+            self.depth > 0 && self.stack.checked_shr(u32::from(top)).unwrap_or(0) & 1 == 1;
     }
 
     /// Validates the key whose quote is at `open`, the `:` after it and the whitespace around,
@@ -296,7 +326,15 @@ impl<'a> Walk<'a> {
         }
         let colon = skip_ws(body, end);
         match body.get(colon) {
-            Some(b':') => Ok(skip_ws(body, colon.saturating_add(1))),
+            Some(b':') => {
+                let after = colon.saturating_add(1);
+                // The usual spacing, `"key": value`: one space, then the value.
+                let next = after.saturating_add(1);
+                if body.get(after) == Some(&b' ') && body.get(next).is_some_and(|&b| b > b' ') {
+                    return Ok(next);
+                }
+                Ok(skip_ws(body, after))
+            }
             Some(&byte) => Err(JsonError::UnexpectedByte {
                 offset: colon,
                 byte,
@@ -507,6 +545,14 @@ mod tests {
             (b"  ", 0, 2),
             (b"\x0cx", 0, 0),
             (b"ab", 5, 2),
+            // Indentation runs: shorter, as long as and longer than one word.
+            (b"\n   x", 0, 4),
+            (b"\n        x", 0, 9),
+            (b"\n                  \t x", 0, 21),
+            (b"x          ", 1, 11),
+            (b"         \x0c", 0, 9),
+            (b" \x00       ", 0, 1),
+            (b":  \r\n  y", 1, 7),
         ];
         for &(bytes, pos, want) in table {
             assert_eq!(skip_ws(bytes, pos), want, "{bytes:?} at {pos}");
