@@ -863,3 +863,27 @@ fn a_configuration_changed_between_polls_is_checked_again() {
     // Back to the valid configuration: the poll goes out.
     assert_eq!(sent(&drain(&mut job, &cfg, due)).purpose, Purpose::Poll);
 }
+
+#[cfg(feature = "deploy")]
+#[test]
+fn a_job_path_beyond_the_path_buffer_is_refused() {
+    use jobpoll::dialect::deploy::DeployOptions;
+    use jobpoll::{Error, MAX_JOB_REF};
+    // The path room is the longest id plus 64 bytes: a base path of 80 bytes and the longest
+    // id do not fit; a short id does.
+    let base: &'static str = Box::leak(format!("/{}", "b".repeat(79)).into_boxed_str());
+    let mut cfg = config();
+    cfg.dialect = Dialect::Deploy(DeployOptions {
+        base_path: base,
+        ..DeployOptions::DEFAULT
+    });
+    let mut tx = vec![0u8; 2048];
+    let now = Instant::from_secs(1);
+    let mut job = JobPoller::watch(&cfg, &"i".repeat(MAX_JOB_REF), now).unwrap();
+    assert_eq!(
+        job.poll(&cfg, &Submit::NONE, now, &mut tx).err(),
+        Some(Error::Config(ConfigError::JobRefLength))
+    );
+    let mut job = JobPoller::watch(&cfg, "d1", now).unwrap();
+    assert_eq!(sent(&drain(&mut job, &cfg, now)).purpose, Purpose::Poll);
+}
