@@ -560,6 +560,16 @@ mod tests {
     }
 
     #[test]
+    fn only_a_control_byte_after_a_backslash_is_refused_by_the_validator() {
+        // The escape itself is judged when unescaping; a space (0x20) is no control byte.
+        assert_eq!(validate(b"\"a\\ b\"", 4), Ok((0, 6)));
+        assert_eq!(
+            validate(b"\"a\\\x1fb\"", 4),
+            Err(JsonError::ControlInString { offset: 3 })
+        );
+    }
+
+    #[test]
     fn skip_container_table() {
         let table: &[(&[u8], Option<usize>)] = &[
             (b"{}", Some(2)),
