@@ -593,8 +593,10 @@ impl JobPoller {
         );
     }
 
-    /// Time passed. If the request in flight is past its deadline it has failed (and `Close`
-    /// follows); otherwise nothing happens, so calling early or twice is harmless.
+    /// Time passed. If the request in flight is past its deadline it has failed: `Close` follows
+    /// when it went on a kept-alive connection, and the next request asks for a `Fresh` one
+    /// either way, so a late answer is never read as the answer to another request. Otherwise
+    /// nothing happens, so calling early or twice is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.clamp(now);
         let Some(in_flight) = self.in_flight else {
