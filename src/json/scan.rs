@@ -560,6 +560,28 @@ mod tests {
     }
 
     #[test]
+    fn any_whitespace_after_a_colon_is_accepted() {
+        // The one-space fast path after a key must not change what is accepted.
+        let bodies: [&[u8]; 7] = [
+            b"{\"a\":1}",
+            b"{\"a\": 1}",
+            b"{\"a\":  1}",
+            b"{\"a\": \n1}",
+            b"{\"a\": \t 1}",
+            b"{\"a\":\n  1}",
+            b"{\"a\": \r\n[1, {\"b\":  2}]}",
+        ];
+        for (i, body) in bodies.iter().enumerate() {
+            assert!(validate(body, 8).is_ok(), "body {i}");
+        }
+        // A control byte that is not whitespace is refused where it stands.
+        assert_eq!(
+            validate(b"{\"a\": \x011}", 8),
+            Err(JsonError::UnexpectedByte { offset: 6, byte: 1 })
+        );
+    }
+
+    #[test]
     fn only_a_control_byte_after_a_backslash_is_refused_by_the_validator() {
         // The escape itself is judged when unescaping; a space (0x20) is no control byte.
         assert_eq!(validate(b"\"a\\ b\"", 4), Ok((0, 6)));
