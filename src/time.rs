@@ -141,6 +141,16 @@ mod tests {
     }
 
     #[test]
+    fn an_instant_moves_back_by_a_span() {
+        let t = Instant::from_millis(5_000);
+        assert_eq!(t - Duration::from_secs(2), Instant::from_millis(3_000));
+        assert_eq!(
+            t.saturating_sub(Duration::from_micros(1_500)),
+            Instant::from_millis(4_998)
+        );
+    }
+
+    #[test]
     fn arithmetic_saturates() {
         assert_eq!(Instant::MAX + Duration::from_secs(1), Instant::MAX);
         assert_eq!(Instant::ZERO - Duration::from_secs(1), Instant::ZERO);
