@@ -927,6 +927,21 @@ fn a_resumed_job_gets_a_new_deadline() {
     assert_eq!(second.outcome, Outcome::Succeeded);
 }
 
+/// The request `poller` has due at `at_ms` (events before it are passed over).
+fn send(poller: &mut JobPoller, cfg: &jobpoll::Config<'_>, at_ms: u64) -> jobpoll::SendRequest {
+    let mut tx = [0u8; 2048];
+    loop {
+        match poller
+            .poll(cfg, &op(), Instant::from_millis(at_ms), &mut tx)
+            .unwrap()
+        {
+            jobpoll::Action::SendRequest(req) => return req,
+            jobpoll::Action::Event(_) => continue,
+            other => panic!("expected a request at {at_ms} ms, got {other:?}"),
+        }
+    }
+}
+
 /// Sends what `poller` has due and answers it with `answer` at `at_ms`; returns the request.
 fn exchange(
     poller: &mut JobPoller,
@@ -934,15 +949,8 @@ fn exchange(
     at_ms: u64,
     answer: &str,
 ) -> jobpoll::SendRequest {
-    let mut tx = [0u8; 2048];
+    let req = send(poller, cfg, at_ms);
     let now = Instant::from_millis(at_ms);
-    let req = loop {
-        match poller.poll(cfg, &op(), now, &mut tx).unwrap() {
-            jobpoll::Action::SendRequest(req) => break req,
-            jobpoll::Action::Event(_) => continue,
-            other => panic!("expected a request at {at_ms} ms, got {other:?}"),
-        }
-    };
     let mut rx = answer.as_bytes().to_vec();
     let filled = rx.len();
     poller.handle_response(now, &mut rx, filled).unwrap();
@@ -971,13 +979,7 @@ fn a_submit_goes_on_a_pooled_connection_only_when_allowed_and_just_answered() {
         cfg.policy.reuse_connection_for_submit = allowed;
         let mut second = JobPoller::submit(&cfg, &op(), Instant::from_millis(at_ms)).unwrap();
         second.adopt_connection(pooled);
-        let mut tx = [0u8; 2048];
-        let jobpoll::Action::SendRequest(req) = second
-            .poll(&cfg, &op(), Instant::from_millis(at_ms), &mut tx)
-            .unwrap()
-        else {
-            panic!("a submit is due");
-        };
+        let req = send(&mut second, &cfg, at_ms);
         assert_eq!(req.connection, expected, "allowed {allowed}, at {at_ms} ms");
         assert!(!req.idempotent);
     }
@@ -988,13 +990,7 @@ fn a_submit_goes_on_a_pooled_connection_only_when_allowed_and_just_answered() {
     exchange(&mut third, &cfg, 1_000, &short);
     let mut fourth = JobPoller::submit(&cfg, &op(), Instant::from_millis(1_000)).unwrap();
     fourth.adopt_connection(third.connection_state());
-    let mut tx = [0u8; 2048];
-    let jobpoll::Action::SendRequest(req) = fourth
-        .poll(&cfg, &op(), Instant::from_millis(1_000), &mut tx)
-        .unwrap()
-    else {
-        panic!("a submit is due");
-    };
+    let req = send(&mut fourth, &cfg, 1_000);
     assert_eq!(req.connection, jobpoll::Connection::Fresh);
 }
 
@@ -1007,12 +1003,11 @@ fn a_submit_lost_on_a_reused_connection_is_never_resent() {
     exchange(&mut first, &cfg, 1_000, &kept);
     let mut second = JobPoller::submit(&cfg, &op(), Instant::from_millis(1_200)).unwrap();
     second.adopt_connection(first.connection_state());
-    let mut tx = [0u8; 2048];
-    let now = Instant::from_millis(1_200);
-    let jobpoll::Action::SendRequest(req) = second.poll(&cfg, &op(), now, &mut tx).unwrap() else {
-        panic!("a submit is due");
-    };
+    let req = send(&mut second, &cfg, 1_200);
     assert_eq!(req.connection, jobpoll::Connection::Reuse);
+    assert_eq!(req.purpose, jobpoll::Purpose::Submit);
+    let now = Instant::from_millis(1_200);
+    let mut tx = [0u8; 2048];
     // The server closed the connection without a byte: a poll would be resent, a submit not.
     let mut rx = [0u8; 16];
     second.handle_eof(now, &mut rx, 0).unwrap();
