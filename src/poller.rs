@@ -158,6 +158,9 @@ enum Conn {
 /// answered within this span and keeps at least this much of its keep-alive window.
 const SUBMIT_REUSE_WINDOW: Duration = Duration::from_secs(1);
 
+/// The shortest wait a server's `Retry-After` can ask for.
+const MIN_SERVER_WAIT: Duration = Duration::from_secs(1);
+
 /// What a machine knows of the connection its last answer came on: open or closed, and for how
 /// long the server keeps it open when idle.
 ///
@@ -1250,7 +1253,12 @@ impl JobPoller {
             message: None,
             jobs: None,
         };
-        let server_wait = response.retry_after.and_then(|r| r.delay(response.date));
+        // A wait under a second (`Retry-After: 0`, a date already past) would spend the whole
+        // retry budget in a burst: the server gets at least a second.
+        let server_wait = response
+            .retry_after
+            .and_then(|r| r.delay(response.date))
+            .map(|wait| wait.max(MIN_SERVER_WAIT));
         if in_flight.purpose == Purpose::Cancel {
             if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
                 reply.message = error.message;

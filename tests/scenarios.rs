@@ -1025,3 +1025,26 @@ fn a_submit_lost_on_a_reused_connection_is_never_resent() {
     assert_eq!(outcome, Some(Outcome::SubmitOutcomeUnknown));
     assert_eq!(second.requests(), 1);
 }
+
+#[test]
+fn retry_after_zero_waits_one_second() {
+    // `Retry-After: 0` (or a date already past) must not turn the retry budget into a burst.
+    let busy = || Answer::Bytes {
+        after_ms: 0,
+        bytes: response(503, &[("Retry-After", "0")], "").into_bytes(),
+    };
+    let script = vec![
+        accepted_after(30_000),
+        step(GET, busy()),
+        step(GET, busy()),
+        poll("success"),
+    ];
+    let run = run(&test_config(), &op(), script);
+    assert_eq!(run.outcome, Outcome::Succeeded);
+    assert!(
+        lines(&run).contains(&"31.000 Event(Retrying { cause: Status(503), at: Instant(32000) })"),
+        "{:#?}",
+        lines(&run)
+    );
+    assert_eq!(run.end.as_millis(), 33_000);
+}
