@@ -112,6 +112,31 @@ pub enum Event {
     ClockWentBackwards,
 }
 
+/// One snake_case word per variant, then its payload: `state_changed running`,
+/// `retrying status 503 at 31000 ms`, `cancel_refused status 458`.
+impl core::fmt::Display for Event {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Event::Accepted => f.write_str("accepted"),
+            Event::StateChanged(state) => write!(f, "state_changed {state}"),
+            Event::UnknownState => f.write_str("unknown_state"),
+            Event::Retrying { cause, at } => {
+                write!(f, "retrying {cause} at {} ms", at.as_millis())
+            }
+            Event::FieldsReduced => f.write_str("fields_reduced"),
+            Event::FinalPoll => f.write_str("final_poll"),
+            Event::CancelRequested => f.write_str("cancel_requested"),
+            Event::CancelRefused {
+                status: Some(status),
+            } => {
+                write!(f, "cancel_refused status {status}")
+            }
+            Event::CancelRefused { status: None } => f.write_str("cancel_refused no_answer"),
+            Event::ClockWentBackwards => f.write_str("clock_went_backwards"),
+        }
+    }
+}
+
 /// Why a request is retried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -128,6 +153,19 @@ pub enum RetryCause {
     /// The kept-alive connection was closed by the server before it answered; resent on a
     /// fresh connection (not counted as a failure).
     StaleConnection,
+}
+
+/// One snake_case word per variant, then its payload: `transport timed_out`, `status 503`.
+impl core::fmt::Display for RetryCause {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RetryCause::Transport(error) => write!(f, "transport {}", error.name()),
+            RetryCause::Status(status) => write!(f, "status {status}"),
+            RetryCause::InvalidResponse => f.write_str("invalid_response"),
+            RetryCause::NotYetVisible => f.write_str("not_yet_visible"),
+            RetryCause::StaleConnection => f.write_str("stale_connection"),
+        }
+    }
 }
 
 /// How it ended. After any outcome that follows the server's acceptance the machine still
@@ -199,6 +237,38 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The variant's snake_case name, without its payload: what [`Display`](core::fmt::Display)
+    /// prints, for logs and machine-readable results.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::SucceededWithWarnings => "succeeded_with_warnings",
+            Outcome::PartiallyFailed => "partially_failed",
+            Outcome::Failed => "failed",
+            Outcome::CompletedWithoutJob { .. } => "completed_without_job",
+            Outcome::MultipleJobs { .. } => "multiple_jobs",
+            Outcome::DeadlineExceeded => "deadline_exceeded",
+            Outcome::Expired => "expired",
+            Outcome::SubmitOutcomeUnknown => "submit_outcome_unknown",
+            Outcome::Rejected { .. } => "rejected",
+            Outcome::AuthRequired { .. } => "auth_required",
+            Outcome::Cancelled => "cancelled",
+            Outcome::TransportFailed { .. } => "transport_failed",
+            Outcome::RetriesExhausted { .. } => "retries_exhausted",
+            Outcome::Paused => "paused",
+            Outcome::UnknownState => "unknown_state",
+        }
+    }
+}
+
+/// One distinct snake_case word per variant ([`Outcome::name`]).
+impl core::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Outcome {
     /// True for outcomes where the job itself finished (whatever its result).
     pub const fn is_job_finished(&self) -> bool {
         matches!(
@@ -264,5 +334,84 @@ impl<'r> JobIds<'r> {
     /// True when the list is empty.
     pub fn is_empty(&self) -> bool {
         self.array.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::string::ToString;
+    use std::vec::Vec;
+
+    #[test]
+    fn outcome_names_are_distinct_snake_case() {
+        let all = [
+            Outcome::Succeeded,
+            Outcome::SucceededWithWarnings,
+            Outcome::PartiallyFailed,
+            Outcome::Failed,
+            Outcome::CompletedWithoutJob { status: 201 },
+            Outcome::MultipleJobs { count: 2 },
+            Outcome::DeadlineExceeded,
+            Outcome::Expired,
+            Outcome::SubmitOutcomeUnknown,
+            Outcome::Rejected { status: 400 },
+            Outcome::AuthRequired { status: 401 },
+            Outcome::Cancelled,
+            Outcome::TransportFailed {
+                error: TransportError::Untrusted,
+            },
+            Outcome::RetriesExhausted {
+                last: RetryCause::Status(503),
+            },
+            Outcome::Paused,
+            Outcome::UnknownState,
+        ];
+        let names: Vec<_> = all.iter().map(ToString::to_string).collect();
+        for (i, name) in names.iter().enumerate() {
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{name}"
+            );
+            assert!(!names[..i].contains(name), "{name} twice");
+        }
+    }
+
+    #[test]
+    fn events_print_their_payload() {
+        let cases = [
+            (Event::Accepted, "accepted"),
+            (
+                Event::StateChanged(JobState::Running),
+                "state_changed running",
+            ),
+            (
+                Event::Retrying {
+                    cause: RetryCause::Status(503),
+                    at: Instant::from_millis(31_000),
+                },
+                "retrying status 503 at 31000 ms",
+            ),
+            (
+                Event::Retrying {
+                    cause: RetryCause::Transport(TransportError::TimedOut),
+                    at: Instant::from_millis(5),
+                },
+                "retrying transport timed_out at 5 ms",
+            ),
+            (
+                Event::CancelRefused { status: Some(409) },
+                "cancel_refused status 409",
+            ),
+            (
+                Event::CancelRefused { status: None },
+                "cancel_refused no_answer",
+            ),
+            (Event::ClockWentBackwards, "clock_went_backwards"),
+        ];
+        for (event, text) in cases {
+            assert_eq!(event.to_string(), text);
+        }
     }
 }

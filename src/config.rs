@@ -115,13 +115,10 @@ impl<'a> Submit<'a> {
 
     /// A 32-bit FNV-1a digest of the whole operation, to catch a caller passing another one.
     pub(crate) fn fingerprint(&self) -> u32 {
-        let mut h: u32 = 0x811c_9dc5;
-        let mut eat = |bytes: &[u8]| {
-            for &b in bytes {
-                h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-            }
-            h = (h ^ 0xff).wrapping_mul(0x0100_0193);
-        };
+        use crate::util::fnv1a_continue;
+        let mut h = crate::util::FNV1A_START;
+        // Each piece ends with a byte no text holds, so ("ab", "c") and ("a", "bc") differ.
+        let mut eat = |bytes: &[u8]| h = fnv1a_continue(fnv1a_continue(h, bytes), &[0xff]);
         eat(self.method.as_str().as_bytes());
         eat(self.path.as_bytes());
         for (k, v) in self.query {

@@ -5,7 +5,13 @@
 //! API or a local limit was hit, and it never changes the machine's state: fix the cause and
 //! call again.
 
+use core::fmt;
+
 use crate::http::RequestError;
+
+/// Most query pairs a [`Submit`](crate::Submit) may carry: the machine adds its own (the
+/// server hold, fields) after them. [`ConfigError::TooManyQueryPairs`] reports a longer query.
+pub const MAX_QUERY_PAIRS: usize = 8;
 
 /// A problem with the configuration or the submit description: the caller's fault, found
 /// before anything is sent.
@@ -17,7 +23,7 @@ pub enum ConfigError {
     /// Fix the named string.
     Request(RequestError),
     /// More query pairs than the machine can add its own to (at most
-    /// [`MAX_QUERY_PAIRS`](crate::MAX_QUERY_PAIRS)).
+    /// [`MAX_QUERY_PAIRS`](MAX_QUERY_PAIRS)).
     TooManyQueryPairs,
     /// The submit's query sets a parameter the machine owns (`return_timeout` on ONTAP): set it
     /// through the dialect options instead.
@@ -43,6 +49,26 @@ pub enum ConfigError {
     SubmitChanged,
 }
 
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Request(e) => write!(f, "configuration: {e}"),
+            ConfigError::TooManyQueryPairs => write!(f, "configuration: at most {} query pairs", MAX_QUERY_PAIRS),
+            ConfigError::ReservedQueryParameter => f.write_str("configuration: return_timeout is set through the dialect options, not the query"),
+            ConfigError::JobRefLength => write!(f, "the job id or href is empty or longer than {} bytes", crate::MAX_JOB_REF),
+            ConfigError::ReturnTimeoutOutOfRange => f.write_str("configuration: the server hold (return_timeout / poll_timeout) must be at most 120 s"),
+            ConfigError::BasePath => f.write_str("configuration: a dialect base path must start with '/' and not end with '/'"),
+            ConfigError::BadToken => f.write_str("the resume token is damaged or from another version of jobpoll"),
+            ConfigError::TokenDialectMismatch => f.write_str("the resume token was made for another dialect than the configuration's"),
+            ConfigError::CancelUnsupported => f.write_str("this API has no server-side cancel"),
+            ConfigError::ListUnsupported => f.write_str("this API has no documented job list"),
+            ConfigError::SubmitChanged => f.write_str("pass the same Submit to every poll as to JobPoller::submit"),
+        }
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
 /// Misuse of the machine or a local limit: the caller's fault. State is unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -64,6 +90,29 @@ pub enum Error {
     /// done.
     NoJob,
 }
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BufferTooSmall { required } => write!(
+                f,
+                "the transmit buffer is too small: call again with at least {required} bytes"
+            ),
+            Error::Config(e) => fmt::Display::fmt(e, f),
+            Error::NoRequestInFlight => {
+                f.write_str("a response was fed while no request was in flight (a driver bug)")
+            }
+            Error::FilledBeyondBuffer => {
+                f.write_str("`filled` is larger than the receive buffer (a driver bug)")
+            }
+            Error::NoJob => f.write_str(
+                "there is no job to act on (not named by the server yet, or already done)",
+            ),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
 
 impl From<ConfigError> for Error {
     fn from(e: ConfigError) -> Self {
@@ -92,4 +141,34 @@ pub enum TransportError {
     /// name, pin mismatch). Nothing was sent. Not retried: it will not fix itself; fix the
     /// trust configuration (CA file, pin) and resume.
     Untrusted,
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportError::ConnectFailed => "could not connect (nothing was sent)",
+            TransportError::WriteFailed => "sending the request failed",
+            TransportError::ReadFailed => "reading the answer failed",
+            TransportError::TimedOut => "the request timed out",
+            TransportError::Untrusted => {
+                "the server's TLS certificate was rejected; fix the CA file or pin (nothing was sent)"
+            }
+        })
+    }
+}
+
+impl core::error::Error for TransportError {}
+
+impl TransportError {
+    /// The variant's snake_case name (`connect_failed`, `timed_out`...), for logs and
+    /// machine-readable results; [`Display`](fmt::Display) gives the sentence.
+    pub const fn name(self) -> &'static str {
+        match self {
+            TransportError::ConnectFailed => "connect_failed",
+            TransportError::WriteFailed => "write_failed",
+            TransportError::ReadFailed => "read_failed",
+            TransportError::TimedOut => "timed_out",
+            TransportError::Untrusted => "untrusted",
+        }
+    }
 }

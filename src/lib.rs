@@ -37,16 +37,17 @@ pub mod time;
 
 mod action;
 mod config;
-mod display;
 mod error;
 #[cfg(feature = "__fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod job_ref;
 mod jobset;
 mod log;
 mod poller;
 mod state;
 mod token;
+mod util;
 
 pub use action::{
     Action, Connection, Event, JobIds, Outcome, Purpose, Received, Reply, RetryCause, SendRequest,
@@ -54,12 +55,11 @@ pub use action::{
 pub use config::{Config, Submit};
 pub use core::time::Duration;
 pub use dialect::Dialect;
-pub use error::{ConfigError, Error, TransportError};
+pub use error::{ConfigError, Error, MAX_QUERY_PAIRS, TransportError};
+pub use job_ref::MAX_JOB_REF;
 pub use jobset::{JobSet, SetAction};
 pub use policy::{PausedPolicy, Policy, UnknownStatePolicy};
-pub use poller::{
-    ConnectionState, JobPoller, JobView, MAX_JOB_REF, MAX_QUERY_PAIRS, MAX_RAW_STATE,
-};
+pub use poller::{ConnectionState, JobPoller, JobView, MAX_RAW_STATE};
 pub use state::JobState;
 pub use time::Instant;
 pub use token::{MAX_TOKEN_LEN, ResumeToken};

@@ -25,7 +25,8 @@ use crate::dialect::Dialect;
 use crate::error::{ConfigError, Error};
 use crate::http::{self, HttpError, Method, Request, ResponseParser, Status};
 use crate::json::{self, Array, JsonStr, Object, Value};
-use crate::state::{Bounded, JobState};
+use crate::state::JobState;
+use crate::util::Bounded;
 
 /// Longest next-page link kept.
 pub const MAX_NEXT_LINK: usize = 192;
@@ -229,12 +230,12 @@ impl JobList {
         let mut link_buf = [0u8; MAX_NEXT_LINK];
         let mut size_digits = [0u8; 20];
         let mut offset_digits = [0u8; 20];
-        let size = crate::poller::format_u64(u64::from(self.page_size), &mut size_digits);
+        let size = crate::util::decimal(u64::from(self.page_size), &mut size_digits);
         let offset = match self.next {
             Next::Offset(k) => k,
             _ => 0,
         };
-        let offset = crate::poller::format_u64(u64::from(offset), &mut offset_digits);
+        let offset = crate::util::decimal(u64::from(offset), &mut offset_digits);
         let mut pairs = [("", ""); 8];
         let mut n = 0usize;
         let mut push = |name, value| {

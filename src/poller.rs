@@ -10,71 +10,18 @@ use crate::action::{
 };
 use crate::config::{Config, Submit};
 use crate::dialect::Dialect;
-use crate::error::{ConfigError, Error, TransportError};
+use crate::error::{ConfigError, Error, MAX_QUERY_PAIRS, TransportError};
 use crate::http::{self, HttpError, Method, Request, Response, ResponseParser, Status};
+use crate::job_ref::{JobRef, MAX_CURSOR, MAX_JOB_REF, RefKind, job_ref_from, url_path};
 use crate::json::{Code, JsonStr};
 use crate::policy::{PausedPolicy, Rng, UnknownStatePolicy};
-use crate::state::{Bounded, JobState};
+use crate::state::JobState;
 use crate::time::Instant;
 use crate::token::ResumeToken;
+use crate::util::Bounded;
 
-/// Longest job id or job href the machine stores, in bytes: 128 when a dialect with opaque
-/// keys or links is built in (Unified Manager, Service Engine, generic), else 64, which holds
-/// what ONTAP and Select Deploy name a job by (a UUID; `/api/cluster/jobs/` and a UUID is 54).
-pub const MAX_JOB_REF: usize = if cfg!(any(feature = "aiqum", feature = "nse", feature = "generic"))
-{
-    128
-} else {
-    64
-};
-/// Most query pairs a [`Submit`] may carry.
-pub const MAX_QUERY_PAIRS: usize = 8;
 /// Longest raw state string kept (longer ones are cut at a character boundary).
 pub const MAX_RAW_STATE: usize = 24;
-/// Longest change marker (Select Deploy `last_modified`) kept; a longer one disables long
-/// polling for that job (it is never cut, since a cut value would compare wrongly). Zero
-/// unless a dialect that long-polls is built in (Select Deploy, generic).
-pub const MAX_CURSOR: usize = if cfg!(any(feature = "deploy", feature = "generic")) {
-    48
-} else {
-    0
-};
-
-/// How the machine names the job to the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub(crate) enum RefKind {
-    /// No job yet.
-    None,
-    /// A bare id: the path is built from the dialect's template.
-    Id,
-    /// A path taken from the server's link (query stripped).
-    Path,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub(crate) struct JobRef {
-    pub(crate) kind: RefKind,
-    pub(crate) text: Bounded<MAX_JOB_REF>,
-}
-
-impl JobRef {
-    const NONE: JobRef = JobRef {
-        kind: RefKind::None,
-        text: Bounded::EMPTY,
-    };
-
-    /// The job id: the bare id, or the last segment of the path.
-    fn id(&self) -> Option<&str> {
-        match self.kind {
-            RefKind::None => None,
-            RefKind::Id => Some(self.text.as_str()),
-            RefKind::Path => self.text.as_str().rsplit('/').find(|s| !s.is_empty()),
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum Phase {
@@ -424,7 +371,7 @@ impl JobPoller {
         poller.deadline = now.saturating_add(saved.remaining.saturating_sub(offline_for));
         poller.rng = Rng::new(saved.rng_state);
         poller.cursor = saved.cursor;
-        poller.cursor_digest = fnv1a(saved.cursor.as_bytes());
+        poller.cursor_digest = crate::util::fnv1a(saved.cursor.as_bytes());
         poller.cursor_inclusive = saved.cursor_inclusive;
         poller.resumed_past_purge = offline_for > cfg.policy.purge_window;
         poller.submit_fingerprint = Submit::NONE.fingerprint();
@@ -961,7 +908,7 @@ impl JobPoller {
                 &mut pairs,
                 &mut n,
                 hold_param,
-                format_u64(secs, &mut hold_digits),
+                crate::util::decimal(secs, &mut hold_digits),
             );
             push_pair(&mut pairs, &mut n, cursor_param, value);
             Some(secs)
@@ -1050,7 +997,7 @@ impl JobPoller {
     /// Keeps the server's change marker; returns true when it differs from the last one.
     fn record_cursor(&mut self, cursor: Option<JsonStr<'_>>) -> bool {
         let Some(cursor) = cursor else { return false };
-        let digest = fnv1a(cursor.raw());
+        let digest = crate::util::fnv1a(cursor.raw());
         let changed = self.cursor.is_empty() || digest != self.cursor_digest;
         self.cursor = Bounded::new(cursor.raw())
             .filter(|_| !cursor.has_escapes())
@@ -1657,47 +1604,10 @@ fn request_error(e: http::RequestError) -> Error {
     }
 }
 
-/// The path and query of a URL (`https://host:port/operations/1?api-version=2`), or the value
-/// itself when it already is a path.
-fn url_path(value: &[u8]) -> Option<&[u8]> {
-    let value = value.trim_ascii();
-    if value.first() == Some(&b'/') {
-        return Some(value);
-    }
-    let scheme_end = value.windows(3).position(|w| w == b"://")?;
-    let rest = value.get(scheme_end.checked_add(3)?..)?;
-    let path_start = rest.iter().position(|&b| b == b'/')?;
-    rest.get(path_start..)
-}
-
 /// True when `path` is exactly the dialect's path for the job `id`.
 fn is_standard_path(dialect: Dialect, path: &str, id: &str) -> bool {
     let (base, middle) = dialect.job_path_parts();
     path.strip_prefix(base).and_then(|p| p.strip_prefix(middle)) == Some(id)
-}
-
-/// A job reference from an id or an href: an href (starts with '/') keeps its path without
-/// any fragment, and without its query unless the dialect needs it; anything else is a bare id.
-fn job_ref_from(text: &[u8], keep_query: bool) -> Option<JobRef> {
-    if text.first() == Some(&b'/') {
-        let end = text
-            .iter()
-            .position(|&b| b == b'#' || (b == b'?' && !keep_query))
-            .unwrap_or(text.len());
-        let path = text.get(..end)?;
-        let bounded = Bounded::new(path).filter(|_| path.len() > 1)?;
-        core::str::from_utf8(path).ok()?;
-        return Some(JobRef {
-            kind: RefKind::Path,
-            text: bounded,
-        });
-    }
-    core::str::from_utf8(text).ok()?;
-    let bounded = Bounded::new(text).filter(|b| !b.is_empty())?;
-    Some(JobRef {
-        kind: RefKind::Id,
-        text: bounded,
-    })
 }
 
 /// Writes the submit request with the machine's own query pairs added.
@@ -1719,7 +1629,7 @@ impl SubmitWriter<'_> {
         }
         if let Some((name, secs)) = self.hold {
             if let Some(slot) = pairs.get_mut(n) {
-                *slot = (name, format_u64(secs, &mut digits));
+                *slot = (name, crate::util::decimal(secs, &mut digits));
                 n = n.saturating_add(1);
             }
         }
@@ -1752,29 +1662,6 @@ fn push_pair<'a>(pairs: &mut [(&'a str, &'a str)], n: &mut usize, name: &'a str,
         *slot = (name, value);
         *n = n.saturating_add(1);
     }
-}
-
-fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    })
-}
-
-/// Decimal digits of `n` in `buf`.
-pub(crate) fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &str {
-    let mut i = buf.len();
-    while let Some(next) = i.checked_sub(1) {
-        i = next;
-        let (rest, digit) = crate::time::div_rem_small(n, 10);
-        if let Some(slot) = buf.get_mut(i) {
-            *slot = b'0'.saturating_add(digit as u8);
-        }
-        n = rest;
-        if n == 0 {
-            break;
-        }
-    }
-    core::str::from_utf8(buf.get(i..).unwrap_or(&[])).unwrap_or("0")
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The normalized job state shared by every dialect, and small owned copies of raw strings.
+//! The normalized job state shared by every dialect.
 
 /// A job state normalized across dialects. The raw string is always kept next to it
 /// (see [`JobView::raw_state`](crate::JobView::raw_state)).
@@ -24,6 +24,22 @@ pub enum JobState {
     Unknown,
 }
 
+/// One distinct snake_case word per variant: `pending`, `running`, `succeeded_with_warnings`...
+impl core::fmt::Display for JobState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            JobState::Pending => "pending",
+            JobState::Running => "running",
+            JobState::Paused => "paused",
+            JobState::Succeeded => "succeeded",
+            JobState::SucceededWithWarnings => "succeeded_with_warnings",
+            JobState::PartiallyFailed => "partially_failed",
+            JobState::Failed => "failed",
+            JobState::Unknown => "unknown",
+        })
+    }
+}
+
 impl JobState {
     /// True when the job will not change any more.
     pub const fn is_terminal(self) -> bool {
@@ -37,88 +53,32 @@ impl JobState {
     }
 }
 
-/// A short string copied into the machine (ids, raw states), at most `N` bytes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Bounded<const N: usize> {
-    len: u8,
-    bytes: [u8; N],
-}
-
-impl<const N: usize> Bounded<N> {
-    pub(crate) const EMPTY: Self = Bounded {
-        len: 0,
-        bytes: [0; N],
-    };
-
-    /// Copies `s`, or `None` when it is longer than `N` (or than 255) bytes.
-    pub(crate) fn new(s: &[u8]) -> Option<Self> {
-        let len = u8::try_from(s.len()).ok()?;
-        let mut out = Self::EMPTY;
-        out.bytes.get_mut(..s.len())?.copy_from_slice(s);
-        out.len = len;
-        Some(out)
-    }
-
-    /// Copies as much of the characters of `chars` as fits, stopping at a char boundary.
-    pub(crate) fn from_chars(chars: impl Iterator<Item = char>) -> Self {
-        let mut out = Self::EMPTY;
-        let mut len = 0usize;
-        for c in chars.take(N) {
-            let mut buf = [0u8; 4];
-            let enc = c.encode_utf8(&mut buf).as_bytes();
-            let end = match len.checked_add(enc.len()) {
-                Some(end) if end <= N && end <= 255 => end,
-                _ => break,
-            };
-            match out.bytes.get_mut(len..end) {
-                Some(dst) => dst.copy_from_slice(enc),
-                None => break,
-            }
-            len = end;
-        }
-        out.len = u8::try_from(len).unwrap_or(0);
-        out
-    }
-
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
-    }
-
-    pub(crate) fn as_str(&self) -> &str {
-        core::str::from_utf8(self.as_bytes()).unwrap_or("")
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-}
-
-impl<const N: usize> core::fmt::Debug for Bounded<N> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        core::fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-#[cfg(feature = "defmt")]
-impl<const N: usize> defmt::Format for Bounded<N> {
-    fn format(&self, f: defmt::Formatter<'_>) {
-        defmt::write!(f, "{=str}", self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn bounded_copies() {
-        assert_eq!(Bounded::<4>::new(b"abcd").map(|b| b.len), Some(4));
-        assert!(Bounded::<4>::new(b"abcde").is_none());
-        let b = Bounded::<4>::from_chars("ab\u{e9}x".chars());
-        assert_eq!(b.as_str(), "ab\u{e9}");
-        let b = Bounded::<4>::from_chars("\u{1F600}z".chars());
-        assert_eq!(b.as_str(), "\u{1F600}");
-        assert!(Bounded::<4>::EMPTY.is_empty());
+    fn display_names_are_distinct_snake_case() {
+        extern crate std;
+        use std::string::ToString;
+        let all = [
+            JobState::Pending,
+            JobState::Running,
+            JobState::Paused,
+            JobState::Succeeded,
+            JobState::SucceededWithWarnings,
+            JobState::PartiallyFailed,
+            JobState::Failed,
+            JobState::Unknown,
+        ];
+        let names: std::vec::Vec<_> = all.iter().map(ToString::to_string).collect();
+        for (i, name) in names.iter().enumerate() {
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{name}"
+            );
+            assert!(!names[..i].contains(name), "{name} twice");
+        }
     }
 
     #[test]

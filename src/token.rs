@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 2 | magic `JP` |
 //! | 1 | version (1) |
-//! | 1 | dialect tag (1 ONTAP, 2 Select Deploy, 3 Unified Manager, 4 Service Engine) |
+//! | 1 | dialect tag (1 ONTAP, 2 Select Deploy, 3 Unified Manager, 4 Service Engine, 5 generic) |
 //! | 1 | flags: bit 0 job seen, bit 1 reduced fields, bit 2 inclusive change-marker comparison |
 //! | 1 | job reference kind: 1 id, 2 path |
 //! | 1 | job reference length N (1..=128) |
@@ -26,8 +26,8 @@
 use core::time::Duration;
 
 use crate::error::ConfigError;
-use crate::poller::{JobRef, MAX_CURSOR, MAX_JOB_REF, RefKind};
-use crate::state::Bounded;
+use crate::job_ref::{JobRef, MAX_CURSOR, MAX_JOB_REF, RefKind};
+use crate::util::{Bounded, fnv1a};
 
 const MAGIC: &[u8; 2] = b"JP";
 const VERSION: u8 = 1;
@@ -72,12 +72,6 @@ pub(crate) struct Saved {
     pub(crate) rng_state: u64,
     pub(crate) cursor: Bounded<MAX_CURSOR>,
     pub(crate) cursor_inclusive: bool,
-}
-
-fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    })
 }
 
 fn millis(d: Duration) -> u64 {

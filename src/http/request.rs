@@ -140,6 +140,22 @@ pub enum RequestError {
     EmptyHost,
 }
 
+impl core::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RequestError::BufferTooSmall { required } => write!(f, "the transmit buffer is too small: the request needs {required} bytes"),
+            RequestError::InvalidByte { part, byte } => write!(f, "the {part:?} given contains byte 0x{byte:02x}, which a request cannot carry; fix the configuration"),
+            RequestError::InvalidHeaderName => f.write_str("a configured header name is not a valid HTTP token"),
+            RequestError::ReservedHeader => f.write_str("a configured header is one the request writer sets itself (Host, Content-Length, Authorization, ...)"),
+            RequestError::InvalidPath => f.write_str("the path must start with '/'"),
+            RequestError::InvalidUser => f.write_str("a Basic-auth user name cannot contain ':'"),
+            RequestError::EmptyHost => f.write_str("the host is empty"),
+        }
+    }
+}
+
+impl core::error::Error for RequestError {}
+
 /// The caller-given part of a request that holds an invalid byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -391,19 +407,9 @@ impl<'b> Sink<'b> {
         self.len = end;
     }
 
-    fn put_decimal(&mut self, mut n: u64) {
+    fn put_decimal(&mut self, n: u64) {
         let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        for slot in digits.iter_mut().rev() {
-            let (rest, digit) = crate::time::div_rem_small(n, 10);
-            *slot = b'0'.saturating_add(digit as u8);
-            n = rest;
-            start = start.saturating_sub(1);
-            if n == 0 {
-                break;
-            }
-        }
-        self.put(digits.get(start..).unwrap_or(&[]));
+        self.put(crate::util::decimal(n, &mut digits).as_bytes());
     }
 
     fn put_percent(&mut self, byte: u8) {

@@ -215,6 +215,31 @@ pub enum HttpError {
     UnexpectedSwitchingProtocols,
 }
 
+impl core::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            HttpError::Malformed { kind } => write!(f, "the server sent a malformed HTTP response ({kind:?})"),
+            HttpError::TooManyHeaders { limit } => write!(f, "the server sent more than {limit} headers; raise the header limit if that is expected"),
+            HttpError::HeadTooLarge { limit } => write!(f, "the server's response head exceeds {limit} bytes; raise the head limit or give a larger receive buffer"),
+            HttpError::BodyTooLarge { status, declared, limit } => match declared {
+                Some(n) => write!(f, "the {status} response body of {n} bytes does not fit ({limit} bytes allowed); give a larger receive buffer or ask for fewer fields"),
+                None => write!(f, "the {status} response body exceeds {limit} bytes; give a larger receive buffer or ask for fewer fields"),
+            },
+            HttpError::ConflictingFraming => f.write_str("the server sent conflicting Content-Length / Transfer-Encoding headers (a protocol error on its side)"),
+            HttpError::InvalidContentLength => f.write_str("the server sent an invalid Content-Length"),
+            HttpError::UnsupportedTransferEncoding => f.write_str("the server used a transfer coding other than chunked"),
+            HttpError::UnsupportedContentEncoding => f.write_str("the server compressed the body although identity was asked for"),
+            HttpError::InvalidChunk { offset } => write!(f, "the server sent a malformed chunk at byte {offset}"),
+            HttpError::Truncated => f.write_str("the connection closed in the middle of the response"),
+            HttpError::NoResponse => f.write_str("the connection closed before any response"),
+            HttpError::UnsupportedVersion => f.write_str("the server answered with an HTTP version other than 1.0 or 1.1"),
+            HttpError::UnexpectedSwitchingProtocols => f.write_str("the server switched protocols, which was not asked for"),
+        }
+    }
+}
+
+impl core::error::Error for HttpError {}
+
 /// The part of a head httparse rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

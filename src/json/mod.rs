@@ -160,6 +160,8 @@ impl fmt::Display for JsonError {
     }
 }
 
+impl core::error::Error for JsonError {}
+
 /// Validates the whole body as exactly one JSON value (RFC 8259 grammar outside strings, optional
 /// surrounding whitespace, nothing after it) with nesting depth <= max_depth, and returns its root.
 pub fn parse(body: &[u8], limits: Limits) -> Result<Value<'_>, JsonError> {

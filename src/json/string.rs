@@ -32,6 +32,8 @@ impl fmt::Display for StrTooLong {
     }
 }
 
+impl core::error::Error for StrTooLong {}
+
 impl<'a> JsonStr<'a> {
     /// A string from its raw bytes between the quotes; `escapes` tells whether it holds a `\`.
     pub(crate) fn from_raw_parts(raw: &'a [u8], escapes: bool) -> Self {

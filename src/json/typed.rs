@@ -45,6 +45,8 @@ impl fmt::Display for TypedError {
     }
 }
 
+impl core::error::Error for TypedError {}
+
 /// Maps serde-json-core's error to ours, so none of its types leak into our API.
 ///
 /// The body was validated before serde-json-core saw it, so its syntax errors can only come from
