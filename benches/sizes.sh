@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# RAM figures: size_of the machine per single dialect (a unit test in src/poller.rs, which sees
+# RAM figures: size_of the machine per single dialect (a unit test in src/machine/mod.rs, which sees
 # exactly the features given), then the smallest tx/rx buffers per dialect (examples/sizes.rs;
 # examples always have `ontap` too, through the crate's dev-dependency on itself).
 set -euo pipefail

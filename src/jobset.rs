@@ -10,7 +10,7 @@
 use crate::action::{Action, Outcome, Received, SendRequest};
 use crate::config::{Config, Submit};
 use crate::error::{Error, TransportError};
-use crate::poller::JobPoller;
+use crate::machine::JobPoller;
 use crate::time::Instant;
 
 /// What a [`JobSet`] asks of its driver: the same as [`Action`], with the index of the job

@@ -258,7 +258,7 @@ fn tokenize(code: &str) -> Vec<String> {
     tokens
 }
 
-/// The crate root's re-exports (`pub use poller::{JobPoller, ...}`): name -> defining module.
+/// The crate root's re-exports (`pub use machine::{JobPoller, ...}`): name -> defining module.
 fn root_reexports(lib: &str) -> BTreeMap<String, String> {
     let mut map = BTreeMap::new();
     let code = code_only(lib);

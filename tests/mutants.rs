@@ -1,4 +1,4 @@
-//! Tests written for mutants of `src/poller.rs` that survived cargo-mutants (see MUTANTS.md):
+//! Tests written for mutants of `src/poller.rs` (now `src/machine/`) that survived cargo-mutants (see MUTANTS.md):
 //! each pins one observable behaviour the other suites did not check directly.
 
 #![cfg(feature = "ontap")]

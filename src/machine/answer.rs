@@ -1,0 +1,421 @@
+//! Reading answers: what a complete, invalid or missing answer says about the job.
+
+use core::time::Duration;
+
+use crate::action::{Event, JobIds, Outcome, Purpose, Received, Reply, RetryCause};
+use crate::dialect::Dialect;
+use crate::error::{Error, TransportError};
+use crate::http::{HttpError, Response, Status};
+use crate::job_ref::{MAX_JOB_REF, job_ref_from, url_path};
+use crate::json::{Code, JsonStr};
+use crate::state::JobState;
+use crate::time::Instant;
+use crate::util::Bounded;
+
+use super::*;
+
+/// The shortest wait a server's `Retry-After` can ask for.
+pub(super) const MIN_SERVER_WAIT: Duration = Duration::from_secs(1);
+
+/// True when `path` is exactly the dialect's path for the job `id`.
+pub(super) fn is_standard_path(dialect: Dialect, path: &str, id: &str) -> bool {
+    let (base, middle) = dialect.job_path_parts();
+    path.strip_prefix(base).and_then(|p| p.strip_prefix(middle)) == Some(id)
+}
+
+impl JobPoller {
+    pub(super) fn finish_parse<'r>(
+        &mut self,
+        now: Instant,
+        parsed: Result<Status, HttpError>,
+        rx: &'r mut [u8],
+    ) -> Result<Received<'r>, Error> {
+        let rx: &'r [u8] = rx;
+        let Some(in_flight) = self.in_flight else {
+            return Err(Error::NoRequestInFlight);
+        };
+        match parsed {
+            Ok(Status::Complete(response)) => {
+                self.in_flight = None;
+                if response.keep_alive {
+                    let idle = response.keep_alive_timeout.unwrap_or(Duration::MAX);
+                    self.conn = Conn::Open {
+                        idle_until: now.saturating_add(idle),
+                        answered_at: now,
+                    };
+                } else {
+                    self.conn = Conn::Open {
+                        idle_until: now,
+                        answered_at: now,
+                    };
+                    self.close_connection();
+                }
+                Ok(Received::Complete(
+                    self.on_response(now, in_flight, &response, rx),
+                ))
+            }
+            Ok(_) => Ok(Received::NeedMore),
+            Err(error) => {
+                self.in_flight = None;
+                self.close_connection();
+                self.on_invalid(now, in_flight, error);
+                Ok(Received::Invalid(error))
+            }
+        }
+    }
+
+    pub(super) fn on_invalid(&mut self, now: Instant, in_flight: InFlight, error: HttpError) {
+        if in_flight.purpose == Purpose::Cancel {
+            self.after_cancel(Event::CancelRefused { status: None });
+            return;
+        }
+        if in_flight.purpose == Purpose::Submit {
+            // The server had the submit; whatever it did is unknown.
+            self.finish(Outcome::SubmitOutcomeUnknown);
+            return;
+        }
+        match error {
+            HttpError::BodyTooLarge { status: 200, .. } if !self.reduced_fields => {
+                self.reduced_fields = true;
+                self.pending.push(Queued::Event(Event::FieldsReduced));
+                self.redo_now(in_flight);
+            }
+            HttpError::NoResponse if in_flight.reused && !self.stale_retry => {
+                // The server closed an idle keep-alive connection as we wrote: resend at once on
+                // a fresh connection, without counting a failure.
+                self.stale_retry = true;
+                self.pending.push(Queued::Event(Event::Retrying {
+                    cause: RetryCause::StaleConnection,
+                    at: now,
+                }));
+                self.redo_now(in_flight);
+            }
+            HttpError::NoResponse | HttpError::Truncated => self.request_failed(
+                in_flight,
+                RetryCause::Transport(TransportError::ReadFailed),
+                false,
+            ),
+            _ => self.request_failed(in_flight, RetryCause::InvalidResponse, false),
+        }
+    }
+
+    pub(super) fn on_response<'r>(
+        &mut self,
+        now: Instant,
+        in_flight: InFlight,
+        response: &Response,
+        rx: &'r [u8],
+    ) -> Reply<'r> {
+        let body = response.body(rx);
+        let mut reply = Reply {
+            status: response.status,
+            consumed: response.consumed,
+            keep_alive: response.keep_alive,
+            message: None,
+            jobs: None,
+        };
+        // A wait under a second (`Retry-After: 0`, a date already past) would spend the whole
+        // retry budget in a burst: the server gets at least a second.
+        let server_wait = response
+            .retry_after
+            .and_then(|r| r.delay(response.date))
+            .map(|wait| wait.max(MIN_SERVER_WAIT));
+        if in_flight.purpose == Purpose::Cancel {
+            if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
+                reply.message = error.message;
+            }
+            let status = response.status;
+            self.after_cancel(if (200..300).contains(&status) {
+                Event::CancelRequested
+            } else {
+                Event::CancelRefused {
+                    status: Some(status),
+                }
+            });
+        } else if in_flight.purpose == Purpose::Submit {
+            let header_href = self
+                .dialect
+                .id_header()
+                .and_then(|name| response.header(rx, name))
+                .and_then(url_path);
+            self.on_submit_answer(response.status, body, header_href, server_wait, &mut reply);
+        } else {
+            self.on_poll_answer(
+                now,
+                in_flight,
+                response.status,
+                body,
+                server_wait,
+                &mut reply,
+            );
+        }
+        reply
+    }
+
+    pub(super) fn on_submit_answer<'r>(
+        &mut self,
+        status: u16,
+        body: &'r [u8],
+        header_href: Option<&[u8]>,
+        server_wait: Option<Duration>,
+        reply: &mut Reply<'r>,
+    ) {
+        let answer = self
+            .dialect
+            .parse_submit_answer(body, self.json_limits)
+            .ok();
+        // A job named by a header (e.g. `Operation-Location`) of a success answer.
+        if let (200..=299, Some(href)) = (status, header_href) {
+            if let Some(job) = job_ref_from(href, self.dialect.keeps_link_query()) {
+                self.job = job;
+                self.pending.push(Queued::Event(Event::Accepted));
+                let job = answer.and_then(|a| a.job);
+                reply.message = job.and_then(|j| j.message_for_state());
+                let state = job.and_then(|j| j.state_raw.zip(j.state));
+                if let Some((raw, state)) = state {
+                    self.seen = true;
+                    self.record_state(raw, state);
+                    if let Some(outcome) = terminal_outcome(state) {
+                        self.finish(outcome);
+                        return;
+                    }
+                }
+                self.phase = Phase::Decide(Decision::Accepted);
+                return;
+            }
+        }
+        if let Some(error) = answer.and_then(|a| a.error) {
+            reply.message = error.message;
+            self.record_code(error.code);
+        }
+        match status {
+            401 | 403 => {
+                self.finish(Outcome::AuthRequired { status });
+            }
+            // Refused before any work was done: safe to send again.
+            429 | 503 => {
+                self.phase = Phase::Decide(Decision::Failed {
+                    cause: RetryCause::Status(status),
+                    server_wait,
+                    next: Next::Submit,
+                });
+            }
+            200..=299 => {
+                let Some(answer) = answer else {
+                    let outcome = if status == 202 {
+                        Outcome::SubmitOutcomeUnknown
+                    } else {
+                        Outcome::CompletedWithoutJob { status }
+                    };
+                    self.finish(outcome);
+                    return;
+                };
+                if let (Some(jobs), None) = (answer.jobs, answer.job) {
+                    let count = u32::try_from(jobs.len()).unwrap_or(u32::MAX);
+                    reply.jobs = Some(JobIds {
+                        array: jobs,
+                        dialect: self.dialect,
+                    });
+                    self.finish(Outcome::MultipleJobs { count });
+                    return;
+                }
+                let job = answer.job.filter(|j| j.has_id());
+                let Some(job) = job else {
+                    let outcome = if status == 202 {
+                        Outcome::SubmitOutcomeUnknown
+                    } else {
+                        Outcome::CompletedWithoutJob { status }
+                    };
+                    self.finish(outcome);
+                    return;
+                };
+                if !self.record_job(job.id, job.href) {
+                    // An id we cannot store is a job we cannot follow.
+                    self.finish(Outcome::SubmitOutcomeUnknown);
+                    return;
+                }
+                self.pending.push(Queued::Event(Event::Accepted));
+                reply.message = job.message_for_state().or(reply.message);
+                self.record_cursor(job.cursor);
+                self.record_code(job.code);
+                let state = job.state_raw.zip(job.state);
+                if let Some((raw, state)) = state {
+                    self.seen = true;
+                    self.record_state(raw, state);
+                    if let Some(outcome) = terminal_outcome(state) {
+                        self.finish(outcome);
+                        return;
+                    }
+                }
+                self.phase = Phase::Decide(match (status, state) {
+                    (202, _) => Decision::Accepted,
+                    (_, Some((_, state))) => Decision::Polled(state),
+                    (_, None) => Decision::FinishedLinkOnly,
+                });
+            }
+            _ => {
+                // An error after the hold may still name the job that failed.
+                let job = answer.and_then(|a| a.job).filter(|j| j.has_id());
+                if let Some(job) = job {
+                    if self.record_job(job.id, job.href) {
+                        reply.message = reply.message.or(job.best_message());
+                        self.record_code(job.code);
+                        let state = job.state_raw.zip(job.state);
+                        if let Some((raw, state)) = state {
+                            self.seen = true;
+                            self.record_state(raw, state);
+                        }
+                        let outcome = state
+                            .and_then(|(_, s)| terminal_outcome(s))
+                            .unwrap_or(Outcome::Failed);
+                        self.finish(outcome);
+                        return;
+                    }
+                }
+                let outcome = match status {
+                    500 | 502 | 504 => Outcome::SubmitOutcomeUnknown,
+                    _ => Outcome::Rejected { status },
+                };
+                self.finish(outcome);
+            }
+        }
+    }
+
+    pub(super) fn on_poll_answer<'r>(
+        &mut self,
+        now: Instant,
+        in_flight: InFlight,
+        status: u16,
+        body: &'r [u8],
+        server_wait: Option<Duration>,
+        reply: &mut Reply<'r>,
+    ) {
+        let failed = |cause| {
+            Phase::Decide(Decision::Failed {
+                cause,
+                server_wait,
+                next: Next::Poll,
+            })
+        };
+        match status {
+            200..=299 => {
+                let job = self.dialect.parse_job(body, self.json_limits).ok();
+                let Some((job, raw, state)) = job.and_then(|j| Some((j, j.state_raw?, j.state?)))
+                else {
+                    self.phase = failed(RetryCause::InvalidResponse);
+                    return;
+                };
+                self.seen = true;
+                self.failures = 0;
+                self.not_found_since = None;
+                self.stale_retry = false;
+                reply.message = job.message_for_state();
+                self.record_code(job.code);
+                // The first sighting of a state is not a change the server reported.
+                let state_changed = self.state.is_some_and(|s| s != state);
+                let cursor_changed = self.record_cursor(job.cursor);
+                self.record_state(raw, state);
+                if let Some(outcome) = terminal_outcome(state) {
+                    self.finish(outcome);
+                    return;
+                }
+                self.phase = Phase::Decide(self.after_long_poll(
+                    now,
+                    in_flight,
+                    state_changed || cursor_changed,
+                    state,
+                ));
+            }
+            404 => {
+                if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
+                    reply.message = error.message;
+                }
+                self.phase = Phase::Decide(Decision::NotFound);
+            }
+            401 | 403 => {
+                self.finish(Outcome::AuthRequired { status });
+            }
+            408 | 425 | 429 | 500..=599 => self.phase = failed(RetryCause::Status(status)),
+            _ => {
+                if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
+                    reply.message = error.message;
+                    self.record_code(error.code);
+                }
+                self.finish(Outcome::Rejected { status });
+            }
+        }
+    }
+
+    pub(super) fn record_state(&mut self, raw: JsonStr<'_>, state: JobState) {
+        // The same plain text as last time copies to the same bytes: nothing changes.
+        if self.state == Some(state) && !raw.has_escapes() && raw.raw() == self.raw_state.as_bytes()
+        {
+            return;
+        }
+        let raw_copy = Bounded::from_chars(raw.chars());
+        let changed = self.state != Some(state) || raw_copy != self.raw_state;
+        self.raw_state = raw_copy;
+        self.state = Some(state);
+        if changed {
+            crate::log::info!("jobpoll: job state {:?}", state);
+            self.pending.push(Queued::Event(Event::StateChanged(state)));
+            if state == JobState::Unknown {
+                self.pending.push(Queued::Event(Event::UnknownState));
+            }
+        }
+    }
+
+    pub(super) fn record_code(&mut self, code: Option<Code<'_>>) {
+        if let Some(code) = code {
+            (self.code, self.has_code) = match code {
+                Code::Int(i) => (i, true),
+                _ => (0, false),
+            };
+        }
+    }
+
+    pub(super) fn record_job(
+        &mut self,
+        uuid: Option<JsonStr<'_>>,
+        href: Option<JsonStr<'_>>,
+    ) -> bool {
+        let mut href_buf = [0u8; MAX_JOB_REF];
+        let mut id_buf = [0u8; MAX_JOB_REF];
+        let from_href = href
+            .and_then(|h| h.unescape_into(&mut href_buf).ok())
+            .and_then(|h| job_ref_from(h.as_bytes(), self.dialect.keeps_link_query()));
+        let from_uuid = uuid
+            .and_then(|u| u.unescape_into(&mut id_buf).ok())
+            .filter(|u| !u.is_empty() && !u.starts_with('/'))
+            .and_then(|u| job_ref_from(u.as_bytes(), false));
+        let job = match (from_uuid, from_href) {
+            // The standard link adds nothing to the id: keep the shorter form.
+            (Some(id), Some(path))
+                if is_standard_path(self.dialect, path.text.as_str(), id.text.as_str()) =>
+            {
+                Some(id)
+            }
+            (_, Some(path)) => Some(path),
+            (id, None) => id,
+        };
+        match job {
+            Some(job) => {
+                self.job = job;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Keeps the server's change marker; returns true when it differs from the last one.
+    pub(super) fn record_cursor(&mut self, cursor: Option<JsonStr<'_>>) -> bool {
+        let Some(cursor) = cursor else { return false };
+        let digest = crate::util::fnv1a(cursor.raw());
+        let changed = self.cursor.is_empty() || digest != self.cursor_digest;
+        self.cursor = Bounded::new(cursor.raw())
+            .filter(|_| !cursor.has_escapes())
+            .unwrap_or(Bounded::EMPTY);
+        self.cursor_digest = digest;
+        changed
+    }
+}

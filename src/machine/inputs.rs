@@ -1,0 +1,139 @@
+//! The inputs: answers, end of stream, transport failures, time, and the caller's cancel.
+
+use core::time::Duration;
+
+use crate::action::{Outcome, Received, RetryCause};
+use crate::error::{ConfigError, Error, TransportError};
+use crate::job_ref::RefKind;
+use crate::time::Instant;
+
+use super::*;
+
+impl JobPoller {
+    /// Feed the answer received so far: `rx[..filled]` holds every byte read for the request
+    /// in flight (append and call again on `NeedMore`). The machine may rewrite `rx[..filled]` in
+    /// place (chunked framing removed). When `filled == rx.len()` and the answer is incomplete,
+    /// it is treated as too large.
+    pub fn handle_response<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<Received<'r>, Error> {
+        let now = self.clamp(now);
+        let Some(in_flight) = self.in_flight.as_mut() else {
+            return Err(Error::NoRequestInFlight);
+        };
+        if filled > rx.len() {
+            return Err(Error::FilledBeyondBuffer);
+        }
+        let parsed = in_flight.parser.parse_lazy_date(rx, filled);
+        self.finish_parse(now, parsed, rx)
+    }
+
+    /// The peer closed the connection cleanly after `rx[..filled]`: this completes an answer
+    /// delimited by the close; anything else incomplete is a failed request.
+    pub fn handle_eof<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<Received<'r>, Error> {
+        let now = self.clamp(now);
+        let Some(in_flight) = self.in_flight.as_mut() else {
+            return Err(Error::NoRequestInFlight);
+        };
+        if filled > rx.len() {
+            return Err(Error::FilledBeyondBuffer);
+        }
+        let parsed = in_flight.parser.parse_eof_lazy_date(rx, filled);
+        self.finish_parse(now, parsed, rx)
+    }
+
+    /// The transport failed for the request in flight. No-op when none is in flight.
+    pub fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
+        self.clamp(now);
+        let Some(in_flight) = self.in_flight.take() else {
+            return;
+        };
+        self.close_connection();
+        if error == TransportError::Untrusted {
+            self.finish(Outcome::TransportFailed { error });
+            return;
+        }
+        self.request_failed(
+            in_flight,
+            RetryCause::Transport(error),
+            error == TransportError::ConnectFailed,
+        );
+    }
+
+    /// Time passed. If the request in flight is past its deadline it has failed: `Close` follows
+    /// when it went on a kept-alive connection, and the next request asks for a `Fresh` one
+    /// either way, so a late answer is never read as the answer to another request. Otherwise
+    /// nothing happens, so calling early or twice is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.clamp(now);
+        let Some(in_flight) = self.in_flight else {
+            return;
+        };
+        if now < in_flight.deadline {
+            return;
+        }
+        self.in_flight = None;
+        self.close_connection();
+        self.request_failed(
+            in_flight,
+            RetryCause::Transport(TransportError::TimedOut),
+            false,
+        );
+    }
+
+    /// Moves the overall deadline to `now + from_now` when that is later, e.g. to keep following
+    /// a job resumed from a token whose deadline had run out. No effect once done.
+    pub fn extend_deadline(&mut self, now: Instant, from_now: Duration) {
+        let now = self.clamp(now);
+        if self.done.is_some() {
+            return;
+        }
+        let new = now.saturating_add(from_now);
+        if new > self.deadline {
+            self.deadline = new;
+            self.final_poll_sent = false;
+        }
+    }
+
+    /// Stop following the job (client side): the next `poll` gives
+    /// [`Outcome::Cancelled`] (after `Close` if a request was in flight). The job id and resume
+    /// token stay available. No-op once done.
+    pub fn cancel(&mut self, now: Instant) {
+        self.clamp(now);
+        if self.done.is_some() {
+            return;
+        }
+        self.cancel_requested = true;
+        if self.in_flight.take().is_some() {
+            self.close_connection();
+        }
+    }
+
+    /// Ask the server to cancel the job (ONTAP `PATCH /api/cluster/jobs/{uuid}?action=cancel`)
+    /// and keep following it: the request goes out at the next `poll` (after any request in
+    /// flight), its answer is reported as [`Event::CancelRequested`] or
+    /// [`Event::CancelRefused`], and the job's own end is reported truthfully (ONTAP ends a
+    /// cancelled job as success or failure; there is no cancelled state). Combine with
+    /// [`cancel`](Self::cancel) to stop following once the cancel was answered.
+    pub fn request_server_cancel(&mut self, now: Instant) -> Result<(), Error> {
+        self.clamp(now);
+        if !self.dialect.cancels_on_server() {
+            return Err(Error::Config(ConfigError::CancelUnsupported));
+        }
+        if self.job.kind == RefKind::None || self.done.is_some() {
+            return Err(Error::NoJob);
+        }
+        if self.server_cancel == ServerCancel::None {
+            self.server_cancel = ServerCancel::Wanted;
+        }
+        Ok(())
+    }
+}

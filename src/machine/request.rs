@@ -1,0 +1,346 @@
+//! Writing requests: the submit, the job GET (plain or long poll) and the server-side cancel.
+
+use core::time::Duration;
+
+use crate::action::{Action, Connection, Purpose, SendRequest};
+use crate::config::{Config, Submit};
+use crate::error::{ConfigError, Error, MAX_QUERY_PAIRS};
+use crate::http::{self, Method, Request, ResponseParser};
+use crate::job_ref::{MAX_CURSOR, MAX_JOB_REF, RefKind};
+use crate::time::Instant;
+
+use super::*;
+
+pub(super) fn request_error(e: http::RequestError) -> Error {
+    match e {
+        http::RequestError::BufferTooSmall { required } => Error::BufferTooSmall { required },
+        other => Error::Config(ConfigError::Request(other)),
+    }
+}
+
+/// Writes the submit request with the machine's own query pairs added.
+pub(super) struct SubmitWriter<'a> {
+    cfg: &'a Config<'a>,
+    op: &'a Submit<'a>,
+    /// The server-side hold parameter and its seconds, if the dialect has one.
+    hold: Option<(&'static str, u64)>,
+}
+
+impl SubmitWriter<'_> {
+    pub(super) fn with_request<T>(&self, f: impl FnOnce(&Request<'_>) -> T) -> T {
+        let mut digits = [0u8; 20];
+        let mut pairs = [("", ""); MAX_QUERY_PAIRS + 1];
+        let mut n = 0usize;
+        for (slot, pair) in pairs.iter_mut().zip(self.op.query.iter()) {
+            *slot = *pair;
+            n = n.saturating_add(1);
+        }
+        if let Some((name, secs)) = self.hold {
+            if let Some(slot) = pairs.get_mut(n) {
+                *slot = (name, crate::util::decimal(secs, &mut digits));
+                n = n.saturating_add(1);
+            }
+        }
+        let request = Request {
+            method: self.op.method,
+            authority: self.cfg.authority,
+            path: self.op.path,
+            query: pairs.get(..n).unwrap_or(&[]),
+            auth: self.cfg.auth,
+            accept: self.cfg.accept,
+            user_agent: self.cfg.user_agent,
+            headers: self.cfg.headers,
+            body: self.op.body,
+            connection_close: false,
+        };
+        f(&request)
+    }
+
+    pub(super) fn encoded_len(&self) -> Result<usize, http::RequestError> {
+        self.with_request(|r| r.encoded_len())
+    }
+
+    pub(super) fn write(&self, tx: &mut [u8]) -> Result<usize, http::RequestError> {
+        self.with_request(|r| r.write(tx))
+    }
+}
+
+pub(super) fn push_pair<'a>(
+    pairs: &mut [(&'a str, &'a str)],
+    n: &mut usize,
+    name: &'a str,
+    value: &'a str,
+) {
+    if let Some(slot) = pairs.get_mut(*n) {
+        *slot = (name, value);
+        *n = n.saturating_add(1);
+    }
+}
+
+impl JobPoller {
+    pub(super) fn submit_hold(&self, now: Instant) -> Option<(&'static str, u64)> {
+        self.dialect
+            .submit_hold(self.deadline.saturating_duration_since(now))
+    }
+
+    pub(super) fn submit_request<'a>(
+        &self,
+        cfg: &'a Config<'a>,
+        op: &'a Submit<'a>,
+        now: Instant,
+    ) -> SubmitWriter<'a> {
+        SubmitWriter {
+            cfg,
+            op,
+            hold: self.submit_hold(now),
+        }
+    }
+
+    pub(super) fn send_submit(
+        &mut self,
+        cfg: &Config<'_>,
+        op: &Submit<'_>,
+        now: Instant,
+        tx: &mut [u8],
+    ) -> Result<Action, Error> {
+        if op.fingerprint() != self.submit_fingerprint {
+            return Err(Error::Config(ConfigError::SubmitChanged));
+        }
+        let writer = self.submit_request(cfg, op, now);
+        let len = writer.write(tx).map_err(request_error)?;
+        let hold = Duration::from_secs(writer.hold.map_or(0, |(_, secs)| secs));
+        let deadline = now
+            .saturating_add(hold)
+            .saturating_add(cfg.policy.request_timeout);
+        // A submit goes on a fresh connection, unless the policy allows a kept-alive one that
+        // has just answered and is far from its idle limit: a server closing it as the submit
+        // is written would leave the submit's fate unknown (never resent).
+        let reuse = cfg.policy.reuse_connection_for_submit
+            && match self.conn {
+                Conn::Open {
+                    idle_until,
+                    answered_at,
+                } => {
+                    now.saturating_duration_since(answered_at) <= SUBMIT_REUSE_WINDOW
+                        && now.saturating_add(SUBMIT_REUSE_WINDOW) < idle_until
+                }
+                Conn::Closed => false,
+            };
+        self.start_request(now, Purpose::Submit, deadline, cfg);
+        if reuse {
+            if let Some(f) = self.in_flight.as_mut() {
+                f.reused = true;
+            }
+        } else {
+            self.conn = Conn::Closed;
+        }
+        Ok(Action::SendRequest(SendRequest {
+            len,
+            deadline,
+            purpose: Purpose::Submit,
+            idempotent: op.method.is_safe(),
+            connection: if reuse {
+                Connection::Reuse
+            } else {
+                Connection::Fresh
+            },
+        }))
+    }
+
+    /// Writes the server-side cancel and queues its `SendRequest`.
+    pub(super) fn send_cancel(
+        &mut self,
+        cfg: &Config<'_>,
+        now: Instant,
+        tx: &mut [u8],
+    ) -> Result<(), Error> {
+        let mut path_buf = [0u8; MAX_JOB_REF + 64];
+        let path = self
+            .job_path(&mut path_buf)
+            .ok_or(Error::Config(ConfigError::JobRefLength))?;
+        let request = Request {
+            method: Method::Patch,
+            authority: cfg.authority,
+            path,
+            query: &[("action", "cancel")],
+            auth: cfg.auth,
+            accept: cfg.accept,
+            user_agent: cfg.user_agent,
+            headers: cfg.headers,
+            body: Some(b"{}"),
+            connection_close: false,
+        };
+        let len = request.write(tx).map_err(request_error)?;
+        let reuse = match self.conn {
+            Conn::Open { idle_until, .. } => now < idle_until,
+            Conn::Closed => false,
+        };
+        self.server_cancel = ServerCancel::Sent;
+        let deadline = now.saturating_add(cfg.policy.request_timeout);
+        self.start_request(now, Purpose::Cancel, deadline, cfg);
+        if let Some(f) = self.in_flight.as_mut() {
+            f.reused = reuse;
+        }
+        // Asking twice is harmless (ONTAP answers "already in a terminal state").
+        self.pending.push_send(len);
+        Ok(())
+    }
+
+    /// Writes a job GET and queues its `SendRequest`.
+    pub(super) fn send_poll(
+        &mut self,
+        cfg: &Config<'_>,
+        now: Instant,
+        tx: &mut [u8],
+        purpose: Purpose,
+    ) -> Result<(), Error> {
+        let mut path_buf = [0u8; MAX_JOB_REF + 64];
+        // Only zeroed when a link carries a query.
+        let mut decoded: [u8; MAX_JOB_REF + 64];
+        let whole = self
+            .job_path(&mut path_buf)
+            .ok_or(Error::Config(ConfigError::JobRefLength))?;
+        // A link that carries its own query (e.g. `api-version`): decoded, split into pairs, and
+        // encoded again by the writer.
+        let (path, link_query) = match crate::http::contains_byte(whole.as_bytes(), b'?') {
+            true => {
+                decoded = [0u8; MAX_JOB_REF + 64];
+                let text = crate::http::percent_decode(whole.as_bytes(), &mut decoded)
+                    .ok_or(Error::Config(ConfigError::JobRefLength))?;
+                text.split_once('?').unwrap_or((text, ""))
+            }
+            false => (whole, ""),
+        };
+        let mut pairs = [("", ""); 8];
+        let mut n = 0usize;
+        for part in link_query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            if n >= pairs.len().saturating_sub(3) {
+                return Err(Error::Config(ConfigError::TooManyQueryPairs));
+            }
+            push_pair(&mut pairs, &mut n, k, v);
+        }
+        // Query: `fields` where the API has it; for a long poll, the hold and the server's own
+        // change marker (with the API's comparison operator, e.g. `>=`).
+        let hold = if self.cursor.is_empty() {
+            None
+        } else {
+            self.dialect
+                .long_poll_hold(self.deadline.saturating_duration_since(now))
+        };
+        let mut hold_digits = [0u8; 20];
+        let mut marker = [0u8; MAX_CURSOR + 8];
+        if let Some(fields) = self.dialect.poll_fields(self.reduced_fields) {
+            push_pair(&mut pairs, &mut n, "fields", fields);
+        }
+        let (hold_param, cursor_param, _) = self.dialect.long_poll_params();
+        let hold = hold.and_then(|secs| {
+            let value = self.long_poll_marker(&mut marker)?;
+            push_pair(
+                &mut pairs,
+                &mut n,
+                hold_param,
+                crate::util::decimal(secs, &mut hold_digits),
+            );
+            push_pair(&mut pairs, &mut n, cursor_param, value);
+            Some(secs)
+        });
+        let query = pairs.get(..n).unwrap_or(&[]);
+        let request = Request {
+            method: Method::Get,
+            authority: cfg.authority,
+            path,
+            query,
+            auth: cfg.auth,
+            accept: cfg.accept,
+            user_agent: cfg.user_agent,
+            headers: cfg.headers,
+            body: None,
+            connection_close: false,
+        };
+        // The configuration strings are checked once per configuration, not on every poll.
+        let digest = request.config_digest();
+        let written = if digest == self.config_digest {
+            request.write_validated_config(tx)
+        } else {
+            request.write(tx)
+        };
+        let len = written.map_err(request_error)?;
+        self.config_digest = digest;
+        let reuse = match self.conn {
+            Conn::Open { idle_until, .. } => now < idle_until && !self.stale_retry,
+            Conn::Closed => false,
+        };
+        if !reuse && self.conn != Conn::Closed {
+            self.conn = Conn::Closed;
+        }
+        let held = Duration::from_secs(hold.unwrap_or(0));
+        let deadline = now
+            .saturating_add(held)
+            .saturating_add(cfg.policy.request_timeout);
+        self.start_request(now, purpose, deadline, cfg);
+        if let Some(f) = self.in_flight.as_mut() {
+            f.reused = reuse;
+            f.hold_secs = u8::try_from(hold.unwrap_or(0)).unwrap_or(u8::MAX);
+        }
+        self.pending.push_send(len);
+        Ok(())
+    }
+
+    pub(super) fn start_request(
+        &mut self,
+        now: Instant,
+        purpose: Purpose,
+        deadline: Instant,
+        cfg: &Config<'_>,
+    ) {
+        crate::log::debug!(
+            "jobpoll: sending {:?} at {:?}, deadline {:?}",
+            purpose,
+            now,
+            deadline
+        );
+        self.requests = self.requests.saturating_add(1);
+        self.in_flight = Some(InFlight {
+            purpose,
+            deadline,
+            sent_at: now,
+            hold_secs: 0,
+            reused: false,
+            parser: ResponseParser::new(cfg.http_limits),
+        });
+    }
+
+    /// `>=` and the change marker (advanced by its smallest unit when the server compares
+    /// inclusively), in `buf`.
+    pub(super) fn long_poll_marker<'b>(
+        &self,
+        buf: &'b mut [u8; MAX_CURSOR + 8],
+    ) -> Option<&'b str> {
+        let cursor = self.cursor.as_bytes();
+        let (_, _, prefix) = self.dialect.long_poll_params();
+        let start = prefix.len();
+        let end = start.checked_add(cursor.len())?;
+        buf.get_mut(..start)?.copy_from_slice(prefix.as_bytes());
+        buf.get_mut(start..end)?.copy_from_slice(cursor);
+        if self.cursor_inclusive && !crate::dialect::advance_timestamp(buf.get_mut(start..end)?) {
+            return None;
+        }
+        core::str::from_utf8(buf.get(..end)?).ok()
+    }
+
+    pub(super) fn job_path<'b>(&self, buf: &'b mut [u8]) -> Option<&'b str> {
+        let (base, middle) = match self.job.kind {
+            RefKind::None => return None,
+            RefKind::Path => ("", ""),
+            RefKind::Id => self.dialect.job_path_parts(),
+        };
+        let mut len = 0usize;
+        for part in [base.as_bytes(), middle.as_bytes(), self.job.text.as_bytes()] {
+            let end = len.checked_add(part.len())?;
+            buf.get_mut(len..end)?.copy_from_slice(part);
+            len = end;
+        }
+        core::str::from_utf8(buf.get(..len)?).ok()
+    }
+}
