@@ -13,7 +13,7 @@ mod support;
 
 use std::time::Duration;
 
-use jobpoll::{Event, Instant, JobPoller, JobState, Outcome, Policy, RetryCause, Submit};
+use jobpoll::{Action, Event, Instant, JobPoller, JobState, Outcome, Policy, RetryCause, Submit};
 use support::*;
 
 const POST: &str = "POST /api/storage/volumes?return_timeout=30";
@@ -1047,4 +1047,48 @@ fn retry_after_zero_waits_one_second() {
         lines(&run)
     );
     assert_eq!(run.end.as_millis(), 33_000);
+}
+
+#[test]
+fn the_busiest_answer_loses_no_action() {
+    // The most actions one answer can queue: the clock went back, the server closes the
+    // connection, and a submit answer names a job in a state nobody knows. Every one of them
+    // must come out of `poll`, in order.
+    let cfg = test_config();
+    let op = op();
+    let mut tx = [0u8; 1024];
+    let mut job = JobPoller::submit(&cfg, &op, Instant::from_millis(5_000)).unwrap();
+    match job
+        .poll(&cfg, &op, Instant::from_millis(5_000), &mut tx)
+        .unwrap()
+    {
+        Action::SendRequest(_) => {}
+        other => panic!("expected the submit, got {other:?}"),
+    }
+    let body = r#"{"job":{"uuid":"u1","state":"hibernating"}}"#;
+    let answer = response(202, &[("Connection", "close")], body);
+    let mut rx = answer.into_bytes();
+    let filled = rx.len();
+    let earlier = Instant::from_millis(4_000);
+    assert!(matches!(
+        job.handle_response(earlier, &mut rx, filled),
+        Ok(jobpoll::Received::Complete(_))
+    ));
+    let mut actions = Vec::new();
+    for _ in 0..6 {
+        match job.poll(&cfg, &op, earlier, &mut tx).unwrap() {
+            Action::SleepUntil(_) => break,
+            action => actions.push(action),
+        }
+    }
+    assert_eq!(
+        actions,
+        [
+            Action::Event(Event::ClockWentBackwards),
+            Action::Close,
+            Action::Event(Event::Accepted),
+            Action::Event(Event::StateChanged(JobState::Unknown)),
+            Action::Event(Event::UnknownState),
+        ]
+    );
 }

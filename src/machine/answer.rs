@@ -37,18 +37,16 @@ impl JobPoller {
         match parsed {
             Ok(Status::Complete(response)) => {
                 self.in_flight = None;
-                if response.keep_alive {
-                    let idle = response.keep_alive_timeout.unwrap_or(Duration::MAX);
-                    self.conn = Conn::Open {
-                        idle_until: now.saturating_add(idle),
-                        answered_at: now,
-                    };
-                } else {
-                    self.conn = Conn::Open {
-                        idle_until: now,
-                        answered_at: now,
-                    };
-                    self.close_connection();
+                match Conn::after_answer(response.keep_alive, response.keep_alive_timeout, now) {
+                    Some(open) => self.conn = open,
+                    None => {
+                        // Still open until the driver closes it: `Close` is queued.
+                        self.conn = Conn::Open {
+                            idle_until: now,
+                            answered_at: now,
+                        };
+                        self.close_connection();
+                    }
                 }
                 Ok(Received::Complete(
                     self.on_response(now, in_flight, &response, rx),
@@ -77,17 +75,17 @@ impl JobPoller {
         match error {
             HttpError::BodyTooLarge { status: 200, .. } if !self.reduced_fields => {
                 self.reduced_fields = true;
-                self.pending.push(Queued::Event(Event::FieldsReduced));
+                self.outbox.push_event(Event::FieldsReduced);
                 self.redo_now(in_flight);
             }
             HttpError::NoResponse if in_flight.reused && !self.stale_retry => {
                 // The server closed an idle keep-alive connection as we wrote: resend at once on
                 // a fresh connection, without counting a failure.
                 self.stale_retry = true;
-                self.pending.push(Queued::Event(Event::Retrying {
+                self.outbox.push_event(Event::Retrying {
                     cause: RetryCause::StaleConnection,
                     at: now,
-                }));
+                });
                 self.redo_now(in_flight);
             }
             HttpError::NoResponse | HttpError::Truncated => self.request_failed(
@@ -168,7 +166,7 @@ impl JobPoller {
         if let (200..=299, Some(href)) = (status, header_href) {
             if let Some(job) = job_ref_from(href, self.dialect.keeps_link_query()) {
                 self.job = job;
-                self.pending.push(Queued::Event(Event::Accepted));
+                self.outbox.push_event(Event::Accepted);
                 let job = answer.and_then(|a| a.job);
                 reply.message = job.and_then(|j| j.message_for_state());
                 let state = job.and_then(|j| j.state_raw.zip(j.state));
@@ -234,7 +232,7 @@ impl JobPoller {
                     self.finish(Outcome::SubmitOutcomeUnknown);
                     return;
                 }
-                self.pending.push(Queued::Event(Event::Accepted));
+                self.outbox.push_event(Event::Accepted);
                 reply.message = job.message_for_state().or(reply.message);
                 self.record_cursor(job.cursor);
                 self.record_code(job.code);
@@ -358,9 +356,9 @@ impl JobPoller {
         self.state = Some(state);
         if changed {
             crate::log::info!("jobpoll: job state {:?}", state);
-            self.pending.push(Queued::Event(Event::StateChanged(state)));
+            self.outbox.push_event(Event::StateChanged(state));
             if state == JobState::Unknown {
-                self.pending.push(Queued::Event(Event::UnknownState));
+                self.outbox.push_event(Event::UnknownState);
             }
         }
     }

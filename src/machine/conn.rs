@@ -18,6 +18,47 @@ pub(super) enum Conn {
     },
 }
 
+impl Conn {
+    /// The connection after a complete answer: open until the server's keep-alive timeout, or,
+    /// when the server closes it (`keep_alive` false), to be closed now (`None`).
+    pub(super) fn after_answer(
+        keep_alive: bool,
+        keep_alive_timeout: Option<Duration>,
+        now: Instant,
+    ) -> Option<Conn> {
+        keep_alive.then(|| Conn::Open {
+            idle_until: now.saturating_add(keep_alive_timeout.unwrap_or(Duration::MAX)),
+            answered_at: now,
+        })
+    }
+
+    /// A poll or a cancel may go on this connection: it is open and within its idle time.
+    /// (Either is safe to resend if the server closes it as the request is written.)
+    pub(super) fn reusable(self, now: Instant) -> bool {
+        match self {
+            Conn::Open { idle_until, .. } => now < idle_until,
+            Conn::Closed => false,
+        }
+    }
+
+    /// A submit may go on this connection: it answered within [`SUBMIT_REUSE_WINDOW`] and keeps
+    /// more than that of its idle time. A server closing it as the submit is written would leave
+    /// the submit's fate unknown (it is never resent), so only a connection that is surely alive
+    /// qualifies.
+    pub(super) fn reusable_for_submit(self, now: Instant) -> bool {
+        match self {
+            Conn::Open {
+                idle_until,
+                answered_at,
+            } => {
+                now.saturating_duration_since(answered_at) <= SUBMIT_REUSE_WINDOW
+                    && now.saturating_add(SUBMIT_REUSE_WINDOW) < idle_until
+            }
+            Conn::Closed => false,
+        }
+    }
+}
+
 /// A submit goes on a kept-alive connection (when the policy allows it) only if the connection
 /// answered within this span and keeps at least this much of its keep-alive window.
 pub(super) const SUBMIT_REUSE_WINDOW: Duration = Duration::from_secs(1);
@@ -56,8 +97,64 @@ impl JobPoller {
 
     pub(super) fn close_connection(&mut self) {
         if self.conn != Conn::Closed || self.in_flight.is_some() {
-            self.pending.push(Queued::Close);
+            self.outbox.push_close();
         }
         self.conn = Conn::Closed;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn at(ms: u64) -> Instant {
+        Instant::from_millis(ms)
+    }
+
+    #[test]
+    fn an_answer_keeps_the_connection_until_the_servers_idle_time() {
+        let open = Conn::after_answer(true, Some(Duration::from_secs(5)), at(1_000));
+        assert_eq!(
+            open,
+            Some(Conn::Open {
+                idle_until: at(6_000),
+                answered_at: at(1_000)
+            })
+        );
+        assert_eq!(
+            Conn::after_answer(false, Some(Duration::from_secs(5)), at(0)),
+            None
+        );
+        // No Keep-Alive timeout: open for as long as the server keeps it.
+        let forever = Conn::after_answer(true, None, at(0)).expect("open");
+        assert!(forever.reusable(at(u64::MAX - 1)));
+    }
+
+    #[test]
+    fn reuse_rules_for_polls_and_submits() {
+        let conn = Conn::Open {
+            idle_until: at(10_000),
+            answered_at: at(2_000),
+        };
+        // (now, a poll may reuse it, a submit may reuse it)
+        let table = [
+            (2_000, true, true),
+            (3_000, true, true),  // answered 1 s ago: still within the window
+            (3_001, true, false), // answered longer ago than the window
+            (8_999, true, false),
+            (9_999, true, false),   // a submit needs a second of idle time left
+            (10_000, false, false), // the idle time is over
+        ];
+        for (now, poll, submit) in table {
+            assert_eq!(conn.reusable(at(now)), poll, "poll at {now}");
+            assert_eq!(conn.reusable_for_submit(at(now)), submit, "submit at {now}");
+        }
+        let near_idle_end = Conn::Open {
+            idle_until: at(2_900),
+            answered_at: at(2_000),
+        };
+        assert!(!near_idle_end.reusable_for_submit(at(2_000)));
+        assert!(!Conn::Closed.reusable(at(0)));
+        assert!(!Conn::Closed.reusable_for_submit(at(0)));
     }
 }

@@ -127,7 +127,7 @@ pub struct JobPoller {
     phase: Phase,
     done: Option<Outcome>,
     in_flight: Option<InFlight>,
-    pending: Pending,
+    outbox: Outbox,
     conn: Conn,
     job: JobRef,
     raw_state: Bounded<MAX_RAW_STATE>,
@@ -174,7 +174,7 @@ impl JobPoller {
             phase,
             done: None,
             in_flight: None,
-            pending: Pending::EMPTY,
+            outbox: Outbox::EMPTY,
             conn: Conn::Closed,
             job: JobRef::NONE,
             raw_state: Bounded::EMPTY,
@@ -374,7 +374,7 @@ impl JobPoller {
         tx: &mut [u8],
     ) -> Result<Action, Error> {
         let now = self.clamp(now);
-        if let Some(action) = self.pending.pop(self.in_flight.as_ref()) {
+        if let Some(action) = self.outbox.pop(self.in_flight.as_ref()) {
             return Ok(action);
         }
         if let Some(outcome) = self.done {
@@ -396,7 +396,7 @@ impl JobPoller {
                 && matches!(self.phase, Phase::Poll | Phase::Sleep { .. })
             {
                 self.send_cancel(cfg, now, tx)?;
-                if let Some(action) = self.pending.pop(self.in_flight.as_ref()) {
+                if let Some(action) = self.outbox.pop(self.in_flight.as_ref()) {
                     return Ok(action);
                 }
             }
@@ -412,7 +412,7 @@ impl JobPoller {
                 }
                 Phase::Decide(decision) => {
                     self.decide(cfg, now, decision);
-                    if let Some(action) = self.pending.pop(self.in_flight.as_ref()) {
+                    if let Some(action) = self.outbox.pop(self.in_flight.as_ref()) {
                         return Ok(action);
                     }
                     if let Some(outcome) = self.done {
@@ -428,9 +428,9 @@ impl JobPoller {
                             return Err(e);
                         }
                         // The request is written; report the final poll before it.
-                        self.pending.push_front(Queued::Event(Event::FinalPoll));
+                        self.outbox.push_event(Event::FinalPoll);
                         return Ok(self
-                            .pending
+                            .outbox
                             .pop(self.in_flight.as_ref())
                             .unwrap_or(Action::Event(Event::FinalPoll)));
                     }
@@ -439,7 +439,7 @@ impl JobPoller {
                     }
                     self.send_poll(cfg, now, tx, Purpose::Poll)?;
                     return Ok(self
-                        .pending
+                        .outbox
                         .pop(self.in_flight.as_ref())
                         .unwrap_or(Action::Done(Outcome::DeadlineExceeded)));
                 }
@@ -453,7 +453,7 @@ impl JobPoller {
             // `now` still ends.
             if self.done.is_none() && !self.clock_backwards {
                 self.clock_backwards = true;
-                self.pending.push(Queued::Event(Event::ClockWentBackwards));
+                self.outbox.push_event(Event::ClockWentBackwards);
             }
             return self.last_now;
         }

@@ -112,20 +112,8 @@ impl JobPoller {
         let deadline = now
             .saturating_add(hold)
             .saturating_add(cfg.policy.request_timeout);
-        // A submit goes on a fresh connection, unless the policy allows a kept-alive one that
-        // has just answered and is far from its idle limit: a server closing it as the submit
-        // is written would leave the submit's fate unknown (never resent).
-        let reuse = cfg.policy.reuse_connection_for_submit
-            && match self.conn {
-                Conn::Open {
-                    idle_until,
-                    answered_at,
-                } => {
-                    now.saturating_duration_since(answered_at) <= SUBMIT_REUSE_WINDOW
-                        && now.saturating_add(SUBMIT_REUSE_WINDOW) < idle_until
-                }
-                Conn::Closed => false,
-            };
+        // A submit goes on a fresh connection unless the policy allows a kept-alive one.
+        let reuse = cfg.policy.reuse_connection_for_submit && self.conn.reusable_for_submit(now);
         self.start_request(now, Purpose::Submit, deadline, cfg);
         if reuse {
             if let Some(f) = self.in_flight.as_mut() {
@@ -171,10 +159,7 @@ impl JobPoller {
             connection_close: false,
         };
         let len = request.write(tx).map_err(request_error)?;
-        let reuse = match self.conn {
-            Conn::Open { idle_until, .. } => now < idle_until,
-            Conn::Closed => false,
-        };
+        let reuse = self.conn.reusable(now);
         self.server_cancel = ServerCancel::Sent;
         let deadline = now.saturating_add(cfg.policy.request_timeout);
         self.start_request(now, Purpose::Cancel, deadline, cfg);
@@ -182,7 +167,7 @@ impl JobPoller {
             f.reused = reuse;
         }
         // Asking twice is harmless (ONTAP answers "already in a terminal state").
-        self.pending.push_send(len);
+        self.outbox.push_send(len);
         Ok(())
     }
 
@@ -267,10 +252,8 @@ impl JobPoller {
         };
         let len = written.map_err(request_error)?;
         self.config_digest = digest;
-        let reuse = match self.conn {
-            Conn::Open { idle_until, .. } => now < idle_until && !self.stale_retry,
-            Conn::Closed => false,
-        };
+        // A poll redone after a stale connection goes on a fresh one.
+        let reuse = self.conn.reusable(now) && !self.stale_retry;
         if !reuse && self.conn != Conn::Closed {
             self.conn = Conn::Closed;
         }
@@ -283,7 +266,7 @@ impl JobPoller {
             f.reused = reuse;
             f.hold_secs = u8::try_from(hold.unwrap_or(0)).unwrap_or(u8::MAX);
         }
-        self.pending.push_send(len);
+        self.outbox.push_send(len);
         Ok(())
     }
 

@@ -57,10 +57,10 @@ impl JobPoller {
                 let gap = policy.poll_interval(self.attempt, self.elapsed(), self.rng.next_u32());
                 let at = now.saturating_add(gap);
                 if self.schedule(now, at, Next::Poll) {
-                    self.pending.push(Queued::Event(Event::Retrying {
+                    self.outbox.push_event(Event::Retrying {
                         cause: RetryCause::NotYetVisible,
                         at: self.sleep_until(),
-                    }));
+                    });
                 }
             }
             Decision::Failed {
@@ -84,10 +84,10 @@ impl JobPoller {
                 let at = now.saturating_add(wait);
                 if self.schedule(now, at, next) {
                     crate::log::warning!("jobpoll: {:?}; retry at {:?}", cause, self.sleep_until());
-                    self.pending.push(Queued::Event(Event::Retrying {
+                    self.outbox.push_event(Event::Retrying {
                         cause,
                         at: self.sleep_until(),
-                    }));
+                    });
                 }
             }
             Decision::RedoNow | Decision::PollNow => self.phase = Phase::Poll,
@@ -166,7 +166,7 @@ impl JobPoller {
 
     /// After the cancel's answer (or failure): poll at once, or end with the deadline.
     pub(super) fn after_cancel(&mut self, event: Event) {
-        self.pending.push(Queued::Event(event));
+        self.outbox.push_event(event);
         if self.deadline_after_cancel {
             self.finish(Outcome::DeadlineExceeded);
         } else {
