@@ -1,6 +1,7 @@
 //! How the machine names a job to the server, and the server's change marker: what a resume
 //! token carries across a restart, below both the machine and the token.
 
+use crate::json::JsonStr;
 use crate::util::Bounded;
 
 /// Longest job id or job href the machine stores, in bytes: 128 when a dialect with opaque
@@ -91,4 +92,82 @@ pub(crate) fn job_ref_from(text: &[u8], keep_query: bool) -> Option<JobRef> {
         kind: RefKind::Id,
         text: bounded,
     })
+}
+
+/// The server's change marker (Select Deploy `last_modified`), kept verbatim, and how the server
+/// compares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub(crate) struct ChangeMarker {
+    /// Empty when the server gave none, or one too long or escaped to send back as it came.
+    text: Bounded<MAX_CURSOR>,
+    /// The server's comparison turned out inclusive: long polls send the marker advanced by
+    /// its smallest unit.
+    pub(crate) inclusive: bool,
+}
+
+impl ChangeMarker {
+    pub(crate) const NONE: ChangeMarker = ChangeMarker {
+        text: Bounded::EMPTY,
+        inclusive: false,
+    };
+
+    /// A marker restored from a resume token.
+    pub(crate) fn restored(text: &[u8], inclusive: bool) -> Option<ChangeMarker> {
+        Some(ChangeMarker {
+            text: Bounded::new(text)?,
+            inclusive,
+        })
+    }
+
+    /// Keeps the server's latest marker; true when it differs from the one kept (or none was).
+    /// The bytes are compared, not a digest, so no collision can hide a change.
+    pub(crate) fn record(&mut self, marker: JsonStr<'_>) -> bool {
+        let changed = self.text.is_empty() || marker.raw() != self.text.as_bytes();
+        self.text = Bounded::new(marker.raw())
+            .filter(|_| !marker.has_escapes())
+            .unwrap_or(Bounded::EMPTY);
+        changed
+    }
+
+    /// The marker's bytes, as the server sent them; empty when none is kept.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.text.as_bytes()
+    }
+
+    /// No marker is kept: the next poll cannot be a long poll.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::{self, Limits};
+
+    fn marker_in(body: &'static [u8]) -> JsonStr<'static> {
+        let value = json::parse(body, Limits::default()).expect("valid JSON");
+        let object = value.as_object().expect("an object");
+        object
+            .get("m")
+            .and_then(|m| m.as_str())
+            .expect("a string m")
+    }
+
+    #[test]
+    fn a_marker_is_a_change_only_when_its_bytes_change() {
+        if MAX_CURSOR == 0 {
+            return; // no long-polling dialect built in: nothing is ever kept
+        }
+        let mut kept = ChangeMarker::NONE;
+        assert!(kept.record(marker_in(br#"{"m":"2019-04-04T15:41:29.140265Z"}"#)));
+        assert!(!kept.record(marker_in(br#"{"m":"2019-04-04T15:41:29.140265Z"}"#)));
+        assert!(kept.record(marker_in(br#"{"m":"2019-04-04T15:41:30Z"}"#)));
+        assert_eq!(kept.as_bytes(), b"2019-04-04T15:41:30Z");
+        // An escaped marker cannot be sent back as it came: none is kept.
+        assert!(kept.record(marker_in(br#"{"m":"a\u0041"}"#)));
+        assert!(kept.is_empty());
+        assert!(ChangeMarker::restored(&[b'x'; MAX_CURSOR + 1], false).is_none());
+    }
 }

@@ -26,7 +26,7 @@
 use core::time::Duration;
 
 use crate::error::ConfigError;
-use crate::job_ref::{JobRef, MAX_CURSOR, MAX_JOB_REF, RefKind};
+use crate::job_ref::{ChangeMarker, JobRef, MAX_CURSOR, MAX_JOB_REF, RefKind};
 use crate::util::{Bounded, fnv1a};
 
 const MAGIC: &[u8; 2] = b"JP";
@@ -70,8 +70,7 @@ pub(crate) struct Saved {
     pub(crate) elapsed: Duration,
     pub(crate) remaining: Duration,
     pub(crate) rng_state: u64,
-    pub(crate) cursor: Bounded<MAX_CURSOR>,
-    pub(crate) cursor_inclusive: bool,
+    pub(crate) marker: ChangeMarker,
 }
 
 fn millis(d: Duration) -> u64 {
@@ -124,7 +123,7 @@ impl ResumeToken {
         };
         let flags = u8::from(saved.seen)
             | (u8::from(saved.reduced_fields) << 1)
-            | (u8::from(saved.cursor_inclusive) << 2);
+            | (u8::from(saved.marker.inclusive) << 2);
         let kind = match saved.job.kind {
             RefKind::Path => 2,
             _ => 1,
@@ -139,7 +138,7 @@ impl ResumeToken {
             u8::try_from(text.len()).unwrap_or(0),
         ]);
         w.put(text);
-        let cursor = saved.cursor.as_bytes();
+        let cursor = saved.marker.as_bytes();
         w.put(&[u8::try_from(cursor.len()).unwrap_or(0)]);
         w.put(cursor);
         w.put(&saved.requests.to_le_bytes());
@@ -210,7 +209,7 @@ impl ResumeToken {
         if m > MAX_CURSOR || core::str::from_utf8(cursor).is_err() {
             return Err(ConfigError::BadToken);
         }
-        let cursor = Bounded::new(cursor).ok_or(ConfigError::BadToken)?;
+        let marker = ChangeMarker::restored(cursor, flags & 4 != 0).ok_or(ConfigError::BadToken)?;
         let saved = Saved {
             dialect_tag,
             job: JobRef { kind, text },
@@ -221,8 +220,7 @@ impl ResumeToken {
             elapsed: crate::time::millis(u64::from_le_bytes(r.array()?)),
             remaining: crate::time::millis(u64::from_le_bytes(r.array()?)),
             rng_state: u64::from_le_bytes(r.array()?),
-            cursor,
-            cursor_inclusive: flags & 4 != 0,
+            marker,
         };
         if !r.rest.is_empty() {
             return Err(ConfigError::BadToken);
@@ -250,8 +248,8 @@ mod tests {
             elapsed: Duration::from_millis(12_345),
             remaining: Duration::from_secs(500),
             rng_state: 0xdead_beef,
-            cursor: Bounded::new(b"2019-04-04T15:41:29.140265Z").unwrap_or(Bounded::EMPTY),
-            cursor_inclusive: true,
+            marker: ChangeMarker::restored(b"2019-04-04T15:41:29.140265Z", true)
+                .unwrap_or(ChangeMarker::NONE),
         }
     }
 
@@ -274,8 +272,8 @@ mod tests {
             && s.seen
             && s.job.text.as_str() == "1cd8a442-86d1-11e0-ae1c-123478563412"
             && s.remaining == Duration::from_secs(500)
-            && s.cursor.as_str() == CURSOR
-            && s.cursor_inclusive));
+            && s.marker.as_bytes() == CURSOR.as_bytes()
+            && (s.marker.inclusive || MAX_CURSOR == 0)));
     }
 
     #[test]

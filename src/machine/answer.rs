@@ -7,12 +7,12 @@ use crate::dialect::Dialect;
 use crate::error::{Error, TransportError};
 use crate::http::{HttpError, Response, Status};
 use crate::job_ref::{MAX_JOB_REF, job_ref_from, url_path};
-use crate::json::{Code, JsonStr};
+use crate::json::JsonStr;
 use crate::state::JobState;
 use crate::time::Instant;
-use crate::util::Bounded;
 
-use super::*;
+use super::conn::Conn;
+use super::{Decision, InFlight, JobPoller, Next, Phase, terminal_outcome};
 
 /// The shortest wait a server's `Retry-After` can ask for.
 pub(super) const MIN_SERVER_WAIT: Duration = Duration::from_secs(1);
@@ -184,7 +184,7 @@ impl JobPoller {
         }
         if let Some(error) = answer.and_then(|a| a.error) {
             reply.message = error.message;
-            self.record_code(error.code);
+            self.last_seen.record_code(error.code);
         }
         match status {
             401 | 403 => {
@@ -234,8 +234,10 @@ impl JobPoller {
                 }
                 self.outbox.push_event(Event::Accepted);
                 reply.message = job.message_for_state().or(reply.message);
-                self.record_cursor(job.cursor);
-                self.record_code(job.code);
+                if let Some(marker) = job.cursor {
+                    self.marker.record(marker);
+                }
+                self.last_seen.record_code(job.code);
                 let state = job.state_raw.zip(job.state);
                 if let Some((raw, state)) = state {
                     self.seen = true;
@@ -257,7 +259,7 @@ impl JobPoller {
                 if let Some(job) = job {
                     if self.record_job(job.id, job.href) {
                         reply.message = reply.message.or(job.best_message());
-                        self.record_code(job.code);
+                        self.last_seen.record_code(job.code);
                         let state = job.state_raw.zip(job.state);
                         if let Some((raw, state)) = state {
                             self.seen = true;
@@ -308,10 +310,10 @@ impl JobPoller {
                 self.not_found_since = None;
                 self.stale_retry = false;
                 reply.message = job.message_for_state();
-                self.record_code(job.code);
+                self.last_seen.record_code(job.code);
                 // The first sighting of a state is not a change the server reported.
-                let state_changed = self.state.is_some_and(|s| s != state);
-                let cursor_changed = self.record_cursor(job.cursor);
+                let state_changed = self.last_seen.state().is_some_and(|s| s != state);
+                let cursor_changed = job.cursor.is_some_and(|marker| self.marker.record(marker));
                 self.record_state(raw, state);
                 if let Some(outcome) = terminal_outcome(state) {
                     self.finish(outcome);
@@ -337,7 +339,7 @@ impl JobPoller {
             _ => {
                 if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
                     reply.message = error.message;
-                    self.record_code(error.code);
+                    self.last_seen.record_code(error.code);
                 }
                 self.finish(Outcome::Rejected { status });
             }
@@ -345,30 +347,12 @@ impl JobPoller {
     }
 
     pub(super) fn record_state(&mut self, raw: JsonStr<'_>, state: JobState) {
-        // The same plain text as last time copies to the same bytes: nothing changes.
-        if self.state == Some(state) && !raw.has_escapes() && raw.raw() == self.raw_state.as_bytes()
-        {
-            return;
-        }
-        let raw_copy = Bounded::from_chars(raw.chars());
-        let changed = self.state != Some(state) || raw_copy != self.raw_state;
-        self.raw_state = raw_copy;
-        self.state = Some(state);
-        if changed {
+        if let Some(state) = self.last_seen.record_state(raw, state) {
             crate::log::info!("jobpoll: job state {:?}", state);
             self.outbox.push_event(Event::StateChanged(state));
             if state == JobState::Unknown {
                 self.outbox.push_event(Event::UnknownState);
             }
-        }
-    }
-
-    pub(super) fn record_code(&mut self, code: Option<Code<'_>>) {
-        if let Some(code) = code {
-            (self.code, self.has_code) = match code {
-                Code::Int(i) => (i, true),
-                _ => (0, false),
-            };
         }
     }
 
@@ -403,17 +387,5 @@ impl JobPoller {
             }
             None => false,
         }
-    }
-
-    /// Keeps the server's change marker; returns true when it differs from the last one.
-    pub(super) fn record_cursor(&mut self, cursor: Option<JsonStr<'_>>) -> bool {
-        let Some(cursor) = cursor else { return false };
-        let digest = crate::util::fnv1a(cursor.raw());
-        let changed = self.cursor.is_empty() || digest != self.cursor_digest;
-        self.cursor = Bounded::new(cursor.raw())
-            .filter(|_| !cursor.has_escapes())
-            .unwrap_or(Bounded::EMPTY);
-        self.cursor_digest = digest;
-        changed
     }
 }

@@ -4,7 +4,7 @@ use core::time::Duration;
 
 use crate::time::Instant;
 
-use super::*;
+use super::JobPoller;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -3,11 +3,10 @@
 use core::time::Duration;
 
 use crate::action::{Outcome, Received, RetryCause};
-use crate::error::{ConfigError, Error, TransportError};
-use crate::job_ref::RefKind;
+use crate::error::{Error, TransportError};
 use crate::time::Instant;
 
-use super::*;
+use super::JobPoller;
 
 impl JobPoller {
     /// Feed the answer received so far: `rx[..filled]` holds every byte read for the request
@@ -101,39 +100,5 @@ impl JobPoller {
             self.deadline = new;
             self.final_poll_sent = false;
         }
-    }
-
-    /// Stop following the job (client side): the next `poll` gives
-    /// [`Outcome::Cancelled`] (after `Close` if a request was in flight). The job id and resume
-    /// token stay available. No-op once done.
-    pub fn cancel(&mut self, now: Instant) {
-        self.clamp(now);
-        if self.done.is_some() {
-            return;
-        }
-        self.cancel_requested = true;
-        if self.in_flight.take().is_some() {
-            self.close_connection();
-        }
-    }
-
-    /// Ask the server to cancel the job (ONTAP `PATCH /api/cluster/jobs/{uuid}?action=cancel`)
-    /// and keep following it: the request goes out at the next `poll` (after any request in
-    /// flight), its answer is reported as [`Event::CancelRequested`] or
-    /// [`Event::CancelRefused`], and the job's own end is reported truthfully (ONTAP ends a
-    /// cancelled job as success or failure; there is no cancelled state). Combine with
-    /// [`cancel`](Self::cancel) to stop following once the cancel was answered.
-    pub fn request_server_cancel(&mut self, now: Instant) -> Result<(), Error> {
-        self.clamp(now);
-        if !self.dialect.cancels_on_server() {
-            return Err(Error::Config(ConfigError::CancelUnsupported));
-        }
-        if self.job.kind == RefKind::None || self.done.is_some() {
-            return Err(Error::NoJob);
-        }
-        if self.server_cancel == ServerCancel::None {
-            self.server_cancel = ServerCancel::Wanted;
-        }
-        Ok(())
     }
 }

@@ -4,8 +4,10 @@
 //! outputs come from [`JobPoller::poll`], drained in one loop (see the crate docs).
 
 mod answer;
+mod cancel;
 mod conn;
 mod inputs;
+mod last_seen;
 mod outbox;
 mod request;
 mod schedule;
@@ -17,15 +19,16 @@ use crate::config::{Config, Submit};
 use crate::dialect::Dialect;
 use crate::error::{ConfigError, Error, MAX_QUERY_PAIRS};
 use crate::http::ResponseParser;
-use crate::job_ref::{JobRef, MAX_CURSOR, RefKind, job_ref_from};
+use crate::job_ref::{ChangeMarker, JobRef, RefKind, job_ref_from};
 use crate::policy::Rng;
 use crate::state::JobState;
 use crate::time::Instant;
 use crate::token::ResumeToken;
-use crate::util::Bounded;
 
-use conn::*;
-use outbox::*;
+use cancel::Cancels;
+use conn::Conn;
+use last_seen::LastSeen;
+use outbox::Outbox;
 
 pub use conn::ConnectionState;
 
@@ -67,17 +70,6 @@ enum Decision {
     RedoNow,
     /// A long poll answered: poll again at once (the server holds the next one).
     PollNow,
-}
-
-/// Where a server-side cancel stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-enum ServerCancel {
-    None,
-    /// To be sent at the next chance.
-    Wanted,
-    /// Sent; the answer is awaited (or came).
-    Sent,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,18 +122,9 @@ pub struct JobPoller {
     outbox: Outbox,
     conn: Conn,
     job: JobRef,
-    raw_state: Bounded<MAX_RAW_STATE>,
-    /// The server's last change marker, verbatim; empty when none (or too long to keep).
-    cursor: Bounded<MAX_CURSOR>,
-    /// Digest of the marker, to tell a change from a timed-out long poll.
-    cursor_digest: u32,
-    /// The server's `last_modified` comparison turned out inclusive: long polls send the
-    /// marker advanced by its smallest unit.
-    cursor_inclusive: bool,
-    state: Option<JobState>,
-    /// The last integer code (valid when `has_code`; an `Option<i64>` would cost 8 bytes more).
-    code: i64,
-    has_code: bool,
+    last_seen: LastSeen,
+    /// The server's change marker, for long polls.
+    marker: ChangeMarker,
     submit_fingerprint: u32,
     /// Digest of the configuration strings the last job GET was written with (they were
     /// validated then); zero before the first.
@@ -157,10 +140,7 @@ pub struct JobPoller {
     seen: bool,
     reduced_fields: bool,
     final_poll_sent: bool,
-    cancel_requested: bool,
-    server_cancel: ServerCancel,
-    /// The deadline passed and the dialect cancels on deadline: end once the cancel is answered.
-    deadline_after_cancel: bool,
+    cancels: Cancels,
     resumed_past_purge: bool,
     stale_retry: bool,
     clock_backwards: bool,
@@ -177,13 +157,8 @@ impl JobPoller {
             outbox: Outbox::EMPTY,
             conn: Conn::Closed,
             job: JobRef::NONE,
-            raw_state: Bounded::EMPTY,
-            cursor: Bounded::EMPTY,
-            cursor_digest: 0,
-            cursor_inclusive: false,
-            state: None,
-            code: 0,
-            has_code: false,
+            last_seen: LastSeen::NOTHING,
+            marker: ChangeMarker::NONE,
             submit_fingerprint: 0,
             config_digest: 0,
             started: now,
@@ -197,9 +172,7 @@ impl JobPoller {
             seen: false,
             reduced_fields: false,
             final_poll_sent: false,
-            cancel_requested: false,
-            server_cancel: ServerCancel::None,
-            deadline_after_cancel: false,
+            cancels: Cancels::NONE,
             resumed_past_purge: false,
             stale_retry: false,
             clock_backwards: false,
@@ -265,9 +238,7 @@ impl JobPoller {
         poller.started = now.saturating_sub(saved.elapsed.saturating_add(offline_for));
         poller.deadline = now.saturating_add(saved.remaining.saturating_sub(offline_for));
         poller.rng = Rng::new(saved.rng_state);
-        poller.cursor = saved.cursor;
-        poller.cursor_digest = crate::util::fnv1a(saved.cursor.as_bytes());
-        poller.cursor_inclusive = saved.cursor_inclusive;
+        poller.marker = saved.marker;
         poller.resumed_past_purge = offline_for > cfg.policy.purge_window;
         poller.submit_fingerprint = Submit::NONE.fingerprint();
         Ok(poller)
@@ -290,12 +261,7 @@ impl JobPoller {
 
     /// Raw state, normalized state, id and code last seen.
     pub fn last_seen(&self) -> JobView<'_> {
-        JobView {
-            job_id: self.job.id(),
-            state: self.state,
-            raw_state: self.raw_state.as_str(),
-            code: self.has_code.then_some(self.code),
-        }
+        self.last_seen.view(self.job.id())
     }
 
     /// Requests written so far (submit and polls, retries included).
@@ -356,8 +322,7 @@ impl JobPoller {
             elapsed: now.saturating_duration_since(self.started),
             remaining: self.deadline.saturating_duration_since(now),
             rng_state: self.rng.state(),
-            cursor: self.cursor,
-            cursor_inclusive: self.cursor_inclusive,
+            marker: self.marker,
         }))
     }
 
@@ -380,7 +345,7 @@ impl JobPoller {
         if let Some(outcome) = self.done {
             return Ok(Action::Done(outcome));
         }
-        if self.cancel_requested {
+        if self.cancels.client {
             return Ok(Action::Done(self.finish(Outcome::Cancelled)));
         }
         if let Some(in_flight) = self.in_flight {
@@ -391,7 +356,7 @@ impl JobPoller {
             return Ok(Action::SleepUntil(in_flight.deadline));
         }
         loop {
-            if self.server_cancel == ServerCancel::Wanted
+            if self.cancels.server_due()
                 && self.job.kind != RefKind::None
                 && matches!(self.phase, Phase::Poll | Phase::Sleep { .. })
             {
@@ -494,16 +459,16 @@ fn terminal_outcome(state: JobState) -> Option<Outcome> {
 mod tests {
     extern crate std;
     use super::*;
-    use crate::job_ref::MAX_JOB_REF;
+    use crate::job_ref::{MAX_CURSOR, MAX_JOB_REF};
 
     /// The machine's size for the dialects built in, against a budget: a regression check.
     /// `bash benches/sizes.sh` runs it once per dialect for BENCHMARKS.md.
     #[test]
     fn machine_size_for_the_dialects_built_in() {
         let size = core::mem::size_of::<JobPoller>();
-        // 480 B with ONTAP alone (x86_64); the change marker of the long-polling dialects adds
+        // 464 B with ONTAP alone (x86_64); the change marker of the long-polling dialects adds
         // 56, the longer job references of the others 72.
-        let mut budget = 480;
+        let mut budget = 464;
         if MAX_CURSOR > 0 {
             budget += 56;
         }
@@ -515,7 +480,7 @@ mod tests {
              is in flight, job reference {} B, change marker {} B",
             core::mem::size_of::<ResponseParser>(),
             core::mem::size_of::<JobRef>(),
-            core::mem::size_of::<Bounded<MAX_CURSOR>>(),
+            core::mem::size_of::<ChangeMarker>(),
         );
         assert!(
             size <= budget,

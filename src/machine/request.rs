@@ -9,7 +9,8 @@ use crate::http::{self, Method, Request, ResponseParser};
 use crate::job_ref::{MAX_CURSOR, MAX_JOB_REF, RefKind};
 use crate::time::Instant;
 
-use super::*;
+use super::conn::Conn;
+use super::{InFlight, JobPoller};
 
 pub(super) fn request_error(e: http::RequestError) -> Error {
     match e {
@@ -160,7 +161,7 @@ impl JobPoller {
         };
         let len = request.write(tx).map_err(request_error)?;
         let reuse = self.conn.reusable(now);
-        self.server_cancel = ServerCancel::Sent;
+        self.cancels.server_sent();
         let deadline = now.saturating_add(cfg.policy.request_timeout);
         self.start_request(now, Purpose::Cancel, deadline, cfg);
         if let Some(f) = self.in_flight.as_mut() {
@@ -207,7 +208,7 @@ impl JobPoller {
         }
         // Query: `fields` where the API has it; for a long poll, the hold and the server's own
         // change marker (with the API's comparison operator, e.g. `>=`).
-        let hold = if self.cursor.is_empty() {
+        let hold = if self.marker.is_empty() {
             None
         } else {
             self.dialect
@@ -300,13 +301,13 @@ impl JobPoller {
         &self,
         buf: &'b mut [u8; MAX_CURSOR + 8],
     ) -> Option<&'b str> {
-        let cursor = self.cursor.as_bytes();
+        let cursor = self.marker.as_bytes();
         let (_, _, prefix) = self.dialect.long_poll_params();
         let start = prefix.len();
         let end = start.checked_add(cursor.len())?;
         buf.get_mut(..start)?.copy_from_slice(prefix.as_bytes());
         buf.get_mut(start..end)?.copy_from_slice(cursor);
-        if self.cursor_inclusive && !crate::dialect::advance_timestamp(buf.get_mut(start..end)?) {
+        if self.marker.inclusive && !crate::dialect::advance_timestamp(buf.get_mut(start..end)?) {
             return None;
         }
         core::str::from_utf8(buf.get(..end)?).ok()

@@ -10,7 +10,7 @@ use crate::policy::{PausedPolicy, UnknownStatePolicy};
 use crate::state::JobState;
 use crate::time::Instant;
 
-use super::*;
+use super::{Decision, InFlight, JobPoller, Next, Phase};
 
 impl JobPoller {
     /// Turns a recorded answer into the next step, with the configuration at hand.
@@ -19,7 +19,7 @@ impl JobPoller {
         match decision {
             Decision::Accepted => {
                 let left = self.deadline.saturating_duration_since(now);
-                if !self.cursor.is_empty() && self.dialect.long_poll_hold(left).is_some() {
+                if !self.marker.is_empty() && self.dialect.long_poll_hold(left).is_some() {
                     // The server holds the first poll until the job changes.
                     self.phase = Phase::Poll;
                 } else {
@@ -110,7 +110,7 @@ impl JobPoller {
             return Decision::Polled(state);
         }
         let left = self.deadline.saturating_duration_since(now);
-        if self.cursor.is_empty() || self.dialect.long_poll_hold(left).is_none() {
+        if self.marker.is_empty() || self.dialect.long_poll_hold(left).is_none() {
             // The next request cannot be a long poll: the normal schedule (and the final poll
             // at the deadline) takes over.
             return Decision::Polled(state);
@@ -120,8 +120,8 @@ impl JobPoller {
         if changed || held.saturating_mul(2) >= hold {
             return Decision::PollNow;
         }
-        if !self.cursor_inclusive {
-            self.cursor_inclusive = true;
+        if !self.marker.inclusive {
+            self.marker.inclusive = true;
             return Decision::PollNow;
         }
         Decision::Polled(state)
@@ -164,16 +164,6 @@ impl JobPoller {
         self.phase = Phase::Decide(Decision::RedoNow);
     }
 
-    /// After the cancel's answer (or failure): poll at once, or end with the deadline.
-    pub(super) fn after_cancel(&mut self, event: Event) {
-        self.outbox.push_event(event);
-        if self.deadline_after_cancel {
-            self.finish(Outcome::DeadlineExceeded);
-        } else {
-            self.phase = Phase::Poll;
-        }
-    }
-
     pub(super) fn sleep_until(&self) -> Instant {
         match self.phase {
             Phase::Sleep { until, .. } => until,
@@ -195,12 +185,10 @@ impl JobPoller {
         if now >= self.deadline || (next == Next::Submit && at >= self.deadline) {
             if next == Next::Poll
                 && self.dialect.cancels_on_deadline()
-                && self.server_cancel == ServerCancel::None
                 && self.job.kind != RefKind::None
+                && self.cancels.want_server_for_deadline()
             {
                 // Cancel the job on the server before reporting the deadline.
-                self.server_cancel = ServerCancel::Wanted;
-                self.deadline_after_cancel = true;
                 self.phase = Phase::Poll;
                 return false;
             }
