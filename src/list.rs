@@ -21,7 +21,7 @@
 use core::time::Duration;
 
 use crate::config::Config;
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, ListParam};
 use crate::error::{ConfigError, Error};
 use crate::http::{self, HttpError, Method, Request, ResponseParser, Status};
 use crate::json::{self, Array, JsonStr, Object, Value};
@@ -123,26 +123,23 @@ fn text_of<'a>(obj: Object<'a>, key: &str) -> Option<JsonStr<'a>> {
 }
 
 fn listed(dialect: Dialect, obj: Object<'_>) -> ListedJob<'_> {
-    let (id, description, start) = match dialect {
-        #[cfg(feature = "ontap")]
-        Dialect::Ontap(_) => ("uuid", "description", "start_time"),
-        #[cfg(feature = "deploy")]
-        Dialect::Deploy(_) => ("id", "description", "start_time"),
-        #[cfg(feature = "aiqum")]
-        Dialect::Aiqum(_) => ("key", "name", "submit_time"),
-        #[cfg(feature = "nse")]
-        Dialect::Nse(_) => ("id", "job_summary", "created"),
-        #[cfg(feature = "generic")]
-        Dialect::Generic(_) => ("id", "description", "start_time"),
+    // Only a dialect with a list makes pages, so the fields are always named.
+    let (id, description, start) = match dialect.profile().list {
+        Some(list) => (
+            text_of(obj, list.id_field),
+            text_of(obj, list.description_field),
+            text_of(obj, list.start_field),
+        ),
+        None => (None, None, None),
     };
     // The state through the dialect's own job reader, so every reading stays in one place.
     let job = dialect.job_from_object(obj);
     ListedJob {
-        id: text_of(obj, id),
+        id,
         state_raw: job.state_raw,
         state: job.state,
-        description: text_of(obj, description),
-        start_time: text_of(obj, start),
+        description,
+        start_time: start,
     }
 }
 
@@ -192,7 +189,7 @@ impl JobList {
     /// A pager for `cfg`'s dialect. Select Deploy has no documented job list.
     pub fn new(cfg: &Config<'_>, query: &ListQuery<'_>) -> Result<Self, ConfigError> {
         cfg.dialect.validate()?;
-        if !cfg.dialect.has_job_list() {
+        if cfg.dialect.profile().list.is_none() {
             return Err(ConfigError::ListUnsupported);
         }
         Ok(JobList {
@@ -212,11 +209,6 @@ impl JobList {
 
     /// Writes the next page request into `tx` (send it on any connection; it is a GET).
     /// `None` when the listing is over.
-    // Which locals a page request uses depends on the dialects built in.
-    #[cfg_attr(
-        not(all(feature = "ontap", feature = "aiqum", feature = "nse")),
-        allow(unused_variables, unused_mut)
-    )]
     pub fn write_request(
         &mut self,
         cfg: &Config<'_>,
@@ -258,36 +250,32 @@ impl JobList {
             }
             path
         } else {
-            match self.dialect {
-                #[cfg(feature = "ontap")]
-                Dialect::Ontap(_) => {
-                    push("fields", "uuid,state,description,start_time,message,code")?;
-                    push("max_records", size)?;
-                    if let Some(state) = query.state {
-                        push("state", state)?;
+            let profile = self.dialect.profile();
+            let list = profile
+                .list
+                .ok_or(Error::Config(ConfigError::ListUnsupported))?;
+            for param in list.params {
+                match *param {
+                    ListParam::Fixed(name, value) => push(name, value)?,
+                    ListParam::PageSize(name) => push(name, size)?,
+                    ListParam::Offset(name) => push(name, offset)?,
+                    ListParam::State(name) => {
+                        if let Some(state) = query.state {
+                            push(name, state)?;
+                        }
                     }
-                    "/api/cluster/jobs"
-                }
-                #[cfg(feature = "aiqum")]
-                Dialect::Aiqum(o) => {
-                    push("max_records", size)?;
-                    push("offset", offset)?;
-                    join(&mut path_buf, &[o.base_path, "/management-server/jobs"])
-                        .ok_or(Error::Config(ConfigError::BasePath))?
-                }
-                #[cfg(feature = "nse")]
-                Dialect::Nse(o) => {
-                    push("offset", offset)?;
-                    push("limit", size)?;
-                    if let Some(tenant) = query.tenant_id {
-                        push("tenant_id", tenant)?;
+                    ListParam::Tenant(name) => {
+                        if let Some(tenant) = query.tenant_id {
+                            push(name, tenant)?;
+                        }
                     }
-                    join(&mut path_buf, &[o.base_path, "/jobs"])
-                        .ok_or(Error::Config(ConfigError::BasePath))?
+                    // A parameter of a later version of the profile: not sent.
+                    #[allow(unreachable_patterns)]
+                    _ => {}
                 }
-                #[allow(unreachable_patterns)]
-                _ => return Err(Error::Config(ConfigError::ListUnsupported)),
             }
+            join(&mut path_buf, &[profile.base_path, list.path])
+                .ok_or(Error::Config(ConfigError::BasePath))?
         };
         let request = Request {
             method: Method::Get,
@@ -413,47 +401,39 @@ impl JobList {
                 Bounded::new(s.as_bytes())
             })
             .filter(|l| l.as_str().starts_with('/'));
-        match self.dialect {
-            #[cfg(feature = "nse")]
-            Dialect::Nse(_) => {
-                let records = as_records(root.get_path(&["result", "records"]));
-                let n = u32::try_from(count(&records)).unwrap_or(u32::MAX);
-                let total = root
-                    .get_path(&["result", "total_records"])
-                    .and_then(|v| v.as_i64_lenient());
-                let next_offset = current.saturating_add(n);
-                let more = n > 0 && total.is_some_and(|t| i64::from(next_offset) < t);
-                (
-                    records,
-                    if more {
-                        Next::Offset(next_offset)
-                    } else {
-                        Next::End
-                    },
-                )
-            }
-            #[allow(unreachable_patterns)]
-            _ => {
-                let records = as_records(root.get("records"));
-                let n = u32::try_from(count(&records)).unwrap_or(u32::MAX);
-                if let Some(link) = link {
-                    return (records, Next::Link(link));
-                }
-                // Without a link, a full page may be followed by another (Unified Manager).
-                let full = n >= u32::from(self.page_size);
-                let offset_paging = self.dialect.tag() != 1;
-                let next = if full && offset_paging {
-                    Next::Offset(current.saturating_add(n))
+        let Some(list) = self.dialect.profile().list else {
+            return (None, Next::End);
+        };
+        let records = as_records(root.get_path(list.records));
+        let n = u32::try_from(count(&records)).unwrap_or(u32::MAX);
+        if let Some(total) = list.total {
+            // Paged by the total count (Service Engine): more while the offset is below it.
+            let total = root.get_path(total).and_then(|v| v.as_i64_lenient());
+            let next_offset = current.saturating_add(n);
+            let more = n > 0 && total.is_some_and(|t| i64::from(next_offset) < t);
+            return (
+                records,
+                if more {
+                    Next::Offset(next_offset)
                 } else {
                     Next::End
-                };
-                (records, next)
-            }
+                },
+            );
         }
+        if let Some(link) = link {
+            return (records, Next::Link(link));
+        }
+        // Without a link, a full page may be followed by another (Unified Manager).
+        let full = n >= u32::from(self.page_size);
+        let next = if full && list.pages_by_offset() {
+            Next::Offset(current.saturating_add(n))
+        } else {
+            Next::End
+        };
+        (records, next)
     }
 }
 
-#[cfg_attr(not(any(feature = "aiqum", feature = "nse")), allow(dead_code))]
 fn join<'b>(buf: &'b mut [u8], parts: &[&str]) -> Option<&'b str> {
     let mut len = 0usize;
     for part in parts {

@@ -8,7 +8,8 @@ mod support;
 
 use std::time::Duration;
 
-use jobpoll::dialect::generic::{AZURE_STYLE, GenericDialect, GenericLongPoll};
+use jobpoll::dialect::generic::{AZURE_STYLE, GenericDialect};
+use jobpoll::dialect::{LongPoll, Profile};
 use jobpoll::{Dialect, JobState, Outcome, Submit};
 use support::*;
 
@@ -113,9 +114,18 @@ fn azure_style_without_a_header_is_outcome_unknown() {
 }
 
 static TASKS: GenericDialect = GenericDialect {
-    id_header: None,
+    profile: Profile {
+        long_poll: Some(LongPoll {
+            hold_param: "wait",
+            wanted: Duration::from_secs(60),
+            max: Duration::from_secs(60),
+            marker_param: "after",
+            marker_prefix: "",
+        }),
+        link_keeps_query: true,
+        ..Profile::at("/v1/tasks/")
+    },
     submit_id: &["task", "id"],
-    job_path_prefix: "/v1/tasks/",
     job_root: &["task"],
     state_field: "phase",
     outcome_field: Some("result"),
@@ -128,13 +138,7 @@ static TASKS: GenericDialect = GenericDialect {
         ("ok_with_warnings", JobState::SucceededWithWarnings),
         ("broken", JobState::Failed),
     ],
-    long_poll: Some(GenericLongPoll {
-        hold_param: "wait",
-        max_hold: Duration::from_secs(60),
-        cursor_field: "version",
-        cursor_param: "after",
-        cursor_prefix: "",
-    }),
+    marker_field: Some("version"),
 };
 
 #[test]

@@ -9,6 +9,7 @@
 //! appears in `state` itself. A submit answer may name the job as `job.key`, a top-level
 //! `operationId` (rediscovery) or `job_key` (the older Service Level Manager).
 
+use super::profile::{ListParam, ListSpec, Profile};
 use super::{Job, SubmitAnswer};
 use crate::json::{self, JsonError, JsonStr, Object};
 use crate::state::JobState;
@@ -29,6 +30,27 @@ impl AiqumOptions {
 impl Default for AiqumOptions {
     fn default() -> Self {
         Self::DEFAULT
+    }
+}
+
+/// Unified Manager's facts: jobs under `{base}/management-server/jobs/`, a list paged by
+/// `max_records` and `offset`, no hold, no cancel.
+pub const fn profile(options: &AiqumOptions) -> Profile {
+    Profile {
+        base_path: options.base_path,
+        list: Some(ListSpec {
+            path: "/management-server/jobs",
+            params: &[
+                ListParam::PageSize("max_records"),
+                ListParam::Offset("offset"),
+            ],
+            records: &["records"],
+            total: None,
+            id_field: "key",
+            description_field: "name",
+            start_field: "submit_time",
+        }),
+        ..Profile::at("/management-server/jobs/")
     }
 }
 

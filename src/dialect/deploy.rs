@@ -10,6 +10,7 @@
 
 use core::time::Duration;
 
+use super::profile::{LongPoll, PollFields, Profile};
 use super::{Job, SubmitAnswer};
 use crate::json::{self, JsonError, JsonStr, Object};
 use crate::state::JobState;
@@ -44,6 +45,27 @@ impl DeployOptions {
 impl Default for DeployOptions {
     fn default() -> Self {
         Self::DEFAULT
+    }
+}
+
+/// Select Deploy's facts: jobs under `{base}/jobs/`, long polls with `poll_timeout` and
+/// `last_modified>=`, no cancel, no documented job list.
+pub const fn profile(options: &DeployOptions) -> Profile {
+    Profile {
+        base_path: options.base_path,
+        poll_fields: Some(PollFields {
+            param: "fields",
+            full: FIELDS,
+            reduced: FIELDS_REDUCED,
+        }),
+        long_poll: Some(LongPoll {
+            hold_param: "poll_timeout",
+            wanted: options.poll_timeout,
+            max: MAX_POLL_TIMEOUT,
+            marker_param: "last_modified",
+            marker_prefix: ">=",
+        }),
+        ..Profile::at("/jobs/")
     }
 }
 

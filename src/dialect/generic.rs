@@ -10,12 +10,16 @@
 //!
 //! ```
 //! use jobpoll::dialect::generic::GenericDialect;
+//! use jobpoll::dialect::Profile;
 //! use jobpoll::{Dialect, JobState};
 //!
 //! static AZURE_LRO: GenericDialect = GenericDialect {
-//!     id_header: Some("Operation-Location"),
+//!     profile: Profile {
+//!         id_header: Some("Operation-Location"),
+//!         link_keeps_query: true,
+//!         ..Profile::at("/operations/")
+//!     },
 //!     submit_id: &["id"],
-//!     job_path_prefix: "/operations/",
 //!     job_root: &[],
 //!     state_field: "status",
 //!     outcome_field: None,
@@ -28,15 +32,13 @@
 //!         ("Failed", JobState::Failed),
 //!         ("Canceled", JobState::Failed),
 //!     ],
-//!     long_poll: None,
+//!     marker_field: None,
 //! };
 //! let dialect = Dialect::Generic(&AZURE_LRO);
 //! # let _ = dialect;
 //! ```
 
-use core::time::Duration;
-
-use super::{Job, SubmitAnswer};
+use super::{Job, Profile, SubmitAnswer};
 use crate::json::{self, JsonError, JsonStr, Object, Value};
 use crate::state::JobState;
 
@@ -44,9 +46,13 @@ use crate::state::JobState;
 /// `NotStarted` / `Running` / `Succeeded` / `Failed` / `Canceled`, the error in
 /// `error.message`. Also the default dialect when `generic` is the only dialect built in.
 pub static AZURE_STYLE: GenericDialect = GenericDialect {
-    id_header: Some("Operation-Location"),
+    profile: Profile {
+        id_header: Some("Operation-Location"),
+        // The operation's URL carries the `api-version` it must be polled with.
+        link_keeps_query: true,
+        ..Profile::at("/operations/")
+    },
     submit_id: &["id"],
-    job_path_prefix: "/operations/",
     job_root: &[],
     state_field: "status",
     outcome_field: None,
@@ -60,21 +66,21 @@ pub static AZURE_STYLE: GenericDialect = GenericDialect {
         ("Canceled", JobState::Failed),
         ("Cancelled", JobState::Failed),
     ],
-    long_poll: None,
+    marker_field: None,
 };
 
 /// The description of a job API. Field paths are dotted (`"error.message"`) or given as a
 /// slice of keys.
 #[derive(Debug, PartialEq, Eq)]
 pub struct GenericDialect {
-    /// A response header of the submit answer holding the job's URL (absolute or a path), read
-    /// before the body, e.g. `Operation-Location` or `Location`.
-    pub id_header: Option<&'static str>,
+    /// The API's facts, as for the built-in dialects: the job path (a job known by a bare id
+    /// is polled at the base path, the job path and the id), the response header holding the
+    /// job's URL (`Operation-Location`, `Location`), whether its links keep their query, a
+    /// long poll, a cancel. A generic dialect has no job list for now (`list` is ignored).
+    pub profile: Profile,
     /// Keys leading to the job's id (or href, if it starts with '/') in the submit answer body,
     /// e.g. `&["id"]` or `&["job", "uuid"]`.
     pub submit_id: &'static [&'static str],
-    /// A job known by a bare id is polled at this prefix followed by the id.
-    pub job_path_prefix: &'static str,
     /// Keys leading to the job object in a GET answer (empty: the root).
     pub job_root: &'static [&'static str],
     /// The field holding the state (dotted path inside the job object).
@@ -88,31 +94,15 @@ pub struct GenericDialect {
     /// State (and outcome) strings, compared without regard to ASCII case; anything else is
     /// [`JobState::Unknown`].
     pub states: &'static [(&'static str, JobState)],
-    /// Long polling, if the API has it.
-    pub long_poll: Option<GenericLongPoll>,
-}
-
-/// Long polling in the shape of Select Deploy: a hold parameter and a change marker taken from
-/// the server's own last answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct GenericLongPoll {
-    /// Query parameter of the hold in seconds, e.g. `poll_timeout`.
-    pub hold_param: &'static str,
-    /// The longest hold the server accepts.
-    pub max_hold: Duration,
-    /// The job field holding the change marker, e.g. `last_modified`.
-    pub cursor_field: &'static str,
-    /// Query parameter carrying the marker, e.g. `last_modified`.
-    pub cursor_param: &'static str,
-    /// Written before the marker, e.g. `>=`.
-    pub cursor_prefix: &'static str,
+    /// The job field holding the change marker of a long poll (`last_modified`), when the
+    /// profile has a long poll.
+    pub marker_field: Option<&'static str>,
 }
 
 #[cfg(feature = "defmt")]
 impl defmt::Format for GenericDialect {
     fn format(&self, f: defmt::Formatter<'_>) {
-        defmt::write!(f, "GenericDialect({=str})", self.job_path_prefix)
+        defmt::write!(f, "GenericDialect({=str})", self.profile.job_path)
     }
 }
 
@@ -167,8 +157,9 @@ impl GenericDialect {
             .and_then(|v| v.as_str())
             .filter(|s| !s.raw().starts_with(b"/"));
         job.cursor = self
-            .long_poll
-            .and_then(|l| dotted(obj, l.cursor_field))
+            .marker_field
+            .filter(|_| self.profile.long_poll.is_some())
+            .and_then(|field| dotted(obj, field))
             .and_then(|v| v.as_str());
         job
     }
@@ -226,9 +217,8 @@ mod tests {
     use super::*;
 
     static AIQUM_LIKE: GenericDialect = GenericDialect {
-        id_header: None,
+        profile: Profile::at("/api/management-server/jobs/"),
         submit_id: &["job", "key"],
-        job_path_prefix: "/api/management-server/jobs/",
         job_root: &[],
         state_field: "state",
         outcome_field: Some("status"),
@@ -239,7 +229,7 @@ mod tests {
             ("normal", JobState::Succeeded),
             ("error", JobState::Failed),
         ],
-        long_poll: None,
+        marker_field: None,
     };
 
     #[test]

@@ -1,5 +1,7 @@
-//! The job APIs the machine speaks. Each dialect is data plus pure functions behind one enum,
-//! so [`JobPoller`](crate::JobPoller) has no type parameter, and each sits behind its own cargo
+//! The job APIs the machine speaks. Each dialect's file holds its facts as one value (a
+//! [`Profile`]: paths, fields, the submit hold, the long poll, the cancel request, the job list)
+//! beside its pure parsers; [`Dialect`] selects one with a single `match`, so
+//! [`JobPoller`](crate::JobPoller) has no type parameter, and each sits behind its own cargo
 //! feature so firmware pays flash only for the API it uses.
 //!
 //! The body parsers are public and pure: a client with its own HTTP stack (reqwest, hyper, a
@@ -19,6 +21,9 @@ pub mod generic;
 pub mod nse;
 #[cfg(feature = "ontap")]
 pub mod ontap;
+pub mod profile;
+
+pub use profile::{CancelRequest, Hold, ListParam, ListSpec, LongPoll, PollFields, Profile};
 
 #[cfg(not(any(
     feature = "ontap",
@@ -198,21 +203,131 @@ pub(crate) fn api_error(obj: json::Object<'_>) -> ApiError<'_> {
     }
 }
 
+/// What [`Dialect::select`] finds: the dialect's token tag, its facts and its parsers.
+struct Selected {
+    tag: u8,
+    profile: Profile,
+    parsers: &'static dyn Parsers,
+}
+
+/// A dialect's body parsers, behind one vtable so that selecting a dialect is one `match`.
+trait Parsers: Sync {
+    fn parse_submit_answer<'a>(
+        &self,
+        body: &'a [u8],
+        limits: json::Limits,
+    ) -> Result<SubmitAnswer<'a>, JsonError>;
+    fn parse_job<'a>(&self, body: &'a [u8], limits: json::Limits) -> Result<Job<'a>, JsonError>;
+    fn job_from_object<'a>(&self, obj: json::Object<'a>) -> Job<'a>;
+}
+
+/// The parsers of a built-in dialect, whose module has the three functions.
+#[cfg(any(
+    feature = "ontap",
+    feature = "deploy",
+    feature = "aiqum",
+    feature = "nse"
+))]
+macro_rules! builtin_parsers {
+    ($name:ident, $module:ident) => {
+        struct $name;
+        impl Parsers for $name {
+            fn parse_submit_answer<'a>(
+                &self,
+                body: &'a [u8],
+                limits: json::Limits,
+            ) -> Result<SubmitAnswer<'a>, JsonError> {
+                $module::parse_submit_answer(body, limits)
+            }
+            fn parse_job<'a>(
+                &self,
+                body: &'a [u8],
+                limits: json::Limits,
+            ) -> Result<Job<'a>, JsonError> {
+                $module::parse_job(body, limits)
+            }
+            fn job_from_object<'a>(&self, obj: json::Object<'a>) -> Job<'a> {
+                $module::job_from_object(obj)
+            }
+        }
+    };
+}
+#[cfg(feature = "ontap")]
+builtin_parsers!(OntapParsers, ontap);
+#[cfg(feature = "deploy")]
+builtin_parsers!(DeployParsers, deploy);
+#[cfg(feature = "aiqum")]
+builtin_parsers!(AiqumParsers, aiqum);
+#[cfg(feature = "nse")]
+builtin_parsers!(NseParsers, nse);
+
+#[cfg(feature = "generic")]
+impl Parsers for generic::GenericDialect {
+    fn parse_submit_answer<'a>(
+        &self,
+        body: &'a [u8],
+        limits: json::Limits,
+    ) -> Result<SubmitAnswer<'a>, JsonError> {
+        generic::GenericDialect::parse_submit_answer(self, body, limits)
+    }
+    fn parse_job<'a>(&self, body: &'a [u8], limits: json::Limits) -> Result<Job<'a>, JsonError> {
+        generic::GenericDialect::parse_job(self, body, limits)
+    }
+    fn job_from_object<'a>(&self, obj: json::Object<'a>) -> Job<'a> {
+        generic::GenericDialect::job_from_object(self, obj)
+    }
+}
+
 impl Dialect {
-    /// A stable one-byte tag, used in resume tokens.
-    pub(crate) const fn tag(&self) -> u8 {
+    /// The one place a dialect is told apart: its resume-token tag (stable across versions),
+    /// its facts and its parsers.
+    // Inlined everywhere, so each call site keeps only the facts it reads (often a constant):
+    // a firmware is smaller than with one shared copy.
+    #[inline(always)]
+    fn select(&self) -> Selected {
         match self {
             #[cfg(feature = "ontap")]
-            Dialect::Ontap(_) => 1,
+            Dialect::Ontap(o) => Selected {
+                tag: 1,
+                profile: ontap::profile(o),
+                parsers: &OntapParsers,
+            },
             #[cfg(feature = "deploy")]
-            Dialect::Deploy(_) => 2,
+            Dialect::Deploy(o) => Selected {
+                tag: 2,
+                profile: deploy::profile(o),
+                parsers: &DeployParsers,
+            },
             #[cfg(feature = "aiqum")]
-            Dialect::Aiqum(_) => 3,
+            Dialect::Aiqum(o) => Selected {
+                tag: 3,
+                profile: aiqum::profile(o),
+                parsers: &AiqumParsers,
+            },
             #[cfg(feature = "nse")]
-            Dialect::Nse(_) => 4,
+            Dialect::Nse(o) => Selected {
+                tag: 4,
+                profile: nse::profile(o),
+                parsers: &NseParsers,
+            },
             #[cfg(feature = "generic")]
-            Dialect::Generic(_) => 5,
+            Dialect::Generic(g) => Selected {
+                tag: 5,
+                profile: g.profile,
+                parsers: *g,
+            },
         }
+    }
+
+    /// The API's facts: paths, parameters, what it offers (see [`Profile`]).
+    #[inline(always)]
+    pub fn profile(&self) -> Profile {
+        self.select().profile
+    }
+
+    /// A stable one-byte tag, used in resume tokens.
+    pub(crate) fn tag(&self) -> u8 {
+        self.select().tag
     }
 
     /// Parses the answer to a submit (any status). An empty body is an answer with no parts.
@@ -221,18 +336,7 @@ impl Dialect {
         body: &'a [u8],
         limits: json::Limits,
     ) -> Result<SubmitAnswer<'a>, JsonError> {
-        match self {
-            #[cfg(feature = "ontap")]
-            Dialect::Ontap(_) => ontap::parse_submit_answer(body, limits),
-            #[cfg(feature = "deploy")]
-            Dialect::Deploy(_) => deploy::parse_submit_answer(body, limits),
-            #[cfg(feature = "aiqum")]
-            Dialect::Aiqum(_) => aiqum::parse_submit_answer(body, limits),
-            #[cfg(feature = "nse")]
-            Dialect::Nse(_) => nse::parse_submit_answer(body, limits),
-            #[cfg(feature = "generic")]
-            Dialect::Generic(g) => g.parse_submit_answer(body, limits),
-        }
+        self.select().parsers.parse_submit_answer(body, limits)
     }
 
     /// Parses the answer to a job GET.
@@ -241,18 +345,7 @@ impl Dialect {
         body: &'a [u8],
         limits: json::Limits,
     ) -> Result<Job<'a>, JsonError> {
-        match self {
-            #[cfg(feature = "ontap")]
-            Dialect::Ontap(_) => ontap::parse_job(body, limits),
-            #[cfg(feature = "deploy")]
-            Dialect::Deploy(_) => deploy::parse_job(body, limits),
-            #[cfg(feature = "aiqum")]
-            Dialect::Aiqum(_) => aiqum::parse_job(body, limits),
-            #[cfg(feature = "nse")]
-            Dialect::Nse(_) => nse::parse_job(body, limits),
-            #[cfg(feature = "generic")]
-            Dialect::Generic(g) => g.parse_job(body, limits),
-        }
+        self.select().parsers.parse_job(body, limits)
     }
 
     /// Parses an error body; `None` when it is not one.
@@ -260,223 +353,24 @@ impl Dialect {
         self.parse_submit_answer(body, limits).ok()?.error
     }
 
-    /// The id of one record of a job list (ONTAP `jobs[]`).
+    /// The id of one record of a several-jobs answer (ONTAP `jobs[]`), where the profile's
+    /// [`record_id`](Profile::record_id) says.
     pub fn job_record_id<'a>(&self, record: json::Value<'a>) -> Option<JsonStr<'a>> {
-        match self {
-            #[cfg(feature = "ontap")]
-            Dialect::Ontap(_) => ontap::job_record_id(record),
-            #[allow(unreachable_patterns)]
-            _ => {
-                let obj = record.as_object()?;
-                ["id", "key", "uuid"]
-                    .iter()
-                    .find_map(|k| obj.get(k).and_then(|v| v.as_str()))
-            }
-        }
+        let obj = record.as_object()?;
+        self.profile()
+            .record_id
+            .iter()
+            .find_map(|path| obj.get_path(path).and_then(|v| v.as_str()))
     }
 
     /// A job read from an object already located (a list record).
     pub(crate) fn job_from_object<'a>(&self, obj: json::Object<'a>) -> Job<'a> {
-        match self {
-            #[cfg(feature = "ontap")]
-            Dialect::Ontap(_) => ontap::job_from_object(obj),
-            #[cfg(feature = "deploy")]
-            Dialect::Deploy(_) => deploy::job_from_object(obj),
-            #[cfg(feature = "aiqum")]
-            Dialect::Aiqum(_) => aiqum::job_from_object(obj),
-            #[cfg(feature = "nse")]
-            Dialect::Nse(_) => nse::job_from_object(obj),
-            #[cfg(feature = "generic")]
-            Dialect::Generic(g) => g.job_from_object(obj),
-        }
-    }
-
-    /// Whether the API has a documented job list (Select Deploy has none).
-    pub(crate) const fn has_job_list(&self) -> bool {
-        match self {
-            #[cfg(feature = "deploy")]
-            Dialect::Deploy(_) => false,
-            #[cfg(feature = "generic")]
-            Dialect::Generic(_) => false,
-            #[allow(unreachable_patterns)]
-            _ => true,
-        }
-    }
-
-    /// Path of a job known by its bare id: `base` then `middle` then the id.
-    pub(crate) const fn job_path_parts(&self) -> (&'static str, &'static str) {
-        match self {
-            #[cfg(feature = "ontap")]
-            Dialect::Ontap(_) => ("", ontap::JOBS_PATH),
-            #[cfg(feature = "deploy")]
-            Dialect::Deploy(o) => (o.base_path, "/jobs/"),
-            #[cfg(feature = "aiqum")]
-            Dialect::Aiqum(o) => (o.base_path, "/management-server/jobs/"),
-            #[cfg(feature = "nse")]
-            Dialect::Nse(o) => (o.base_path, "/jobs/"),
-            #[cfg(feature = "generic")]
-            Dialect::Generic(g) => ("", g.job_path_prefix),
-        }
-    }
-
-    /// The `fields` query of a job GET (fewer when the full body did not fit), if the API has
-    /// one.
-    pub(crate) const fn poll_fields(&self, reduced: bool) -> Option<&'static str> {
-        match self {
-            #[cfg(feature = "ontap")]
-            Dialect::Ontap(_) => Some(if reduced {
-                ontap::FIELDS_REDUCED
-            } else {
-                ontap::FIELDS
-            }),
-            #[cfg(feature = "deploy")]
-            Dialect::Deploy(_) => Some(if reduced {
-                deploy::FIELDS_REDUCED
-            } else {
-                deploy::FIELDS
-            }),
-            #[allow(unreachable_patterns)]
-            _ => {
-                let _ = reduced;
-                None
-            }
-        }
-    }
-
-    /// The name and whole seconds of the server-side hold sent with the submit, if the API has
-    /// one, given the time left before the deadline.
-    pub(crate) fn submit_hold(&self, left: core::time::Duration) -> Option<(&'static str, u64)> {
-        match self {
-            #[cfg(feature = "ontap")]
-            Dialect::Ontap(o) => Some((
-                "return_timeout",
-                o.return_timeout
-                    .min(ontap::MAX_RETURN_TIMEOUT)
-                    .min(left)
-                    .as_secs(),
-            )),
-            #[allow(unreachable_patterns)]
-            _ => {
-                let _ = left;
-                None
-            }
-        }
-    }
-
-    /// The long-poll hold in whole seconds for a job GET, given the time left before the
-    /// deadline: `None` when the API has no long poll or less than a second is left (the range
-    /// starts at 1).
-    pub(crate) fn long_poll_hold(&self, left: core::time::Duration) -> Option<u64> {
-        match self {
-            #[cfg(feature = "deploy")]
-            Dialect::Deploy(o) => {
-                let secs = o
-                    .poll_timeout
-                    .min(deploy::MAX_POLL_TIMEOUT)
-                    .min(left)
-                    .as_secs();
-                (secs >= 1).then_some(secs)
-            }
-            #[cfg(feature = "generic")]
-            Dialect::Generic(g) => {
-                let secs = g.long_poll?.max_hold.min(left).as_secs();
-                (secs >= 1).then_some(secs)
-            }
-            #[allow(unreachable_patterns)]
-            _ => {
-                let _ = left;
-                None
-            }
-        }
-    }
-
-    /// The long poll's query parameters: the hold, the change marker, and the marker's prefix.
-    pub(crate) fn long_poll_params(&self) -> (&'static str, &'static str, &'static str) {
-        match self {
-            #[cfg(feature = "generic")]
-            Dialect::Generic(g) => g
-                .long_poll
-                .map_or(("poll_timeout", "last_modified", ">="), |l| {
-                    (l.hold_param, l.cursor_param, l.cursor_prefix)
-                }),
-            #[allow(unreachable_patterns)]
-            _ => ("poll_timeout", "last_modified", ">="),
-        }
-    }
-
-    /// The response header that names the job in a submit answer, if the API uses one.
-    pub(crate) fn id_header(&self) -> Option<&'static str> {
-        match self {
-            #[cfg(feature = "generic")]
-            Dialect::Generic(g) => g.id_header,
-            #[allow(unreachable_patterns)]
-            _ => None,
-        }
-    }
-
-    /// Whether a job's link keeps its query (an Azure-style operation URL carries a required
-    /// `api-version`); the built-in APIs' links are plain paths.
-    pub(crate) const fn keeps_link_query(&self) -> bool {
-        match self {
-            #[cfg(feature = "generic")]
-            Dialect::Generic(_) => true,
-            #[allow(unreachable_patterns)]
-            _ => false,
-        }
-    }
-
-    /// Whether a job link alone in a 200/201 (finished within the hold) is confirmed with a GET.
-    pub(crate) const fn confirms_finished_link(&self) -> bool {
-        match self {
-            #[cfg(feature = "ontap")]
-            Dialect::Ontap(o) => o.confirm_with_get,
-            #[allow(unreachable_patterns)]
-            _ => false,
-        }
-    }
-
-    /// Whether the API has a server-side cancel.
-    pub(crate) const fn cancels_on_server(&self) -> bool {
-        match self {
-            #[cfg(feature = "ontap")]
-            Dialect::Ontap(_) => true,
-            #[allow(unreachable_patterns)]
-            _ => false,
-        }
-    }
-
-    /// Whether the job is cancelled on the server when the deadline passes.
-    pub(crate) const fn cancels_on_deadline(&self) -> bool {
-        match self {
-            #[cfg(feature = "ontap")]
-            Dialect::Ontap(o) => o.cancel_on_deadline,
-            #[allow(unreachable_patterns)]
-            _ => false,
-        }
+        self.select().parsers.job_from_object(obj)
     }
 
     /// Checks the options.
     pub(crate) fn validate(&self) -> Result<(), crate::ConfigError> {
-        let (base, middle) = self.job_path_parts();
-        if !base.is_empty() && (!base.starts_with('/') || base.ends_with('/')) {
-            return Err(crate::ConfigError::BasePath);
-        }
-        if !middle.starts_with('/') {
-            return Err(crate::ConfigError::BasePath);
-        }
-        let hold_in_range = match self {
-            #[cfg(feature = "ontap")]
-            Dialect::Ontap(o) => o.return_timeout <= ontap::MAX_RETURN_TIMEOUT,
-            #[cfg(feature = "deploy")]
-            Dialect::Deploy(o) => o.poll_timeout <= deploy::MAX_POLL_TIMEOUT,
-            #[allow(unreachable_patterns)]
-            _ => true,
-        };
-        if hold_in_range {
-            Ok(())
-        } else {
-            Err(crate::ConfigError::ReturnTimeoutOutOfRange)
-        }
+        self.profile().validate()
     }
 }
 

@@ -8,6 +8,7 @@
 //! envelope's `status` is an error only when its `code` is 400 or more (a 202 carries
 //! `"code": 202` there). Job tasks carry credentials in `request_payload`: it is never read.
 
+use super::profile::{ListParam, ListSpec, Profile};
 use super::{ApiError, Job, SubmitAnswer};
 use crate::json::{self, JsonError, JsonStr, Object, Value};
 use crate::state::JobState;
@@ -31,6 +32,28 @@ impl NseOptions {
 impl Default for NseOptions {
     fn default() -> Self {
         Self::DEFAULT
+    }
+}
+
+/// Service Engine's facts: jobs under `{base}/jobs/`, a list paged by `offset` and `limit` with
+/// its total count, an optional tenant, no hold, no cancel.
+pub const fn profile(options: &NseOptions) -> Profile {
+    Profile {
+        base_path: options.base_path,
+        list: Some(ListSpec {
+            path: "/jobs",
+            params: &[
+                ListParam::Offset("offset"),
+                ListParam::PageSize("limit"),
+                ListParam::Tenant("tenant_id"),
+            ],
+            records: &["result", "records"],
+            total: Some(&["result", "total_records"]),
+            id_field: "id",
+            description_field: "job_summary",
+            start_field: "created",
+        }),
+        ..Profile::at("/jobs/")
     }
 }
 

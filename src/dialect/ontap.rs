@@ -7,7 +7,9 @@
 
 use core::time::Duration;
 
+use super::profile::{CancelRequest, Hold, ListParam, ListSpec, PollFields, Profile};
 use super::{Job, SubmitAnswer};
+use crate::http::Method;
 use crate::json::{self, JsonError, JsonStr, Object, Value};
 use crate::state::JobState;
 
@@ -55,6 +57,45 @@ impl OntapOptions {
 impl Default for OntapOptions {
     fn default() -> Self {
         Self::DEFAULT
+    }
+}
+
+/// ONTAP's facts: jobs under `/api/cluster/jobs/`, `fields` on each GET, `return_timeout` on
+/// the submit, a cancel by `PATCH ...?action=cancel`, a job list with `_links.next`.
+pub const fn profile(options: &OntapOptions) -> Profile {
+    Profile {
+        poll_fields: Some(PollFields {
+            param: "fields",
+            full: FIELDS,
+            reduced: FIELDS_REDUCED,
+        }),
+        submit_hold: Some(Hold {
+            param: "return_timeout",
+            wanted: options.return_timeout,
+            max: MAX_RETURN_TIMEOUT,
+        }),
+        confirm_finished_link: options.confirm_with_get,
+        cancel: Some(CancelRequest {
+            method: Method::Patch,
+            query: &[("action", "cancel")],
+            body: b"{}",
+            on_deadline: options.cancel_on_deadline,
+        }),
+        list: Some(ListSpec {
+            path: "/api/cluster/jobs",
+            params: &[
+                ListParam::Fixed("fields", "uuid,state,description,start_time,message,code"),
+                ListParam::PageSize("max_records"),
+                ListParam::State("state"),
+            ],
+            records: &["records"],
+            total: None,
+            id_field: "uuid",
+            description_field: "description",
+            start_field: "start_time",
+        }),
+        record_id: &[&["uuid"], &["_links", "self", "href"]],
+        ..Profile::at(JOBS_PATH)
     }
 }
 

@@ -3,7 +3,7 @@
 use core::time::Duration;
 
 use crate::action::{Event, JobIds, Outcome, Purpose, Received, Reply, RetryCause};
-use crate::dialect::Dialect;
+use crate::dialect::Profile;
 use crate::error::{Error, TransportError};
 use crate::http::{HttpError, Response, Status};
 use crate::job_ref::{MAX_JOB_REF, job_ref_from, url_path};
@@ -18,9 +18,11 @@ use super::{Decision, InFlight, JobPoller, Next, Phase, terminal_outcome};
 pub(super) const MIN_SERVER_WAIT: Duration = Duration::from_secs(1);
 
 /// True when `path` is exactly the dialect's path for the job `id`.
-pub(super) fn is_standard_path(dialect: Dialect, path: &str, id: &str) -> bool {
-    let (base, middle) = dialect.job_path_parts();
-    path.strip_prefix(base).and_then(|p| p.strip_prefix(middle)) == Some(id)
+#[inline(always)]
+pub(super) fn is_standard_path(profile: &Profile, path: &str, id: &str) -> bool {
+    path.strip_prefix(profile.base_path)
+        .and_then(|p| p.strip_prefix(profile.job_path))
+        == Some(id)
 }
 
 impl JobPoller {
@@ -133,7 +135,8 @@ impl JobPoller {
         } else if in_flight.purpose == Purpose::Submit {
             let header_href = self
                 .dialect
-                .id_header()
+                .profile()
+                .id_header
                 .and_then(|name| response.header(rx, name))
                 .and_then(url_path);
             self.on_submit_answer(response.status, body, header_href, server_wait, &mut reply);
@@ -164,7 +167,7 @@ impl JobPoller {
             .ok();
         // A job named by a header (e.g. `Operation-Location`) of a success answer.
         if let (200..=299, Some(href)) = (status, header_href) {
-            if let Some(job) = job_ref_from(href, self.dialect.keeps_link_query()) {
+            if let Some(job) = job_ref_from(href, self.dialect.profile().link_keeps_query) {
                 self.job = job;
                 self.outbox.push_event(Event::Accepted);
                 let job = answer.and_then(|a| a.job);
@@ -361,11 +364,12 @@ impl JobPoller {
         uuid: Option<JsonStr<'_>>,
         href: Option<JsonStr<'_>>,
     ) -> bool {
+        let profile = self.dialect.profile();
         let mut href_buf = [0u8; MAX_JOB_REF];
         let mut id_buf = [0u8; MAX_JOB_REF];
         let from_href = href
             .and_then(|h| h.unescape_into(&mut href_buf).ok())
-            .and_then(|h| job_ref_from(h.as_bytes(), self.dialect.keeps_link_query()));
+            .and_then(|h| job_ref_from(h.as_bytes(), profile.link_keeps_query));
         let from_uuid = uuid
             .and_then(|u| u.unescape_into(&mut id_buf).ok())
             .filter(|u| !u.is_empty() && !u.starts_with('/'))
@@ -373,7 +377,7 @@ impl JobPoller {
         let job = match (from_uuid, from_href) {
             // The standard link adds nothing to the id: keep the shorter form.
             (Some(id), Some(path))
-                if is_standard_path(self.dialect, path.text.as_str(), id.text.as_str()) =>
+                if is_standard_path(&profile, path.text.as_str(), id.text.as_str()) =>
             {
                 Some(id)
             }

@@ -93,7 +93,7 @@ impl JobPoller {
     /// [`cancel`](Self::cancel) to stop following once the cancel was answered.
     pub fn request_server_cancel(&mut self, now: Instant) -> Result<(), Error> {
         self.clamp(now);
-        if !self.dialect.cancels_on_server() {
+        if self.dialect.profile().cancel.is_none() {
             return Err(Error::Config(ConfigError::CancelUnsupported));
         }
         if self.job.kind == RefKind::None || self.done.is_some() {

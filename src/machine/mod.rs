@@ -56,7 +56,7 @@ enum Decision {
     Accepted,
     /// A poll answered with a non-terminal state.
     Polled(JobState),
-    /// A 200/201 named the job but gave no state: it finished within `return_timeout`.
+    /// A 200/201 named the job but gave no state: it finished within the submit's hold.
     FinishedLinkOnly,
     /// 404 for the job.
     NotFound,
@@ -186,11 +186,8 @@ impl JobPoller {
         if op.query.len() > MAX_QUERY_PAIRS {
             return Err(ConfigError::TooManyQueryPairs);
         }
-        if op
-            .query
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("return_timeout"))
-        {
+        let profile = cfg.dialect.profile();
+        if op.query.iter().any(|(k, _)| profile.reserves_query_name(k)) {
             return Err(ConfigError::ReservedQueryParameter);
         }
         let mut poller = Self::blank(cfg, now, Phase::Submit);
@@ -208,7 +205,7 @@ impl JobPoller {
     pub fn watch(cfg: &Config<'_>, job: &str, now: Instant) -> Result<Self, ConfigError> {
         cfg.dialect.validate()?;
         let mut poller = Self::blank(cfg, now, Phase::Poll);
-        poller.job = job_ref_from(job.as_bytes(), cfg.dialect.keeps_link_query())
+        poller.job = job_ref_from(job.as_bytes(), cfg.dialect.profile().link_keeps_query)
             .ok_or(ConfigError::JobRefLength)?;
         poller.submit_fingerprint = Submit::NONE.fingerprint();
         Ok(poller)

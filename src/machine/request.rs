@@ -81,7 +81,8 @@ pub(super) fn push_pair<'a>(
 impl JobPoller {
     pub(super) fn submit_hold(&self, now: Instant) -> Option<(&'static str, u64)> {
         self.dialect
-            .submit_hold(self.deadline.saturating_duration_since(now))
+            .profile()
+            .submit_hold_secs(self.deadline.saturating_duration_since(now))
     }
 
     pub(super) fn submit_request<'a>(
@@ -143,20 +144,25 @@ impl JobPoller {
         now: Instant,
         tx: &mut [u8],
     ) -> Result<(), Error> {
+        let cancel = self
+            .dialect
+            .profile()
+            .cancel
+            .ok_or(Error::Config(ConfigError::CancelUnsupported))?;
         let mut path_buf = [0u8; MAX_JOB_REF + 64];
         let path = self
             .job_path(&mut path_buf)
             .ok_or(Error::Config(ConfigError::JobRefLength))?;
         let request = Request {
-            method: Method::Patch,
+            method: cancel.method,
             authority: cfg.authority,
             path,
-            query: &[("action", "cancel")],
+            query: cancel.query,
             auth: cfg.auth,
             accept: cfg.accept,
             user_agent: cfg.user_agent,
             headers: cfg.headers,
-            body: Some(b"{}"),
+            body: Some(cancel.body),
             connection_close: false,
         };
         let len = request.write(tx).map_err(request_error)?;
@@ -208,27 +214,29 @@ impl JobPoller {
         }
         // Query: `fields` where the API has it; for a long poll, the hold and the server's own
         // change marker (with the API's comparison operator, e.g. `>=`).
-        let hold = if self.marker.is_empty() {
-            None
-        } else {
-            self.dialect
-                .long_poll_hold(self.deadline.saturating_duration_since(now))
-        };
+        let profile = self.dialect.profile();
+        let long_poll = profile.long_poll.filter(|_| !self.marker.is_empty());
+        let hold = long_poll
+            .and_then(|_| profile.long_poll_secs(self.deadline.saturating_duration_since(now)));
         let mut hold_digits = [0u8; 20];
         let mut marker = [0u8; MAX_CURSOR + 8];
-        if let Some(fields) = self.dialect.poll_fields(self.reduced_fields) {
-            push_pair(&mut pairs, &mut n, "fields", fields);
+        if let Some(fields) = profile.poll_fields {
+            let value = if self.reduced_fields {
+                fields.reduced
+            } else {
+                fields.full
+            };
+            push_pair(&mut pairs, &mut n, fields.param, value);
         }
-        let (hold_param, cursor_param, _) = self.dialect.long_poll_params();
-        let hold = hold.and_then(|secs| {
-            let value = self.long_poll_marker(&mut marker)?;
+        let hold = hold.zip(long_poll).and_then(|(secs, long_poll)| {
+            let value = self.long_poll_marker(long_poll.marker_prefix, &mut marker)?;
             push_pair(
                 &mut pairs,
                 &mut n,
-                hold_param,
+                long_poll.hold_param,
                 crate::util::decimal(secs, &mut hold_digits),
             );
-            push_pair(&mut pairs, &mut n, cursor_param, value);
+            push_pair(&mut pairs, &mut n, long_poll.marker_param, value);
             Some(secs)
         });
         let query = pairs.get(..n).unwrap_or(&[]);
@@ -295,14 +303,14 @@ impl JobPoller {
         });
     }
 
-    /// `>=` and the change marker (advanced by its smallest unit when the server compares
-    /// inclusively), in `buf`.
+    /// The marker's prefix (`>=`) and the change marker (advanced by its smallest unit when the
+    /// server compares inclusively), in `buf`.
     pub(super) fn long_poll_marker<'b>(
         &self,
+        prefix: &str,
         buf: &'b mut [u8; MAX_CURSOR + 8],
     ) -> Option<&'b str> {
         let cursor = self.marker.as_bytes();
-        let (_, _, prefix) = self.dialect.long_poll_params();
         let start = prefix.len();
         let end = start.checked_add(cursor.len())?;
         buf.get_mut(..start)?.copy_from_slice(prefix.as_bytes());
@@ -317,7 +325,10 @@ impl JobPoller {
         let (base, middle) = match self.job.kind {
             RefKind::None => return None,
             RefKind::Path => ("", ""),
-            RefKind::Id => self.dialect.job_path_parts(),
+            RefKind::Id => {
+                let profile = self.dialect.profile();
+                (profile.base_path, profile.job_path)
+            }
         };
         let mut len = 0usize;
         for part in [base.as_bytes(), middle.as_bytes(), self.job.text.as_bytes()] {

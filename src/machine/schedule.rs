@@ -19,7 +19,8 @@ impl JobPoller {
         match decision {
             Decision::Accepted => {
                 let left = self.deadline.saturating_duration_since(now);
-                if !self.marker.is_empty() && self.dialect.long_poll_hold(left).is_some() {
+                if !self.marker.is_empty() && self.dialect.profile().long_poll_secs(left).is_some()
+                {
                     // The server holds the first poll until the job changes.
                     self.phase = Phase::Poll;
                 } else {
@@ -39,7 +40,7 @@ impl JobPoller {
                 }
             }
             Decision::FinishedLinkOnly => {
-                if self.dialect.confirms_finished_link() {
+                if self.dialect.profile().confirm_finished_link {
                     self.phase = Phase::Poll;
                 } else {
                     self.finish(Outcome::Succeeded);
@@ -110,7 +111,7 @@ impl JobPoller {
             return Decision::Polled(state);
         }
         let left = self.deadline.saturating_duration_since(now);
-        if self.marker.is_empty() || self.dialect.long_poll_hold(left).is_none() {
+        if self.marker.is_empty() || self.dialect.profile().long_poll_secs(left).is_none() {
             // The next request cannot be a long poll: the normal schedule (and the final poll
             // at the deadline) takes over.
             return Decision::Polled(state);
@@ -184,7 +185,7 @@ impl JobPoller {
     pub(super) fn schedule(&mut self, now: Instant, at: Instant, next: Next) -> bool {
         if now >= self.deadline || (next == Next::Submit && at >= self.deadline) {
             if next == Next::Poll
-                && self.dialect.cancels_on_deadline()
+                && self.dialect.profile().cancel.is_some_and(|c| c.on_deadline)
                 && self.job.kind != RefKind::None
                 && self.cancels.want_server_for_deadline()
             {
