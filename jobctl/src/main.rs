@@ -60,6 +60,10 @@ struct Cli {
     /// Give up waiting after this many seconds (default 600); the job keeps running.
     #[arg(long, value_name = "SECS")]
     deadline: Option<f64>,
+    /// Time allowed for one request and its answer (default 15), on top of any time the server
+    /// is asked to hold it.
+    #[arg(long, value_name = "SECS")]
+    request_timeout: Option<f64>,
     /// On Ctrl-C, also cancel the job on the server where the API has a cancel (ONTAP); stderr
     /// says what the server answered.
     #[arg(long)]
@@ -172,6 +176,14 @@ fn read_body(arg: &str) -> Result<Vec<u8>, Usage> {
     Ok(bytes)
 }
 
+/// A positive number of seconds from the command line.
+fn seconds(flag: &str, secs: f64) -> Result<Duration, Usage> {
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| Usage(format!("{flag} {secs}: expected a positive number")))
+}
+
 fn work(command: &Command) -> Result<Work, Usage> {
     Ok(match command {
         Command::Submit { method, path, body } => {
@@ -248,10 +260,10 @@ fn run(cli: &Cli) -> Result<i32, Usage> {
     );
     cfg.user_agent = concat!("jobctl/", env!("CARGO_PKG_VERSION"));
     if let Some(secs) = cli.deadline {
-        cfg.policy.deadline = Duration::try_from_secs_f64(secs)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| Usage(format!("--deadline {secs}: expected a positive number")))?;
+        cfg.policy.deadline = seconds("--deadline", secs)?;
+    }
+    if let Some(secs) = cli.request_timeout {
+        cfg.policy.request_timeout = seconds("--request-timeout", secs)?;
     }
     let work = work(&cli.command)?;
 
