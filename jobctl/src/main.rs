@@ -47,6 +47,10 @@ struct Cli {
     /// "Bearer abc").
     #[arg(long, value_name = "VAR")]
     token_env: Option<String>,
+    /// Send credentials over plain http:// to a host that is not a loopback address: in clear
+    /// text, readable by anyone on the network path.
+    #[arg(long)]
+    allow_plaintext_credentials: bool,
     /// Trust only the CA certificates in this PEM file.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["pin", "insecure"])]
     ca: Option<PathBuf>,
@@ -249,6 +253,18 @@ fn run(cli: &Cli) -> Result<i32, Usage> {
         (_, _, Some(header)) => Auth::Header(header),
         _ => Auth::None,
     };
+    if !target.tls
+        && !matches!(auth, Auth::None)
+        && !target.is_loopback()
+        && !cli.allow_plaintext_credentials
+    {
+        return Err(Usage(format!(
+            "refusing to send credentials in clear text over http:// to {}, which is not a \
+             loopback address: use https://, or pass --allow-plaintext-credentials to accept that \
+             anyone on the network path can read them",
+            target.host
+        )));
+    }
     let mut cfg = Config::new(
         Authority {
             host: &target.host,

@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -39,4 +40,68 @@ fn request_timeout_bounds_an_unanswered_submit() {
         started.elapsed()
     );
     assert_eq!(server.requests().len(), 1, "the submit is never re-sent");
+}
+
+const JOB: &str = "1cd8a442-86d1-11e0-ae1c-123478563412";
+
+/// jobctl with `args` and the password in `JOBCTL_PW`, waiting for a job; its output.
+fn wait_with(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_jobctl"))
+        .args(["--dialect", "ontap", "--deadline", "1"])
+        .args(args)
+        .env("JOBCTL_PW", "s3cret")
+        .args(["wait", JOB])
+        .output()
+        .expect("runs")
+}
+
+/// A usage error (exit 64) before anything is sent, whose message does not hold the password.
+fn assert_usage_error(case: &str, out: &std::process::Output) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{case}: {stderr}");
+    assert!(out.stdout.is_empty(), "{case}");
+    assert!(!stderr.contains("s3cret"), "{case}: {stderr}");
+}
+
+/// A password in `--url` is refused and never repeated, even when the URL is wrong in other
+/// ways.
+#[test]
+fn a_password_in_the_url_is_never_repeated() {
+    for url in [
+        "https://admin:s3cret@cluster1",
+        "htps://admin:s3cret@cluster1/api",
+        "https://admin:s3cret@cluster1:x",
+    ] {
+        assert_usage_error(url, &wait_with(&["--url", url]));
+    }
+}
+
+/// An IPv6 address without brackets is refused: its last group would be read as the port.
+#[test]
+fn an_ipv6_address_needs_brackets() {
+    for url in ["https://fe80::1", "http://::1:8080"] {
+        assert_usage_error(url, &wait_with(&["--url", url]));
+    }
+}
+
+/// Credentials go over plain HTTP only to a loopback address, or with the loudly named flag.
+#[test]
+fn credentials_over_plain_http_need_loopback_or_the_flag() {
+    let credentials = ["--user", "admin", "--password-env", "JOBCTL_PW"];
+    for url in ["http://192.0.2.1", "http://nothing.invalid:8080"] {
+        let out = wait_with(&[&["--url", url][..], &credentials].concat());
+        assert_usage_error(url, &out);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--allow-plaintext-credentials"), "{stderr}");
+    }
+    let out = wait_with(
+        &[
+            &["--url", "http://nothing.invalid"][..],
+            &credentials,
+            &["--allow-plaintext-credentials"],
+        ]
+        .concat(),
+    );
+    // Past the check: the host does not resolve, and the wait ends at its deadline.
+    assert_eq!(result(&out).0["outcome"], "deadline_exceeded");
 }

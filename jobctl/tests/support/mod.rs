@@ -44,6 +44,24 @@ pub fn json(status: u16, body: &str) -> Answer {
     )
 }
 
+/// An ONTAP job record in `state`, with `message`.
+pub fn ontap_job(uuid: &str, state: &str, message: &str) -> Answer {
+    json(
+        200,
+        &format!(r#"{{"uuid":"{uuid}","state":"{state}","message":"{message}","code":0}}"#),
+    )
+}
+
+/// ONTAP's 202 for a submit that started job `uuid`.
+pub fn ontap_accepted(uuid: &str) -> Answer {
+    json(
+        202,
+        &format!(
+            r#"{{"job":{{"uuid":"{uuid}","_links":{{"self":{{"href":"/api/cluster/jobs/{uuid}"}}}}}}}}"#
+        ),
+    )
+}
+
 /// The byte-level server, on 127.0.0.1 and a free port, until the test ends.
 pub struct TestServer {
     addr: SocketAddr,
@@ -72,6 +90,19 @@ impl TestServer {
         self.addr.port()
     }
 
+    /// Waits (at most 10 s) until the server has read a request with `method`.
+    pub fn wait_for_request(&self, method: &str) {
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.requests().iter().any(|r| r.method == method) {
+            assert!(
+                std::time::Instant::now() < until,
+                "no {method} within 10 s: {:?}",
+                self.requests()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Every request read so far.
     pub fn requests(&self) -> Vec<Request> {
         self.seen.lock().expect("log").clone()
@@ -85,11 +116,16 @@ impl TestServer {
 
     /// [`jobctl`](Self::jobctl) for another dialect.
     pub fn jobctl_for(&self, dialect: &str) -> Command {
+        self.command(dialect, "1")
+    }
+
+    /// jobctl for `dialect` with `--request-timeout request_timeout`.
+    pub fn command(&self, dialect: &str, request_timeout: &str) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_jobctl"));
         c.args(["--dialect", dialect, "--url"])
             .arg(format!("http://127.0.0.1:{}", self.port()))
             .args(["--user", "admin", "--password-env", PASSWORD_VAR])
-            .args(["--request-timeout", "1"])
+            .args(["--request-timeout", request_timeout])
             .env(PASSWORD_VAR, "netapp123")
             .stdin(Stdio::null());
         c
@@ -221,8 +257,19 @@ impl Running {
         assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
     }
 
-    /// Waits for jobctl to end; its output and its stderr joined.
-    pub fn finish(self) -> (Output, String) {
+    /// Waits at most `limit` for jobctl to end (kills it and fails after that); its output and
+    /// its stderr joined.
+    pub fn finish_within(mut self, limit: Duration) -> (Output, String) {
+        let until = std::time::Instant::now() + limit;
+        while self.child.try_wait().expect("waits").is_none() {
+            if std::time::Instant::now() > until {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let stderr = self.reader.join().expect("reader").join("\n");
+                panic!("jobctl still running after {limit:?}; stderr:\n{stderr}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let out = self.child.wait_with_output().expect("exits");
         let stderr = self.reader.join().expect("reader").join("\n");
         (out, stderr)
