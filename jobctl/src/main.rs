@@ -4,8 +4,9 @@
 
 mod outcome;
 mod target;
+mod terminal;
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use jobpoll::{Config, Event, JobPoller, JobSet, Outcome, Reply, ResumeToken, Ret
 use serde::Serialize;
 
 use outcome::{EXIT_USAGE, classify};
+use terminal::{escaped, json_for_terminal, say};
 
 /// Submit and follow NetApp-style asynchronous REST jobs (ONTAP, Select Deploy, Unified
 /// Manager, Service Engine).
@@ -135,7 +137,7 @@ fn main() {
     let code = match run(&cli) {
         Ok(code) => code,
         Err(Usage(message)) => {
-            eprintln!("jobctl: {message}");
+            say(&message);
             EXIT_USAGE
         }
     };
@@ -317,20 +319,39 @@ fn run(cli: &Cli) -> Result<i32, Usage> {
                             &token,
                         ),
                     };
-                    eprintln!("jobctl: --cancel-on-exit: {answer}");
+                    say(&format!("--cancel-on-exit: {answer}"));
                 }
-                None => eprintln!(
-                    "jobctl: --cancel-on-exit: no job was named by the server yet; nothing to cancel"
-                ),
+                None => {
+                    say("--cancel-on-exit: no job was named by the server yet; nothing to cancel")
+                }
             }
         }
         if let Some(token) = &report.resume {
-            eprintln!("jobctl: interrupted; pick the job up again with: jobctl ... resume {token}");
+            say(&format!(
+                "interrupted; pick the job up again with: jobctl ... resume {token}"
+            ));
         }
     }
-    let line = serde_json::to_string(&report).unwrap_or_else(|_| String::from("{}"));
-    println!("{line}");
+    write_result_line(&report);
     Ok(code)
+}
+
+/// Writes the result line to stdout. A failed write (a closed pipe, a full disk) is said on
+/// stderr; the exit code still gives the outcome.
+fn write_result_line(report: &Report) {
+    let line = match serde_json::to_string(report) {
+        Ok(json) => json_for_terminal(&json),
+        Err(e) => {
+            say(&format!("cannot format the result line: {e}"));
+            return;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        say(&format!(
+            "cannot write the result line to stdout ({e}); the exit code still gives the outcome"
+        ));
+    }
 }
 
 /// The token of a result line, decoded.
@@ -486,15 +507,16 @@ fn follow<C: Connect>(
             None
         },
     };
-    eprintln!(
-        "jobctl: {name} after {:.1} s, {} request(s)",
+    say(&format!(
+        "{name} after {:.1} s, {} request(s)",
         started.elapsed().as_secs_f64(),
         report.requests
-    );
+    ));
     Ok(report)
 }
 
-/// Progress on stderr: a spinner on a terminal, one plain line per change otherwise.
+/// Progress on stderr: a spinner on a terminal, one plain line per change otherwise. Everything
+/// the server said is shown escaped (see [`terminal`]).
 struct Progress {
     bar: Option<ProgressBar>,
     started: std::time::Instant,
@@ -529,8 +551,8 @@ impl Progress {
     fn note(&self, line: &str) {
         let line = format!("{:>6.1}s {line}", self.started.elapsed().as_secs_f64());
         match &self.bar {
-            Some(bar) => bar.println(line),
-            None => eprintln!("jobctl: {line}"),
+            Some(bar) => bar.println(format!("jobctl: {}", escaped(&line))),
+            None => say(&line),
         }
     }
 
@@ -550,7 +572,7 @@ impl Progress {
         }
         self.shown.clone_from(&text);
         match &self.bar {
-            Some(bar) => bar.set_message(text),
+            Some(bar) => bar.set_message(escaped(&text)),
             None => self.note(text.trim_end()),
         }
     }
