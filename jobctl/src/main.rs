@@ -19,7 +19,10 @@ use jobpoll::adapters::Observer;
 use jobpoll::adapters::blocking::{Cancel, Connect, Driver, connect_tcp};
 use jobpoll::adapters::tls::{TlsConnector, TlsOptions, parse_fingerprint};
 use jobpoll::http::{Auth, Authority, Method};
-use jobpoll::{Config, Event, JobPoller, JobSet, Outcome, Reply, ResumeToken, RetryCause, Submit};
+use jobpoll::{
+    Config, Event, JobPoller, JobSet, Outcome, Reply, ResumeToken, RetryCause, Submit,
+    TransportError,
+};
 use serde::Serialize;
 
 use outcome::{EXIT_USAGE, classify};
@@ -354,6 +357,10 @@ fn write_result_line(report: &Report) {
     }
 }
 
+fn token_text(token: &ResumeToken) -> String {
+    URL_SAFE_NO_PAD.encode(token.as_bytes())
+}
+
 /// The token of a result line, decoded.
 fn token_of(text: &str) -> Option<ResumeToken> {
     let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
@@ -401,6 +408,13 @@ fn cancel_on_server<C: Connect>(
     }
 }
 
+/// How following a job ended: an outcome from the machine, or a local limit met after the
+/// server had been asked (e.g. a job id from the server that no request can carry).
+enum End {
+    Outcome(Outcome),
+    CannotFollow(jobpoll::Error),
+}
+
 /// Runs the work on `driver` and builds the result line.
 fn follow<C: Connect>(
     mut driver: Driver<C>,
@@ -409,83 +423,118 @@ fn follow<C: Connect>(
 ) -> Result<Report, Usage> {
     let started = std::time::Instant::now();
     let mut progress = Progress::new();
-    let misuse = |e: jobpoll::Error| Usage(format!("{e:?}"));
-    let (mut outcome, poller) = match work {
+    let pairs: Vec<(&str, &str)> = match work {
+        Work::Submit { query, .. } => query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let op = match work {
         Work::Submit {
-            method,
+            method, path, body, ..
+        } => Submit {
+            method: *method,
             path,
-            query,
-            body,
-        } => {
-            let pairs: Vec<(&str, &str)> = query
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            let op = Submit {
-                method: *method,
-                path,
-                query: &pairs,
-                body: body.as_deref(),
-            };
-            driver.submit(cfg, &op, &mut progress).map_err(misuse)?
-        }
-        Work::Wait(job) => driver.watch(cfg, job, &mut progress).map_err(misuse)?,
-        Work::Resume(token) => {
-            let mut poller = JobPoller::resume(cfg, token, Duration::ZERO, driver.now())
-                .map_err(|e| misuse(e.into()))?;
-            // The token carries what was left of the old deadline (nothing, after a deadline):
-            // a resumed run gets the configured one again.
-            poller.extend_deadline(driver.now(), cfg.policy.deadline);
-            let outcome = driver
-                .drive(&mut poller, cfg, &Submit::NONE, &mut progress)
-                .map_err(misuse)?;
-            (outcome, poller)
-        }
+            query: &pairs,
+            body: body.as_deref(),
+        },
+        _ => Submit::NONE,
+    };
+    let now = driver.now();
+    let made = match work {
+        Work::Submit { .. } => JobPoller::submit(cfg, &op, now),
+        Work::Wait(job) => JobPoller::watch(cfg, job, now),
+        Work::Resume(token) => JobPoller::resume(cfg, token, Duration::ZERO, now),
+    };
+    let mut poller = made.map_err(|e| Usage(e.to_string()))?;
+    if let Work::Resume(_) = work {
+        // The token carries what was left of the old deadline (nothing, after a deadline):
+        // a resumed run gets the configured one again.
+        poller.extend_deadline(now, cfg.policy.deadline);
+    }
+    let mut end = match driver.drive(&mut poller, cfg, &op, &mut progress) {
+        Ok(outcome) => End::Outcome(outcome),
+        // Nothing was sent: the arguments are at fault.
+        Err(e) if poller.requests() == 0 => return Err(Usage(e.to_string())),
+        Err(e) => End::CannotFollow(e),
     };
     let mut requests = u64::from(poller.requests());
     let mut jobs: Vec<String> = poller.job_id().map(String::from).into_iter().collect();
     let mut single = true;
 
     // A jobs[] answer: follow every job it named, over the same driver, and sum them up.
-    if let Outcome::MultipleJobs { .. } = outcome {
+    if let End::Outcome(Outcome::MultipleJobs { .. }) = end {
         jobs = std::mem::take(&mut progress.job_ids);
         if !jobs.is_empty() {
             single = false;
-            let mut set_cfg = *cfg;
-            set_cfg.policy.deadline = cfg.policy.deadline.saturating_sub(poller.elapsed());
-            let now = driver.now();
-            let mut machines = jobs
-                .iter()
-                .map(|id| JobPoller::watch(&set_cfg, id, now))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| misuse(e.into()))?;
-            progress.in_set = true;
-            let mut set = JobSet::new(&mut machines);
-            outcome = driver
-                .drive_set(&mut set, &set_cfg, &mut progress)
-                .map_err(misuse)?;
-            requests += machines
-                .iter()
-                .map(|m| u64::from(m.requests()))
-                .sum::<u64>();
+            let (set_end, set_requests) =
+                follow_set(&mut driver, cfg, &poller, &jobs, &mut progress);
+            end = set_end;
+            requests += set_requests;
+        }
+    }
+    // An ONTAP 200 after the hold names the job but not its state: one GET shows how it ended.
+    if let (End::Outcome(Outcome::Succeeded), true) = (&end, single) {
+        if poller.last_seen().raw_state.is_empty() {
+            if let Some(confirm) = look_up_finished(&mut driver, cfg, &poller, &mut progress) {
+                requests += u64::from(confirm.requests());
+                // Could not be seen (purged, unreachable): the success stands.
+                if let Some(outcome) = confirm.outcome().filter(Outcome::is_job_finished) {
+                    end = End::Outcome(outcome);
+                    poller = confirm;
+                }
+            }
         }
     }
     driver.close();
     progress.finish();
 
-    let (name, _) = classify(&outcome);
-    let seen = poller.last_seen();
-    let transport = matches!(
-        outcome,
-        Outcome::RetriesExhausted {
-            last: RetryCause::Transport(_)
-        }
-    );
-    let message = if transport {
-        driver.last_io_error().map(|e| e.to_string())
-    } else {
-        progress.message.clone()
+    let job_named = !jobs.is_empty();
+    let (name, message) = match &end {
+        End::CannotFollow(e) if job_named => (
+            "transport_error",
+            Some(format!("the server named a job jobctl cannot follow: {e}")),
+        ),
+        End::CannotFollow(e) => (
+            "submit_outcome_unknown",
+            Some(format!(
+                "the server's answer to the submit cannot be followed ({e}): it may have \
+                 created a job"
+            )),
+        ),
+        // The submit never got through (never connected, refused with 503 until the
+        // deadline): no job exists to resume.
+        End::Outcome(Outcome::DeadlineExceeded) if !job_named => (
+            "transport_error",
+            Some(format!(
+                "the server did not accept the submit before the deadline; the last failure: {}",
+                progress.last_failure(driver.last_io_error())
+            )),
+        ),
+        End::Outcome(outcome @ Outcome::TransportFailed { error }) => (
+            classify(outcome).0,
+            Some(match driver.last_io_error() {
+                Some(io) => format!("{error}: {io}"),
+                None => error.to_string(),
+            }),
+        ),
+        End::Outcome(outcome @ Outcome::RetriesExhausted { .. }) => (
+            classify(outcome).0,
+            Some(format!(
+                "retries exhausted; the last failure: {}",
+                progress.last_failure(driver.last_io_error())
+            )),
+        ),
+        End::Outcome(outcome) => (classify(outcome).0, progress.message.clone()),
     };
+    // A token only for a job that may still be followed: not for one that ended, nor for one
+    // the server no longer knows.
+    let followable = match &end {
+        End::CannotFollow(_) => true,
+        End::Outcome(outcome) => !outcome.is_job_finished() && *outcome != Outcome::Expired,
+    };
+    let seen = poller.last_seen();
     let report = Report {
         outcome: name,
         job: if single {
@@ -499,11 +548,14 @@ fn follow<C: Connect>(
         message,
         requests,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        resume: if single && !outcome.is_job_finished() {
-            poller
-                .resume_token()
-                .map(|t| URL_SAFE_NO_PAD.encode(t.as_bytes()))
+        resume: if single && followable {
+            poller.resume_token().as_ref().map(token_text)
         } else {
+            if !single && name == "deadline_exceeded" {
+                say(
+                    "several jobs: pick each up again with: jobctl ... wait ID (the ids are in \"jobs\")",
+                );
+            }
             None
         },
     };
@@ -512,7 +564,59 @@ fn follow<C: Connect>(
         started.elapsed().as_secs_f64(),
         report.requests
     ));
+    if let ("transport_error" | "submit_outcome_unknown", Some(message)) = (name, &report.message) {
+        say(&format!("{name}: {message}"));
+    }
     Ok(report)
+}
+
+/// Follows the jobs of a jobs[] answer as one set; returns how the set ended and the requests
+/// its jobs sent.
+fn follow_set<C: Connect>(
+    driver: &mut Driver<C>,
+    cfg: &Config<'_>,
+    submitted: &JobPoller,
+    jobs: &[String],
+    progress: &mut Progress,
+) -> (End, u64) {
+    let mut set_cfg = *cfg;
+    set_cfg.policy.deadline = cfg.policy.deadline.saturating_sub(submitted.elapsed());
+    let now = driver.now();
+    let machines = jobs
+        .iter()
+        .map(|id| JobPoller::watch(&set_cfg, id, now))
+        .collect::<Result<Vec<_>, _>>();
+    let mut machines = match machines {
+        Ok(machines) => machines,
+        Err(e) => return (End::CannotFollow(e.into()), 0),
+    };
+    progress.in_set = true;
+    let mut set = JobSet::new(&mut machines);
+    let end = match driver.drive_set(&mut set, &set_cfg, progress) {
+        Ok(outcome) => End::Outcome(outcome),
+        Err(e) => End::CannotFollow(e),
+    };
+    let requests = machines.iter().map(|m| u64::from(m.requests())).sum();
+    (end, requests)
+}
+
+/// One GET of a job the machine ended as a success without seeing its state (ONTAP answers a
+/// submit whose job finished within the hold with a 200 that carries only the job's link),
+/// bounded by one request timeout. Returns the machine that looked (with no outcome when it
+/// could not look); `None` when the job cannot be named in a request.
+fn look_up_finished<C: Connect>(
+    driver: &mut Driver<C>,
+    cfg: &Config<'_>,
+    submitted: &JobPoller,
+    progress: &mut Progress,
+) -> Option<JobPoller> {
+    let job = submitted.job_href().or(submitted.job_id())?;
+    let mut look_cfg = *cfg;
+    look_cfg.policy.deadline = cfg.policy.request_timeout;
+    let mut poller = JobPoller::watch(&look_cfg, job, driver.now()).ok()?;
+    // A local error leaves the machine without an outcome, which the caller reads as "not seen".
+    let _ = driver.drive(&mut poller, &look_cfg, &Submit::NONE, progress);
+    Some(poller)
 }
 
 /// Progress on stderr: a spinner on a terminal, one plain line per change otherwise. Everything
@@ -525,6 +629,7 @@ struct Progress {
     shown: String,
     job_ids: Vec<String>,
     in_set: bool,
+    last_retry: Option<RetryCause>,
 }
 
 impl Progress {
@@ -545,6 +650,7 @@ impl Progress {
             shown: String::new(),
             job_ids: Vec::new(),
             in_set: false,
+            last_retry: None,
         }
     }
 
@@ -582,6 +688,26 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+
+    /// The last failure, in words: the I/O error behind a transport failure, or what the
+    /// server answered.
+    fn last_failure(&self, io: Option<&std::io::Error>) -> String {
+        let said = self.message.as_deref().map(|m| format!(": {m}"));
+        match (self.last_retry, io) {
+            (Some(RetryCause::Transport(TransportError::TimedOut)), _) => {
+                "no answer within the request timeout".into()
+            }
+            (Some(RetryCause::Transport(error)), Some(io)) => format!("{error}: {io}"),
+            (Some(RetryCause::Transport(error)), None) => error.to_string(),
+            (Some(RetryCause::Status(status)), _) => {
+                format!("HTTP {status}{}", said.unwrap_or_default())
+            }
+            (Some(RetryCause::InvalidResponse), _) => "an answer that could not be read".into(),
+            (Some(cause), _) => format!("{cause:?}"),
+            (None, Some(io)) => io.to_string(),
+            (None, None) => "none recorded".into(),
+        }
+    }
 }
 
 impl Observer for Progress {
@@ -594,7 +720,10 @@ impl Observer for Progress {
                 self.state = poller.last_seen().raw_state.to_string();
                 self.show(poller);
             }
-            Event::Retrying { cause, .. } => self.note(&format!("retrying: {cause:?}")),
+            Event::Retrying { cause, .. } => {
+                self.last_retry = Some(cause);
+                self.note(&format!("retrying: {cause:?}"));
+            }
             Event::FinalPoll => self.note("deadline reached: one final poll"),
             other => self.note(&format!("{other:?}")),
         }

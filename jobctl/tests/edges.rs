@@ -6,6 +6,8 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use jobpoll::adapters::tls::{fingerprint, format_fingerprint};
+use jobpoll_sim::{Sim, SimConfig};
 use serde_json::Value;
 use support::{Answer, TestServer, json, ontap_accepted, ontap_job, result};
 
@@ -75,6 +77,32 @@ fn assert_usage_error(case: &str, out: &std::process::Output) {
     assert!(!stderr.contains("s3cret"), "{case}: {stderr}");
 }
 
+/// After the server accepted the submit, no answer turns into a usage error or loses the job:
+/// a job id with CR and LF is kept in the result line.
+#[test]
+fn a_job_id_with_crlf_is_not_a_usage_error() {
+    let id = "ab\r\nX-Injected: 1";
+    let escaped = r"ab\r\nX-Injected: 1";
+    let server = TestServer::start(move |request| match request.method.as_str() {
+        "POST" => json(
+            202,
+            &format!(
+                r#"{{"job":{{"uuid":"{escaped}","_links":{{"self":{{"href":"/api/cluster/jobs/{escaped}"}}}}}}}}"#
+            ),
+        ),
+        _ => ontap_job("ab", "success", "done"),
+    });
+    let out = submit(&mut server.jobctl()).output().expect("runs");
+    let (v, code) = result(&out);
+    assert_ne!(code, 64, "{v}");
+    assert_eq!(v["job"], id, "{v}");
+    // Either the job was followed (its id written as one encoded path segment), or the result
+    // says why not and carries the token.
+    assert!(code == 0 || v["resume"].is_string(), "{v}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("\nX-Injected"), "{stderr}");
+}
+
 /// Server text reaches stderr escaped: no escape sequence, bell, C1 control or bidirectional
 /// override, and a newline cannot forge a jobctl line. The JSON line escapes them too.
 #[test]
@@ -104,6 +132,30 @@ fn server_text_is_escaped_on_the_terminal() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.trim_end().chars().any(unsafe_char), "{stdout:?}");
+}
+
+/// Retries exhausted (here five 503s with no body) say so in `message`, with the last cause.
+#[test]
+fn retries_exhausted_name_the_last_cause() {
+    let server = TestServer::start(|_| {
+        Answer::Bytes(
+            b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n"
+                .to_vec(),
+        )
+    });
+    let out = submit(&mut server.jobctl()).output().expect("runs");
+    let (v, code) = result(&out);
+    assert_eq!(
+        (v["outcome"].as_str(), code),
+        (Some("transport_error"), 5),
+        "{v}"
+    );
+    let message = v["message"].as_str().unwrap_or_default();
+    assert!(message.contains("503"), "{v}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(message),
+        "{v}"
+    );
 }
 
 /// A result line that cannot be written (stdout on a full disk, or a closed pipe) is said on
@@ -136,6 +188,106 @@ fn an_unwritable_result_keeps_the_exit_code() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("cannot write the result line"), "{stderr}");
+}
+
+/// A submit that never reached a server is a transport error (exit 5) naming why, not a
+/// deadline with nothing to resume.
+#[test]
+fn a_submit_that_never_connects_is_a_transport_error() {
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        listener.local_addr().expect("address").port()
+    };
+    let refused = format!("http://127.0.0.1:{closed_port}");
+    for (url, cause) in [
+        (refused.as_str(), "refused"),
+        ("http://nothing.invalid", ""),
+    ] {
+        let out = submit(Command::new(env!("CARGO_BIN_EXE_jobctl")).args([
+            "--dialect",
+            "ontap",
+            "--url",
+            url,
+            "--deadline",
+            "1.5",
+        ]))
+        .output()
+        .expect("runs");
+        let (v, code) = result(&out);
+        assert_eq!(
+            (v["outcome"].as_str(), code),
+            (Some("transport_error"), 5),
+            "{url}: {v}"
+        );
+        assert_eq!(v["resume"], Value::Null);
+        let message = v["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty() && message.contains(cause), "{url}: {v}");
+    }
+}
+
+/// A rejected certificate names its cause in `message` and on stderr; a pin mismatch shows the
+/// fingerprint the server presented. jobsim's certificate is for localhost, 127.0.0.1 and ::1:
+/// at 127.0.0.2 its name does not match.
+#[test]
+fn tls_rejections_name_their_cause() {
+    let listen = "127.0.0.2:0".parse().expect("an address");
+    let sim = Sim::start_blocking(SimConfig::new().tls().listen(listen)).expect("jobsim starts");
+    let other = Sim::start_blocking(SimConfig::new().tls()).expect("a second jobsim starts");
+    let pem_file = |sim: &jobpoll_sim::SimHandle, name: &str| {
+        let path =
+            std::env::temp_dir().join(format!("jobctl-edges-{}-{name}.pem", std::process::id()));
+        std::fs::write(&path, &sim.certificate().expect("TLS").pem).expect("CA file written");
+        path.to_string_lossy().into_owned()
+    };
+    let (own_ca, other_ca) = (pem_file(&sim, "own"), pem_file(&other, "other"));
+    let der = &sim.certificate().expect("TLS").der;
+    let presented = format_fingerprint(&fingerprint(der));
+    let wrong_pin = "00".repeat(32);
+    let url = format!("https://127.0.0.2:{}", sim.addr().port());
+    let cases: [(&str, Vec<&str>, &str); 4] = [
+        ("a wrong pin", vec!["--pin", &wrong_pin], &presented),
+        (
+            "another CA",
+            vec!["--ca", &other_ca],
+            "invalid peer certificate",
+        ),
+        (
+            "a self-signed certificate under the web PKI",
+            vec![],
+            "issuer",
+        ),
+        (
+            "a name the certificate does not have",
+            vec!["--ca", &own_ca],
+            "name",
+        ),
+    ];
+    for (name, args, cause) in cases {
+        let out = submit(
+            Command::new(env!("CARGO_BIN_EXE_jobctl"))
+                .args(["--dialect", "ontap", "--url", &url])
+                .args(args),
+        )
+        .output()
+        .expect("runs");
+        let (v, code) = result(&out);
+        assert_eq!(
+            (v["outcome"].as_str(), code),
+            (Some("transport_error"), 5),
+            "{name}: {v}"
+        );
+        let message = v["message"].as_str().unwrap_or_default();
+        assert!(
+            message.to_lowercase().contains(&cause.to_lowercase()),
+            "{name}: {v}"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{name}: {stderr}");
+    }
+    assert_eq!(sim.stats().requests, 0);
+    for file in [own_ca, other_ca] {
+        let _ = std::fs::remove_file(file);
+    }
 }
 
 /// A password in `--url` is refused and never repeated, even when the URL is wrong in other
@@ -179,4 +331,96 @@ fn credentials_over_plain_http_need_loopback_or_the_flag() {
     );
     // Past the check: the host does not resolve, and the wait ends at its deadline.
     assert_eq!(result(&out).0["outcome"], "deadline_exceeded");
+}
+
+/// A job the server no longer knows has no token: there is nothing to resume.
+#[test]
+fn expired_carries_no_token() {
+    let server = TestServer::start(|request| match (request.method.as_str(), request.index) {
+        ("POST", _) => ontap_accepted(JOB),
+        (_, 1) => ontap_job(JOB, "running", "Creating volume"),
+        _ => json(
+            404,
+            r#"{"error":{"code":"4","message":"entry doesn't exist","target":"uuid"}}"#,
+        ),
+    });
+    let out = submit(&mut server.jobctl()).output().expect("runs");
+    let (v, code) = result(&out);
+    assert_eq!((v["outcome"].as_str(), code), (Some("expired"), 3), "{v}");
+    assert_eq!(v["job"], JOB);
+    assert_eq!(v["resume"], Value::Null, "{v}");
+}
+
+/// Several jobs at the deadline: no single token; stderr says how to pick each one up.
+#[test]
+fn several_jobs_at_the_deadline() {
+    let server = TestServer::start(|request| match request.method.as_str() {
+        "PATCH" => json(
+            202,
+            r#"{"jobs":[{"uuid":"a1"},{"uuid":"b2"}],"num_records":2}"#,
+        ),
+        _ => ontap_job("a1", "running", "Resizing"),
+    });
+    let out = server
+        .jobctl()
+        .args([
+            "--deadline",
+            "1.5",
+            "submit",
+            "PATCH",
+            "/api/storage/volumes?name=v*",
+        ])
+        .args(["--body", r#"{"size":"2GB"}"#])
+        .output()
+        .expect("runs");
+    let (v, code) = result(&out);
+    assert_eq!(
+        (v["outcome"].as_str(), code),
+        (Some("deadline_exceeded"), 2),
+        "{v}"
+    );
+    assert_eq!(v["jobs"], serde_json::json!(["a1", "b2"]));
+    assert_eq!(v["resume"], Value::Null);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("jobctl ... wait ID"), "{stderr}");
+}
+
+/// ONTAP answers a submit whose job ended within the hold with a 200 that carries only the
+/// job's link: one GET shows how it ended (a success, or, from servers that answer a failure
+/// with 200 too, the failure).
+#[test]
+fn a_job_that_ends_inside_the_hold_shows_its_state() {
+    for (state, outcome, exit) in [("success", "success", 0), ("failure", "failure", 1)] {
+        let server = TestServer::start(move |request| match request.method.as_str() {
+            "POST" => json(
+                200,
+                &format!(
+                    r#"{{"job":{{"uuid":"{JOB}","_links":{{"self":{{"href":"/api/cluster/jobs/{JOB}"}}}}}}}}"#
+                ),
+            ),
+            _ => ontap_job(JOB, state, "Complete"),
+        });
+        let out = submit(&mut server.jobctl()).output().expect("runs");
+        let (v, code) = result(&out);
+        assert_eq!((v["outcome"].as_str(), code), (Some(outcome), exit), "{v}");
+        assert_eq!(v["state"], state, "{v}");
+        assert_eq!(v["code"], 0, "{v}");
+        assert_eq!(v["message"], "Complete", "{v}");
+    }
+}
+
+/// jobctl/README.md says what this build does: every dialect works.
+#[test]
+fn readme_says_every_dialect_works() {
+    let readme = include_str!("../README.md");
+    let bullet = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("- `--dialect`"))
+        .take_while(|l| l.starts_with("- `--dialect`") || l.starts_with("  "))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for dialect in ["ontap", "deploy", "aiqum", "nse"] {
+        assert!(bullet.contains(&format!("`{dialect}`")), "{bullet}");
+    }
+    assert!(!bullet.contains("usage error"), "{bullet}");
 }
