@@ -3,11 +3,13 @@
 //! (see README.md).
 
 mod outcome;
+mod stop;
 mod target;
 mod terminal;
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -16,17 +18,17 @@ use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use jobpoll::adapters::Observer;
-use jobpoll::adapters::blocking::{Cancel, Connect, Driver, connect_tcp};
+use jobpoll::adapters::blocking::{Cancel, Connect, Driver, Stream, TcpConnector};
 use jobpoll::adapters::tls::{TlsConnector, TlsOptions, parse_fingerprint};
 use jobpoll::http::{Auth, Authority, Method};
 use jobpoll::{
     Config, Event, JobPoller, JobSet, Outcome, Reply, ResumeToken, RetryCause, Submit,
     TransportError,
 };
-use serde::Serialize;
 
 use outcome::{EXIT_USAGE, classify};
-use terminal::{escaped, json_for_terminal, say};
+use stop::{Report, Run, Stop};
+use terminal::{escaped, say};
 
 /// Submit and follow NetApp-style asynchronous REST jobs (ONTAP, Select Deploy, Unified
 /// Manager, Service Engine).
@@ -66,15 +68,17 @@ struct Cli {
     /// Do not verify the server certificate at all (prints a warning; lab use only).
     #[arg(long)]
     insecure: bool,
-    /// Give up waiting after this many seconds (default 600); the job keeps running.
+    /// Give up waiting after this many seconds (default 600), for submit, wait and resume
+    /// alike; the job keeps running.
     #[arg(long, value_name = "SECS")]
     deadline: Option<f64>,
     /// Time allowed for one request and its answer (default 15), on top of any time the server
     /// is asked to hold it.
     #[arg(long, value_name = "SECS")]
     request_timeout: Option<f64>,
-    /// On Ctrl-C, also cancel the job on the server where the API has a cancel (ONTAP); stderr
-    /// says what the server answered.
+    /// When interrupted, also cancel the job on the server where the API has a cancel (ONTAP);
+    /// stderr says what the server answered. This takes at most one request timeout (at most
+    /// 10 s).
     #[arg(long)]
     cancel_on_exit: bool,
     #[command(subcommand)]
@@ -108,21 +112,16 @@ enum Command {
 
 const EXIT_CODES_HELP: &str = "Exit codes: 0 success (with or without warnings); 1 failure or \
 partial failure; 2 deadline exceeded; 3 outcome unknown (expired, submit outcome unknown); 4 \
-rejected by the API or auth required; 5 transport error; 64 usage; 130 interrupted.";
+rejected by the API or auth required; 5 transport error; 64 usage; 130, 143, 129 stopped by \
+SIGINT, SIGTERM, SIGHUP.";
 
-/// The result line.
-#[derive(Debug, Serialize)]
-struct Report {
-    outcome: &'static str,
-    job: Option<String>,
-    jobs: Vec<String>,
-    state: Option<String>,
-    code: Option<i64>,
-    message: Option<String>,
-    requests: u64,
-    elapsed_ms: u64,
-    resume: Option<String>,
-}
+/// The longest a `--cancel-on-exit` phase lasts (less when the request timeout is shorter): the
+/// person or supervisor that interrupted jobctl is waiting for it to end.
+const CANCEL_PHASE_LIMIT: Duration = Duration::from_secs(10);
+
+/// The `message` of a submit interrupted before its answer.
+const SUBMIT_UNANSWERED: &str = "interrupted before the server answered the submit: it may \
+have created the job; check the server before submitting again";
 
 /// A usage error: the message for stderr.
 struct Usage(String);
@@ -205,23 +204,36 @@ fn work(command: &Command) -> Result<Work, Usage> {
             }
         }
         Command::Wait { job } => Work::Wait(job.clone()),
-        Command::Resume { token } => {
-            let bytes = URL_SAFE_NO_PAD
-                .decode(token.trim())
-                .map_err(|e| Usage(format!("the resume token is not URL-safe base64: {e}")))?;
-            Work::Resume(
-                ResumeToken::from_bytes(&bytes)
-                    .map_err(|_| Usage("not a resume token of this jobctl version".into()))?,
-            )
-        }
+        Command::Resume { token } => Work::Resume(
+            token_of(token.trim())
+                .ok_or_else(|| Usage("not a resume token of this jobctl version".into()))?,
+        ),
     })
+}
+
+/// Plain TCP or TLS, chosen by the URL's scheme.
+#[derive(Clone)]
+enum Connector {
+    Tcp(TcpConnector),
+    Tls(TlsConnector),
+}
+
+impl Connect for Connector {
+    type Stream = Box<dyn Stream>;
+
+    fn connect(&mut self, timeout: Duration) -> std::io::Result<Box<dyn Stream>> {
+        Ok(match self {
+            Connector::Tcp(c) => Box::new(c.connect(timeout)?),
+            Connector::Tls(c) => Box::new(c.connect(timeout)?),
+        })
+    }
 }
 
 fn run(cli: &Cli) -> Result<i32, Usage> {
     let dialect = target::dialect(&cli.dialect).map_err(Usage)?;
     let target = target::parse_url(&cli.url).map_err(Usage)?;
-    let tls = if target.tls {
-        Some(if let Some(ca) = &cli.ca {
+    let connector = if target.tls {
+        let options = if let Some(ca) = &cli.ca {
             TlsOptions::CaFile(ca.clone())
         } else if let Some(pin) = &cli.pin {
             TlsOptions::Pin(parse_fingerprint(pin).map_err(|e| Usage(format!("--pin: {e}")))?)
@@ -229,14 +241,18 @@ fn run(cli: &Cli) -> Result<i32, Usage> {
             TlsOptions::DangerousAcceptAnyCertificate
         } else {
             TlsOptions::WebPkiRoots
-        })
+        };
+        Connector::Tls(
+            TlsConnector::new(&target.host, target.port, &options)
+                .map_err(|e| Usage(format!("TLS: {e}")))?,
+        )
     } else {
         if cli.ca.is_some() || cli.pin.is_some() || cli.insecure {
             return Err(Usage(
                 "--ca, --pin and --insecure apply to https:// URLs only".into(),
             ));
         }
-        None
+        Connector::Tcp(TcpConnector::new(&target.host, target.port))
     };
     let password = match &cli.password_env {
         Some(var) => Some(env_var(var)?),
@@ -289,44 +305,25 @@ fn run(cli: &Cli) -> Result<i32, Usage> {
     let work = work(&cli.command)?;
 
     let cancel = Cancel::new();
-    let on_signal = cancel.clone();
-    ctrlc::set_handler(move || on_signal.cancel())
-        .map_err(|e| Usage(format!("cannot handle Ctrl-C: {e}")))?;
+    let run = Run::new(cancel.clone());
+    stop::handle_signals(&run).map_err(|e| Usage(format!("cannot handle signals: {e}")))?;
 
-    let report = match &tls {
-        Some(options) => {
-            let connector = TlsConnector::new(&target.host, target.port, options)
-                .map_err(|e| Usage(format!("TLS: {e}")))?;
-            follow(Driver::new(connector).with_cancel(cancel), &cfg, &work)?
-        }
-        None => follow(
-            Driver::new(connect_tcp(&target.host, target.port)).with_cancel(cancel),
-            &cfg,
-            &work,
-        )?,
-    };
-    let code = outcome::exit_code(report.outcome);
-    if report.outcome == "cancelled" {
+    let driver = Driver::new(connector.clone()).with_cancel(cancel);
+    let mut report = follow(driver, &cfg, &work, &run)?;
+    // From here on, a second signal prints this line as it is.
+    run.set_if_ended_now(report.clone());
+    let interrupted = matches!(run.stopped(), Some(Stop::Signal(_)));
+    if interrupted && report.outcome == "cancelled" {
         if cli.cancel_on_exit {
             match report.resume.as_deref().and_then(token_of) {
                 Some(token) => {
-                    let answer = match &tls {
-                        Some(options) => {
-                            let connector = TlsConnector::new(&target.host, target.port, options)
-                                .map_err(|e| Usage(format!("TLS: {e}")))?;
-                            cancel_on_server(Driver::new(connector), &cfg, &token)
-                        }
-                        None => cancel_on_server(
-                            Driver::new(connect_tcp(&target.host, target.port)),
-                            &cfg,
-                            &token,
-                        ),
-                    };
+                    let answer = cancel_on_server(connector, &cfg, &token, report.job.as_deref());
                     say(&format!("--cancel-on-exit: {answer}"));
                 }
-                None => {
-                    say("--cancel-on-exit: no job was named by the server yet; nothing to cancel")
-                }
+                None if report.jobs.len() > 1 => say(
+                    "--cancel-on-exit: cancels a single job; cancel each of \"jobs\" on the server",
+                ),
+                None => say("--cancel-on-exit: no job was named by the server; nothing to cancel"),
             }
         }
         if let Some(token) = &report.resume {
@@ -335,30 +332,19 @@ fn run(cli: &Cli) -> Result<i32, Usage> {
             ));
         }
     }
-    write_result_line(&report);
-    Ok(code)
-}
-
-/// Writes the result line to stdout. A failed write (a closed pipe, a full disk) is said on
-/// stderr; the exit code still gives the outcome.
-fn write_result_line(report: &Report) {
-    let line = match serde_json::to_string(report) {
-        Ok(json) => json_for_terminal(&json),
-        Err(e) => {
-            say(&format!("cannot format the result line: {e}"));
-            return;
-        }
-    };
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
-        say(&format!(
-            "cannot write the result line to stdout ({e}); the exit code still gives the outcome"
-        ));
+    report.elapsed_ms = run.elapsed_ms();
+    say(&format!(
+        "{} after {:.1} s, {} request(s)",
+        report.outcome,
+        run.elapsed().as_secs_f64(),
+        report.requests
+    ));
+    if let ("transport_error" | "submit_outcome_unknown", Some(message)) =
+        (report.outcome, &report.message)
+    {
+        say(&format!("{}: {message}", report.outcome));
     }
-}
-
-fn token_text(token: &ResumeToken) -> String {
-    URL_SAFE_NO_PAD.encode(token.as_bytes())
+    Ok(run.finish(&report))
 }
 
 /// The token of a result line, decoded.
@@ -367,44 +353,76 @@ fn token_of(text: &str) -> Option<ResumeToken> {
     ResumeToken::from_bytes(&bytes).ok()
 }
 
-/// Asks the server to cancel the job of `token` and waits (at most 30 s) for its answer to the
-/// cancel request; describes what happened. The job itself is not followed further.
-fn cancel_on_server<C: Connect>(
-    mut driver: Driver<C>,
+fn token_text(token: &ResumeToken) -> String {
+    URL_SAFE_NO_PAD.encode(token.as_bytes())
+}
+
+/// Asks the server to cancel the job of `token` and waits for its answer, at most one request
+/// timeout (at most [`CANCEL_PHASE_LIMIT`]); describes what happened. The job itself is not
+/// followed further.
+fn cancel_on_server(
+    connector: Connector,
     cfg: &Config<'_>,
     token: &ResumeToken,
+    job: Option<&str>,
 ) -> String {
+    let limit = cfg.policy.request_timeout.min(CANCEL_PHASE_LIMIT);
+    let mut phase_cfg = *cfg;
+    phase_cfg.policy.request_timeout = limit;
+    // Ends the phase: the observer once the cancel is answered, a timer after `limit`.
+    let phase_over = Cancel::new();
+    let mut driver = Driver::new(connector).with_cancel(phase_over.clone());
     let now = driver.now();
-    let Ok(mut poller) = JobPoller::resume(cfg, token, Duration::ZERO, now) else {
+    let Ok(mut poller) = JobPoller::resume(&phase_cfg, token, Duration::ZERO, now) else {
         return "the resume token does not fit this configuration".into();
     };
-    poller.extend_deadline(now, Duration::from_secs(30));
+    // The token may have no time left (e.g. interrupted at the deadline's final poll).
+    poller.extend_deadline(now, limit);
     if let Err(e) = poller.request_server_cancel(now) {
         return format!("not possible for --dialect {:?}: {e}", cfg.dialect);
     }
-    struct UntilAnswered(Option<String>);
+    say(&format!(
+        "--cancel-on-exit: asking the server to cancel job {} (for at most {:.1} s; a second \
+         signal ends jobctl at once)",
+        job.unwrap_or("?"),
+        limit.as_secs_f64()
+    ));
+    let timer = phase_over.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        timer.cancel();
+    });
+    struct UntilAnswered {
+        said: Option<&'static str>,
+        phase_over: Cancel,
+    }
     impl Observer for UntilAnswered {
-        fn on_event(&mut self, poller: &JobPoller, event: Event) {
-            let said = match event {
+        fn on_event(&mut self, _: &JobPoller, event: Event) {
+            self.said = Some(match event {
                 Event::CancelRequested => {
                     "the server accepted the cancel request; the job ends as success or failure"
                 }
                 Event::CancelRefused { status: Some(_) } => "the server refused the cancel request",
                 Event::CancelRefused { status: None } => "the cancel request got no answer",
                 _ => return,
-            };
-            self.0 = Some(format!("job {}: {said}", poller.job_id().unwrap_or("?")));
+            });
+            self.phase_over.cancel();
         }
     }
-    let mut seen = UntilAnswered(None);
-    // Follow until the cancel is answered: the observer cannot stop the driver, so the run goes
-    // on to the job's end or the short deadline, which is what a person waiting expects anyway.
-    let outcome = driver.drive(&mut poller, cfg, &Submit::NONE, &mut seen);
-    match (seen.0, outcome) {
-        (Some(said), Ok(end)) => format!("{said} (then: {end:?})"),
-        (Some(said), Err(_)) => said,
-        (None, Ok(end)) => format!("no answer to the cancel request ({end:?})"),
-        (None, Err(e)) => format!("cancel request not sent: {e}"),
+    let mut seen = UntilAnswered {
+        said: None,
+        phase_over,
+    };
+    let outcome = driver.drive(&mut poller, &phase_cfg, &Submit::NONE, &mut seen);
+    let job = job.unwrap_or("?");
+    match (seen.said, outcome) {
+        (Some(said), _) => format!("job {job}: {said}"),
+        (None, Ok(Outcome::Cancelled)) => format!(
+            "job {job}: no answer to the cancel request within {:.1} s",
+            limit.as_secs_f64()
+        ),
+        (None, Ok(end)) => format!("job {job}: no answer to the cancel request ({end:?})"),
+        (None, Err(e)) => format!("job {job}: cancel request not sent: {e}"),
     }
 }
 
@@ -415,14 +433,15 @@ enum End {
     CannotFollow(jobpoll::Error),
 }
 
-/// Runs the work on `driver` and builds the result line.
+/// Runs the work on `driver` and builds the result line (its `elapsed_ms` is set by the caller).
 fn follow<C: Connect>(
     mut driver: Driver<C>,
     cfg: &Config<'_>,
     work: &Work,
+    run: &Arc<Run>,
 ) -> Result<Report, Usage> {
-    let started = std::time::Instant::now();
-    let mut progress = Progress::new();
+    let submitting = matches!(work, Work::Submit { .. });
+    let mut progress = Progress::new(Arc::clone(run), submitting);
     let pairs: Vec<(&str, &str)> = match work {
         Work::Submit { query, .. } => query
             .iter()
@@ -449,10 +468,14 @@ fn follow<C: Connect>(
     };
     let mut poller = made.map_err(|e| Usage(e.to_string()))?;
     if let Work::Resume(_) = work {
-        // The token carries what was left of the old deadline (nothing, after a deadline):
-        // a resumed run gets the configured one again.
+        // `--deadline` (or its default) counts from now, whatever the token had left: the
+        // machine's deadline only moves later, so a shorter one is a wall-clock stop.
         poller.extend_deadline(now, cfg.policy.deadline);
+        if poller.deadline() > now.saturating_add(cfg.policy.deadline) {
+            stop::stop_after(run, cfg.policy.deadline);
+        }
     }
+    run.set_if_ended_now(progress.interim(&poller));
     let mut end = match driver.drive(&mut poller, cfg, &op, &mut progress) {
         Ok(outcome) => End::Outcome(outcome),
         // Nothing was sent: the arguments are at fault.
@@ -490,6 +513,7 @@ fn follow<C: Connect>(
     driver.close();
     progress.finish();
 
+    let stopped = run.stopped();
     let job_named = !jobs.is_empty();
     let (name, message) = match &end {
         End::CannotFollow(e) if job_named => (
@@ -503,6 +527,21 @@ fn follow<C: Connect>(
                  created a job"
             )),
         ),
+        End::Outcome(Outcome::Cancelled) if stopped == Some(Stop::Deadline) => {
+            ("deadline_exceeded", progress.message.clone())
+        }
+        End::Outcome(Outcome::Cancelled) if submitting && !job_named => {
+            if poller.requests() == 0 {
+                (
+                    "cancelled",
+                    Some(
+                        "interrupted before the submit was sent: nothing reached the server".into(),
+                    ),
+                )
+            } else {
+                ("submit_outcome_unknown", Some(SUBMIT_UNANSWERED.into()))
+            }
+        }
         // The submit never got through (never connected, refused with 503 until the
         // deadline): no job exists to resume.
         End::Outcome(Outcome::DeadlineExceeded) if !job_named => (
@@ -535,7 +574,7 @@ fn follow<C: Connect>(
         End::Outcome(outcome) => !outcome.is_job_finished() && *outcome != Outcome::Expired,
     };
     let seen = poller.last_seen();
-    let report = Report {
+    Ok(Report {
         outcome: name,
         job: if single {
             poller.job_id().map(String::from)
@@ -547,7 +586,7 @@ fn follow<C: Connect>(
         code: if single { seen.code } else { None },
         message,
         requests,
-        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        elapsed_ms: 0,
         resume: if single && followable {
             poller.resume_token().as_ref().map(token_text)
         } else {
@@ -558,16 +597,7 @@ fn follow<C: Connect>(
             }
             None
         },
-    };
-    say(&format!(
-        "{name} after {:.1} s, {} request(s)",
-        started.elapsed().as_secs_f64(),
-        report.requests
-    ));
-    if let ("transport_error" | "submit_outcome_unknown", Some(message)) = (name, &report.message) {
-        say(&format!("{name}: {message}"));
-    }
-    Ok(report)
+    })
 }
 
 /// Follows the jobs of a jobs[] answer as one set; returns how the set ended and the requests
@@ -623,7 +653,9 @@ fn look_up_finished<C: Connect>(
 /// the server said is shown escaped (see [`terminal`]).
 struct Progress {
     bar: Option<ProgressBar>,
-    started: std::time::Instant,
+    run: Arc<Run>,
+    /// The run submits (rather than follows a named job).
+    submitting: bool,
     state: String,
     message: Option<String>,
     shown: String,
@@ -633,7 +665,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn new() -> Self {
+    fn new(run: Arc<Run>, submitting: bool) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new_spinner();
             if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}") {
@@ -644,7 +676,8 @@ impl Progress {
         });
         Progress {
             bar,
-            started: std::time::Instant::now(),
+            run,
+            submitting,
             state: String::new(),
             message: None,
             shown: String::new(),
@@ -655,7 +688,7 @@ impl Progress {
     }
 
     fn note(&self, line: &str) {
-        let line = format!("{:>6.1}s {line}", self.started.elapsed().as_secs_f64());
+        let line = format!("{:>6.1}s {line}", self.run.elapsed().as_secs_f64());
         match &self.bar {
             Some(bar) => bar.println(format!("jobctl: {}", escaped(&line))),
             None => say(&line),
@@ -686,6 +719,44 @@ impl Progress {
     fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
+        }
+    }
+
+    /// The result line should the run end now (a second signal): the job and its token once
+    /// the server named it; before that, a submit's outcome is unknown.
+    fn interim(&self, poller: &JobPoller) -> Report {
+        let seen = poller.last_seen();
+        let (outcome, job, resume) = if self.in_set {
+            ("cancelled", None, None)
+        } else if let Some(job) = poller.job_id() {
+            (
+                "cancelled",
+                Some(job.to_string()),
+                poller.resume_token().as_ref().map(token_text),
+            )
+        } else if self.submitting && poller.requests() > 0 {
+            ("submit_outcome_unknown", None, None)
+        } else {
+            ("cancelled", None, None)
+        };
+        Report {
+            outcome,
+            job,
+            jobs: if self.in_set {
+                self.job_ids.clone()
+            } else {
+                poller.job_id().map(String::from).into_iter().collect()
+            },
+            state: (!self.in_set && !seen.raw_state.is_empty()).then(|| seen.raw_state.to_string()),
+            code: seen.code.filter(|_| !self.in_set),
+            message: if outcome == "submit_outcome_unknown" {
+                Some(SUBMIT_UNANSWERED.into())
+            } else {
+                self.message.clone()
+            },
+            requests: u64::from(poller.requests()),
+            elapsed_ms: 0,
+            resume,
         }
     }
 
@@ -727,6 +798,7 @@ impl Observer for Progress {
             Event::FinalPoll => self.note("deadline reached: one final poll"),
             other => self.note(&format!("{other:?}")),
         }
+        self.run.set_if_ended_now(self.interim(poller));
     }
 
     fn on_reply(&mut self, poller: &JobPoller, reply: &Reply<'_>) {
@@ -743,5 +815,6 @@ impl Observer for Progress {
                 self.job_ids.len()
             ));
         }
+        self.run.set_if_ended_now(self.interim(poller));
     }
 }

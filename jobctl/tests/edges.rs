@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use jobpoll::adapters::tls::{fingerprint, format_fingerprint};
 use jobpoll_sim::{Sim, SimConfig};
 use serde_json::Value;
-use support::{Answer, TestServer, json, ontap_accepted, ontap_job, result};
+use support::{Answer, Request, Running, TestServer, json, ontap_accepted, ontap_job, result};
 
 /// `--request-timeout` bounds a request: a submit the server never answers ends after about one
 /// request timeout, as `submit_outcome_unknown` (never re-sent). Unified Manager: its submit has
@@ -45,7 +45,6 @@ fn request_timeout_bounds_an_unanswered_submit() {
 }
 
 const SUBMIT_BODY: &str = r#"{"name":"vol1","svm":{"name":"vs1"}}"#;
-
 const JOB: &str = "1cd8a442-86d1-11e0-ae1c-123478563412";
 
 fn submit(cmd: &mut Command) -> &mut Command {
@@ -58,23 +57,187 @@ fn submit(cmd: &mut Command) -> &mut Command {
     ])
 }
 
-/// jobctl with `args` and the password in `JOBCTL_PW`, waiting for a job; its output.
-fn wait_with(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_jobctl"))
-        .args(["--dialect", "ontap", "--deadline", "1"])
-        .args(args)
-        .env("JOBCTL_PW", "s3cret")
-        .args(["wait", JOB])
-        .output()
-        .expect("runs")
+/// ONTAP: the submit starts `JOB`, which runs until the end of the test.
+fn running_forever(request: &Request) -> Answer {
+    match request.method.as_str() {
+        "POST" => ontap_accepted(JOB),
+        _ => ontap_job(JOB, "running", "Creating volume"),
+    }
 }
 
-/// A usage error (exit 64) before anything is sent, whose message does not hold the password.
-fn assert_usage_error(case: &str, out: &std::process::Output) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(64), "{case}: {stderr}");
-    assert!(out.stdout.is_empty(), "{case}");
-    assert!(!stderr.contains("s3cret"), "{case}: {stderr}");
+/// Starts `cmd` and waits for the server to accept the submit.
+fn running_once_accepted(cmd: &mut Command) -> Running {
+    let running = Running::spawn(submit(cmd));
+    running.wait_for("accepted: job");
+    running
+}
+
+/// Any of the three stop signals before the submit's answer: the server may have created the
+/// job, so the outcome is unknown (exit 3), never `cancelled` with no job (which a script
+/// would submit again).
+#[test]
+fn a_signal_before_the_submit_is_answered_leaves_its_outcome_unknown() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let server = TestServer::start(|_| Answer::Hang);
+        let running = Running::spawn(submit(&mut server.jobctl()));
+        server.wait_for_request("POST");
+        running.signal(signal);
+        let (out, _) = running.finish_within(Duration::from_secs(5));
+        let (v, code) = result(&out);
+        assert_eq!(
+            (v["outcome"].as_str(), code),
+            (Some("submit_outcome_unknown"), 3),
+            "signal {signal}: {v}"
+        );
+        assert_eq!(v["job"], Value::Null);
+        assert!(
+            v["message"].as_str().is_some_and(|m| m.contains("may")),
+            "{v}"
+        );
+    }
+}
+
+/// SIGTERM (timeout(1), systemd) and SIGHUP stop like Ctrl-C: the result line with the job and
+/// its resume token, exit 143 and 129.
+#[test]
+fn sigterm_and_sighup_print_the_result_line_and_token() {
+    let server = TestServer::start(running_forever);
+    for (signal, exit) in [(libc::SIGTERM, 143), (libc::SIGHUP, 129)] {
+        let running = running_once_accepted(&mut server.jobctl());
+        running.signal(signal);
+        let (out, _) = running.finish_within(Duration::from_secs(5));
+        let (v, code) = result(&out);
+        assert_eq!(
+            (v["outcome"].as_str(), code),
+            (Some("cancelled"), exit),
+            "{v}"
+        );
+        assert_eq!(v["job"], JOB);
+        assert!(v["resume"].is_string(), "{v}");
+    }
+}
+
+/// A server that never answers the cancel: the `--cancel-on-exit` phase lasts one request
+/// timeout, and `elapsed_ms` counts it.
+#[test]
+fn cancel_on_exit_is_bounded_by_one_request_timeout() {
+    let server = TestServer::start(|request| match request.method.as_str() {
+        "PATCH" => Answer::Hang,
+        _ => running_forever(request),
+    });
+    let running = running_once_accepted(server.jobctl().arg("--cancel-on-exit"));
+    let interrupted = Instant::now();
+    running.signal(libc::SIGINT);
+    let (out, stderr) = running.finish_within(Duration::from_secs(8));
+    let phase = interrupted.elapsed();
+    let (v, code) = result(&out);
+    assert_eq!(
+        (v["outcome"].as_str(), code),
+        (Some("cancelled"), 130),
+        "{v}"
+    );
+    assert!(v["resume"].is_string(), "{v}");
+    assert!(phase < Duration::from_secs(4), "{phase:?}");
+    assert!(
+        stderr.contains("no answer to the cancel request"),
+        "{stderr}"
+    );
+    let cancels = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .count();
+    assert_eq!(cancels, 1);
+    // The run took at least the 1 s the cancel was waited for.
+    assert!(v["elapsed_ms"].as_u64() >= Some(1000), "{v}");
+}
+
+/// A second signal ends jobctl at once, during the cancel phase too, with the result line and
+/// the token.
+#[test]
+fn a_second_signal_ends_at_once() {
+    let server = TestServer::start(|request| match request.method.as_str() {
+        "PATCH" => Answer::Hang,
+        _ => running_forever(request),
+    });
+    // With a 30 s request timeout, the cancel phase would last its 10 s limit.
+    let mut cmd = server.command("ontap", "30");
+    cmd.arg("--cancel-on-exit");
+    let running = running_once_accepted(&mut cmd);
+    running.signal(libc::SIGINT);
+    server.wait_for_request("PATCH");
+    let second = Instant::now();
+    running.signal(libc::SIGINT);
+    let (out, _) = running.finish_within(Duration::from_secs(8));
+    assert!(
+        second.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        second.elapsed()
+    );
+    let (v, code) = result(&out);
+    assert_eq!(
+        (v["outcome"].as_str(), code),
+        (Some("cancelled"), 130),
+        "{v}"
+    );
+    assert_eq!(v["job"], JOB);
+    assert!(v["resume"].is_string(), "{v}");
+}
+
+/// `--deadline` is the deadline of a resumed run, shorter or longer than the time its token has
+/// left.
+#[test]
+fn resume_keeps_the_deadline_it_is_given() {
+    let server = TestServer::start(running_forever);
+    // A token with about 60 s left...
+    let running = running_once_accepted(server.jobctl().args(["--deadline", "60"]));
+    running.signal(libc::SIGINT);
+    let (out, _) = running.finish_within(Duration::from_secs(5));
+    let token = result(&out).0["resume"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    // ...resumed for 1.5 s.
+    let started = Instant::now();
+    let running = Running::spawn(
+        server
+            .jobctl()
+            .args(["--deadline", "1.5", "resume", &token]),
+    );
+    let (out, _) = running.finish_within(Duration::from_secs(8));
+    let took = started.elapsed();
+    let (v, code) = result(&out);
+    assert_eq!(
+        (v["outcome"].as_str(), code),
+        (Some("deadline_exceeded"), 2),
+        "{v}"
+    );
+    assert!(v["resume"].is_string(), "{v}");
+    assert!(
+        took >= Duration::from_millis(1400) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+
+    // A token with no time left, resumed for 2 s.
+    let out = submit(server.jobctl().args(["--deadline", "0.5"]))
+        .output()
+        .expect("runs");
+    let token = result(&out).0["resume"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    let started = Instant::now();
+    let out = server
+        .jobctl()
+        .args(["--deadline", "2", "resume", &token])
+        .output()
+        .expect("runs");
+    let took = started.elapsed();
+    assert_eq!(result(&out).0["outcome"], "deadline_exceeded");
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
 }
 
 /// After the server accepted the submit, no answer turns into a usage error or loses the job:
@@ -225,69 +388,23 @@ fn a_submit_that_never_connects_is_a_transport_error() {
     }
 }
 
-/// A rejected certificate names its cause in `message` and on stderr; a pin mismatch shows the
-/// fingerprint the server presented. jobsim's certificate is for localhost, 127.0.0.1 and ::1:
-/// at 127.0.0.2 its name does not match.
-#[test]
-fn tls_rejections_name_their_cause() {
-    let listen = "127.0.0.2:0".parse().expect("an address");
-    let sim = Sim::start_blocking(SimConfig::new().tls().listen(listen)).expect("jobsim starts");
-    let other = Sim::start_blocking(SimConfig::new().tls()).expect("a second jobsim starts");
-    let pem_file = |sim: &jobpoll_sim::SimHandle, name: &str| {
-        let path =
-            std::env::temp_dir().join(format!("jobctl-edges-{}-{name}.pem", std::process::id()));
-        std::fs::write(&path, &sim.certificate().expect("TLS").pem).expect("CA file written");
-        path.to_string_lossy().into_owned()
-    };
-    let (own_ca, other_ca) = (pem_file(&sim, "own"), pem_file(&other, "other"));
-    let der = &sim.certificate().expect("TLS").der;
-    let presented = format_fingerprint(&fingerprint(der));
-    let wrong_pin = "00".repeat(32);
-    let url = format!("https://127.0.0.2:{}", sim.addr().port());
-    let cases: [(&str, Vec<&str>, &str); 4] = [
-        ("a wrong pin", vec!["--pin", &wrong_pin], &presented),
-        (
-            "another CA",
-            vec!["--ca", &other_ca],
-            "invalid peer certificate",
-        ),
-        (
-            "a self-signed certificate under the web PKI",
-            vec![],
-            "issuer",
-        ),
-        (
-            "a name the certificate does not have",
-            vec!["--ca", &own_ca],
-            "name",
-        ),
-    ];
-    for (name, args, cause) in cases {
-        let out = submit(
-            Command::new(env!("CARGO_BIN_EXE_jobctl"))
-                .args(["--dialect", "ontap", "--url", &url])
-                .args(args),
-        )
+/// jobctl with `args` and the password in `JOBCTL_PW`, waiting for a job; its output.
+fn wait_with(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_jobctl"))
+        .args(["--dialect", "ontap", "--deadline", "1"])
+        .args(args)
+        .env("JOBCTL_PW", "s3cret")
+        .args(["wait", JOB])
         .output()
-        .expect("runs");
-        let (v, code) = result(&out);
-        assert_eq!(
-            (v["outcome"].as_str(), code),
-            (Some("transport_error"), 5),
-            "{name}: {v}"
-        );
-        let message = v["message"].as_str().unwrap_or_default();
-        assert!(
-            message.to_lowercase().contains(&cause.to_lowercase()),
-            "{name}: {v}"
-        );
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(message), "{name}: {stderr}");
-    }
-    assert_eq!(sim.stats().requests, 0);
-    for file in [own_ca, other_ca] {
-        let _ = std::fs::remove_file(file);
-    }
+        .expect("runs")
+}
+
+/// A usage error (exit 64) before anything is sent, whose message does not hold the password.
+fn assert_usage_error(case: &str, out: &std::process::Output) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{case}: {stderr}");
+    assert!(out.stdout.is_empty(), "{case}");
+    assert!(!stderr.contains("s3cret"), "{case}: {stderr}");
 }
 
 /// A password in `--url` is refused and never repeated, even when the URL is wrong in other
@@ -423,4 +540,69 @@ fn readme_says_every_dialect_works() {
         assert!(bullet.contains(&format!("`{dialect}`")), "{bullet}");
     }
     assert!(!bullet.contains("usage error"), "{bullet}");
+}
+
+/// A rejected certificate names its cause in `message` and on stderr; a pin mismatch shows the
+/// fingerprint the server presented. jobsim's certificate is for localhost, 127.0.0.1 and ::1:
+/// at 127.0.0.2 its name does not match.
+#[test]
+fn tls_rejections_name_their_cause() {
+    let listen = "127.0.0.2:0".parse().expect("an address");
+    let sim = Sim::start_blocking(SimConfig::new().tls().listen(listen)).expect("jobsim starts");
+    let other = Sim::start_blocking(SimConfig::new().tls()).expect("a second jobsim starts");
+    let pem_file = |sim: &jobpoll_sim::SimHandle, name: &str| {
+        let path =
+            std::env::temp_dir().join(format!("jobctl-edges-{}-{name}.pem", std::process::id()));
+        std::fs::write(&path, &sim.certificate().expect("TLS").pem).expect("CA file written");
+        path.to_string_lossy().into_owned()
+    };
+    let (own_ca, other_ca) = (pem_file(&sim, "own"), pem_file(&other, "other"));
+    let der = &sim.certificate().expect("TLS").der;
+    let presented = format_fingerprint(&fingerprint(der));
+    let wrong_pin = "00".repeat(32);
+    let url = format!("https://127.0.0.2:{}", sim.addr().port());
+    let cases: [(&str, Vec<&str>, &str); 4] = [
+        ("a wrong pin", vec!["--pin", &wrong_pin], &presented),
+        (
+            "another CA",
+            vec!["--ca", &other_ca],
+            "invalid peer certificate",
+        ),
+        (
+            "a self-signed certificate under the web PKI",
+            vec![],
+            "issuer",
+        ),
+        (
+            "a name the certificate does not have",
+            vec!["--ca", &own_ca],
+            "name",
+        ),
+    ];
+    for (name, args, cause) in cases {
+        let out = submit(
+            Command::new(env!("CARGO_BIN_EXE_jobctl"))
+                .args(["--dialect", "ontap", "--url", &url])
+                .args(args),
+        )
+        .output()
+        .expect("runs");
+        let (v, code) = result(&out);
+        assert_eq!(
+            (v["outcome"].as_str(), code),
+            (Some("transport_error"), 5),
+            "{name}: {v}"
+        );
+        let message = v["message"].as_str().unwrap_or_default();
+        assert!(
+            message.to_lowercase().contains(&cause.to_lowercase()),
+            "{name}: {v}"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{name}: {stderr}");
+    }
+    assert_eq!(sim.stats().requests, 0);
+    for file in [own_ca, other_ca] {
+        let _ = std::fs::remove_file(file);
+    }
 }
