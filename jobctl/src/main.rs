@@ -204,10 +204,15 @@ fn work(command: &Command) -> Result<Work, Usage> {
             }
         }
         Command::Wait { job } => Work::Wait(job.clone()),
-        Command::Resume { token } => Work::Resume(
-            token_of(token.trim())
-                .ok_or_else(|| Usage("not a resume token of this jobctl version".into()))?,
-        ),
+        Command::Resume { token } => {
+            let bytes = URL_SAFE_NO_PAD
+                .decode(token.trim())
+                .map_err(|e| Usage(format!("the resume token is not URL-safe base64: {e}")))?;
+            Work::Resume(
+                ResumeToken::from_bytes(&bytes)
+                    .map_err(|_| Usage("not a resume token of this jobctl version".into()))?,
+            )
+        }
     })
 }
 
@@ -317,7 +322,7 @@ fn run(cli: &Cli) -> Result<i32, Usage> {
         if cli.cancel_on_exit {
             match report.resume.as_deref().and_then(token_of) {
                 Some(token) => {
-                    let answer = cancel_on_server(connector, &cfg, &token, report.job.as_deref());
+                    let answer = cancel_on_server(connector, &cfg, &token);
                     say(&format!("--cancel-on-exit: {answer}"));
                 }
                 None if report.jobs.len() > 1 => say(
@@ -360,12 +365,7 @@ fn token_text(token: &ResumeToken) -> String {
 /// Asks the server to cancel the job of `token` and waits for its answer, at most one request
 /// timeout (at most [`CANCEL_PHASE_LIMIT`]); describes what happened. The job itself is not
 /// followed further.
-fn cancel_on_server(
-    connector: Connector,
-    cfg: &Config<'_>,
-    token: &ResumeToken,
-    job: Option<&str>,
-) -> String {
+fn cancel_on_server(connector: Connector, cfg: &Config<'_>, token: &ResumeToken) -> String {
     let limit = cfg.policy.request_timeout.min(CANCEL_PHASE_LIMIT);
     let mut phase_cfg = *cfg;
     phase_cfg.policy.request_timeout = limit;
@@ -381,10 +381,10 @@ fn cancel_on_server(
     if let Err(e) = poller.request_server_cancel(now) {
         return format!("not possible for --dialect {:?}: {e}", cfg.dialect);
     }
+    let job = poller.job_id().unwrap_or("?").to_string();
     say(&format!(
-        "--cancel-on-exit: asking the server to cancel job {} (for at most {:.1} s; a second \
+        "--cancel-on-exit: asking the server to cancel job {job} (for at most {:.1} s; a second \
          signal ends jobctl at once)",
-        job.unwrap_or("?"),
         limit.as_secs_f64()
     ));
     let timer = phase_over.clone();
@@ -414,7 +414,6 @@ fn cancel_on_server(
         phase_over,
     };
     let outcome = driver.drive(&mut poller, &phase_cfg, &Submit::NONE, &mut seen);
-    let job = job.unwrap_or("?");
     match (seen.said, outcome) {
         (Some(said), _) => format!("job {job}: {said}"),
         (None, Ok(Outcome::Cancelled)) => format!(
@@ -567,6 +566,9 @@ fn follow<C: Connect>(
         ),
         End::Outcome(outcome) => (classify(outcome).0, progress.message.clone()),
     };
+    if !single && name == "deadline_exceeded" {
+        say("several jobs: pick each up again with: jobctl ... wait ID (the ids are in \"jobs\")");
+    }
     // A token only for a job that may still be followed: not for one that ended, nor for one
     // the server no longer knows.
     let followable = match &end {
@@ -590,11 +592,6 @@ fn follow<C: Connect>(
         resume: if single && followable {
             poller.resume_token().as_ref().map(token_text)
         } else {
-            if !single && name == "deadline_exceeded" {
-                say(
-                    "several jobs: pick each up again with: jobctl ... wait ID (the ids are in \"jobs\")",
-                );
-            }
             None
         },
     })
@@ -723,7 +720,8 @@ impl Progress {
     }
 
     /// The result line should the run end now (a second signal): the job and its token once
-    /// the server named it; before that, a submit's outcome is unknown.
+    /// the server named it; before that, a submit's outcome is unknown (it may be on the wire
+    /// at any moment, and the machine reports no event when it is sent).
     fn interim(&self, poller: &JobPoller) -> Report {
         let seen = poller.last_seen();
         let (outcome, job, resume) = if self.in_set {
@@ -734,7 +732,7 @@ impl Progress {
                 Some(job.to_string()),
                 poller.resume_token().as_ref().map(token_text),
             )
-        } else if self.submitting && poller.requests() > 0 {
+        } else if self.submitting {
             ("submit_outcome_unknown", None, None)
         } else {
             ("cancelled", None, None)

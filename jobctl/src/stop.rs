@@ -64,6 +64,7 @@ impl Signal {
         }
     }
 
+    /// The signal's usual name, for stderr.
     pub fn name(self) -> &'static str {
         match self {
             Signal::Interrupt => "SIGINT",
@@ -108,10 +109,12 @@ impl Run {
         })
     }
 
+    /// Wall time since the run started (argument checks excluded).
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
 
+    /// [`elapsed`](Self::elapsed) in whole milliseconds, for the result line.
     pub fn elapsed_ms(&self) -> u64 {
         u64::try_from(self.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
