@@ -317,25 +317,25 @@ fn run(cli: &Cli) -> Result<i32, Usage> {
     let mut report = follow(driver, &cfg, &work, &run)?;
     // From here on, a second signal prints this line as it is.
     run.set_if_ended_now(report.clone());
-    let interrupted = matches!(run.stopped(), Some(Stop::Signal(_)));
-    if interrupted && report.outcome == "cancelled" {
-        if cli.cancel_on_exit {
-            match report.resume.as_deref().and_then(token_of) {
-                Some(token) => {
-                    let answer = cancel_on_server(connector, &cfg, &token);
-                    say(&format!("--cancel-on-exit: {answer}"));
-                }
-                None if report.jobs.len() > 1 => say(
-                    "--cancel-on-exit: cancels a single job; cancel each of \"jobs\" on the server",
-                ),
-                None => say("--cancel-on-exit: no job was named by the server; nothing to cancel"),
+    // Interrupted while the job may still run (not after it ended).
+    let interrupted = matches!(run.stopped(), Some(Stop::Signal(_)))
+        && matches!(report.outcome, "cancelled" | "submit_outcome_unknown");
+    if interrupted && cli.cancel_on_exit {
+        match report.resume.as_deref().and_then(token_of) {
+            Some(token) => {
+                let answer = cancel_on_server(connector, &cfg, &token);
+                say(&format!("--cancel-on-exit: {answer}"));
             }
+            None if report.jobs.len() > 1 => {
+                say("--cancel-on-exit: cancels a single job; cancel each of \"jobs\" on the server")
+            }
+            None => say("--cancel-on-exit: the server named no job; nothing to cancel"),
         }
-        if let Some(token) = &report.resume {
-            say(&format!(
-                "interrupted; pick the job up again with: jobctl ... resume {token}"
-            ));
-        }
+    }
+    if let (true, Some(token)) = (interrupted, &report.resume) {
+        say(&format!(
+            "interrupted; pick the job up again with: jobctl ... resume {token}"
+        ));
     }
     report.elapsed_ms = run.elapsed_ms();
     say(&format!(

@@ -74,15 +74,16 @@ fn running_once_accepted(cmd: &mut Command) -> Running {
 
 /// Any of the three stop signals before the submit's answer: the server may have created the
 /// job, so the outcome is unknown (exit 3), never `cancelled` with no job (which a script
-/// would submit again).
+/// would submit again). `--cancel-on-exit` has no job to cancel, and says so.
 #[test]
 fn a_signal_before_the_submit_is_answered_leaves_its_outcome_unknown() {
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         let server = TestServer::start(|_| Answer::Hang);
-        let running = Running::spawn(submit(&mut server.jobctl()));
+        let running = Running::spawn(submit(server.jobctl().arg("--cancel-on-exit")));
         server.wait_for_request("POST");
         running.signal(signal);
-        let (out, _) = running.finish_within(Duration::from_secs(5));
+        let (out, stderr) = running.finish_within(Duration::from_secs(5));
+        assert!(stderr.contains("nothing to cancel"), "{stderr}");
         let (v, code) = result(&out);
         assert_eq!(
             (v["outcome"].as_str(), code),
