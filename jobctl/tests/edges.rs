@@ -501,6 +501,12 @@ fn several_jobs_at_the_deadline() {
     assert_eq!(v["resume"], Value::Null);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("jobctl ... wait ID"), "{stderr}");
+    for job in ["a1", "b2"] {
+        let polled = server.requests().iter().any(|r| {
+            r.method == "GET" && r.target.starts_with(&format!("/api/cluster/jobs/{job}"))
+        });
+        assert!(polled, "{job} is followed");
+    }
 }
 
 /// ONTAP answers a submit whose job ended within the hold with a 200 that carries only the
@@ -545,7 +551,7 @@ fn readme_says_every_dialect_works() {
 
 /// A rejected certificate names its cause in `message` and on stderr; a pin mismatch shows the
 /// fingerprint the server presented. jobsim's certificate is for localhost, 127.0.0.1 and ::1:
-/// at 127.0.0.2 its name does not match.
+/// at 127.0.0.2 (loopback too, on Linux) its name does not match.
 #[test]
 fn tls_rejections_name_their_cause() {
     let listen = "127.0.0.2:0".parse().expect("an address");

@@ -2,8 +2,6 @@
 //! writes (including answers no real server gives: hung, hostile, malformed), and helpers to run
 //! jobctl and read its result line.
 
-#![allow(dead_code)] // each test crate uses its own part of this module
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
