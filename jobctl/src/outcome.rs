@@ -6,8 +6,14 @@ use jobpoll::Outcome;
 /// Exit code for a usage error (bad arguments, missing environment variable, bad token).
 pub const EXIT_USAGE: i32 = 64;
 
-/// Exit code when Ctrl-C stopped the wait.
-pub const EXIT_INTERRUPTED: i32 = 130;
+/// Exit code when SIGINT (Ctrl-C) stopped the wait: 128 + 2, as a shell reports it.
+pub const EXIT_SIGINT: i32 = 130;
+
+/// Exit code when SIGTERM stopped the wait: 128 + 15.
+pub const EXIT_SIGTERM: i32 = 143;
+
+/// Exit code when SIGHUP stopped the wait: 128 + 1.
+pub const EXIT_SIGHUP: i32 = 129;
 
 /// Every result string with its exit code, in the README's order.
 pub const RESULTS: &[(&str, i32)] = &[
@@ -21,7 +27,7 @@ pub const RESULTS: &[(&str, i32)] = &[
     ("rejected", 4),
     ("auth_required", 4),
     ("transport_error", 5),
-    ("cancelled", EXIT_INTERRUPTED),
+    ("cancelled", EXIT_SIGINT),
 ];
 
 /// The result string and exit code of an outcome.
@@ -158,9 +164,14 @@ mod tests {
             other,
             [
                 (EXIT_USAGE, "usage".to_string()),
-                (EXIT_INTERRUPTED, "interrupted".to_string())
+                (EXIT_SIGHUP, "interrupted".to_string()),
+                (EXIT_SIGINT, "interrupted".to_string()),
+                (EXIT_SIGTERM, "interrupted".to_string()),
             ]
         );
-        assert_eq!((EXIT_USAGE, EXIT_INTERRUPTED), (64, 130));
+        assert_eq!(
+            (EXIT_USAGE, EXIT_SIGHUP, EXIT_SIGINT, EXIT_SIGTERM),
+            (64, 129, 130, 143)
+        );
     }
 }

@@ -13,50 +13,82 @@ pub struct Target {
     pub port: u16,
 }
 
+impl Target {
+    /// Whether the host is a loopback address (or `localhost`): a plain `http://` connection
+    /// to it does not cross a network.
+    pub fn is_loopback(&self) -> bool {
+        self.host.eq_ignore_ascii_case("localhost")
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
 /// Parses `http[s]://host[:port][/]`. A path, query or user info is refused: the API paths are
-/// given by the subcommands, and credentials come from the environment.
+/// given by the subcommands, and credentials come from the environment. An IPv6 literal must be
+/// in brackets (`https://[fd00::5]:8443`): without them its last group would read as a port.
+///
+/// The messages never repeat a URL that holds an `@`: it may carry a password.
 pub fn parse_url(url: &str) -> Result<Target, String> {
+    let shown = if url.contains('@') {
+        "--url (not repeated here: it holds an '@')".to_string()
+    } else {
+        format!("{url:?}")
+    };
     let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
         (true, r)
     } else if let Some(r) = url.strip_prefix("http://") {
         (false, r)
     } else {
         return Err(format!(
-            "{url:?}: the URL must start with https:// or http://"
+            "{shown}: the URL must start with https:// or http://"
         ));
     };
     let authority = rest.strip_suffix('/').unwrap_or(rest);
-    if authority.contains(['/', '?', '#']) {
+    let before_path = authority.split(['/', '?', '#']).next().unwrap_or_default();
+    if before_path.contains('@') {
         return Err(format!(
-            "{url:?}: give only scheme, host and port (the path comes from the subcommand)"
+            "{shown}: no credentials in the URL; use --user with --password-env, or --token-env"
         ));
     }
-    if authority.contains('@') {
+    if authority.contains(['/', '?', '#']) {
         return Err(format!(
-            "{url:?}: no credentials in the URL; use --user with --password-env, or --token-env"
+            "{shown}: give only scheme, host and port (the path comes from the subcommand)"
         ));
     }
     let default_port = if tls { 443 } else { 80 };
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (host, after) = v6
             .split_once(']')
-            .ok_or_else(|| format!("{url:?}: unclosed '[' in the host"))?;
+            .ok_or_else(|| format!("{shown}: unclosed '[' in the host"))?;
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(format!(
+                "{shown}: {host:?} in brackets is not an IPv6 address"
+            ));
+        }
         let port = match after {
             "" => None,
             p => Some(
                 p.strip_prefix(':')
-                    .ok_or_else(|| format!("{url:?}: expected ':' after ']'"))?,
+                    .ok_or_else(|| format!("{shown}: expected ':' after ']'"))?,
             ),
         };
         (host, port)
     } else {
-        match authority.rsplit_once(':') {
+        let (host, port) = match authority.split_once(':') {
             Some((h, p)) => (h, Some(p)),
             None => (authority, None),
+        };
+        if port.is_some_and(|p| p.contains(':')) {
+            return Err(format!(
+                "{shown}: an IPv6 address goes in brackets, e.g. https://[fd00::5]:8443"
+            ));
         }
+        (host, port)
     };
     if host.is_empty() {
-        return Err(format!("{url:?}: no host"));
+        return Err(format!("{shown}: no host"));
     }
     let port = match port {
         None => default_port,
@@ -64,7 +96,7 @@ pub fn parse_url(url: &str) -> Result<Target, String> {
             .parse::<u16>()
             .ok()
             .filter(|p| *p != 0)
-            .ok_or_else(|| format!("{url:?}: {p:?} is not a port"))?,
+            .ok_or_else(|| format!("{shown}: {p:?} is not a port"))?,
     };
     Ok(Target {
         tls,
@@ -149,11 +181,43 @@ mod tests {
             ("https://h:x", Err(())),
             ("https://h/api", Err(())),
             ("https://admin:pw@h", Err(())),
+            ("https://fe80::1", Err(())),
+            ("http://::1:8080", Err(())),
+            ("https://[not-v6]", Err(())),
             ("https://[::1", Err(())),
             ("https://[::1]x", Err(())),
         ];
         for (url, want) in table {
             assert_eq!(parse_url(url).map_err(|_| ()), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_never_repeated() {
+        for url in [
+            "https://admin:s3cret@h",
+            "htps://admin:s3cret@h",
+            "https://admin:s3cret@h/api",
+            "https://admin:s3cret@h:x",
+        ] {
+            let message = parse_url(url).expect_err(url);
+            assert!(!message.contains("s3cret"), "{message}");
+        }
+    }
+
+    #[test]
+    fn loopback_table() {
+        for (url, loopback) in [
+            ("http://localhost:8080", true),
+            ("http://127.0.0.1", true),
+            ("http://127.1.2.3", true),
+            ("http://[::1]:80", true),
+            ("http://10.0.0.1", false),
+            ("http://cluster1.example.com", false),
+            ("http://localhost.example.com", false),
+        ] {
+            let target = parse_url(url).expect(url);
+            assert_eq!(target.is_loopback(), loopback, "{url}");
         }
     }
 

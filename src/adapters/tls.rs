@@ -236,6 +236,29 @@ fn roots_from_pem(pem: &[u8]) -> Result<RootCertStore, TlsError> {
     Ok(roots)
 }
 
+/// A pinned certificate that did not match. It names the fingerprint the server presented, so
+/// a person can compare it with the pin (a renewed certificate, or another server).
+struct PinMismatch([u8; FINGERPRINT_LEN]);
+
+impl fmt::Display for PinMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the server's certificate has SHA-256 fingerprint {}, not the pinned one",
+            format_fingerprint(&self.0)
+        )
+    }
+}
+
+// rustls shows a `CertificateError::Other` with `Debug`: make that the readable text too.
+impl fmt::Debug for PinMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for PinMismatch {}
+
 /// Accepts exactly the pinned end-entity certificate; checks the handshake signatures with its
 /// key.
 #[derive(Debug)]
@@ -254,11 +277,14 @@ impl ServerCertVerifier for PinnedCertificate {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         // Not constant-time: the fingerprint of a certificate the server sends is public.
-        if fingerprint(end_entity.as_ref()) == self.pin {
+        let presented = fingerprint(end_entity.as_ref());
+        if presented == self.pin {
             Ok(ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::ApplicationVerificationFailure,
+                rustls::CertificateError::Other(rustls::OtherError(Arc::new(PinMismatch(
+                    presented,
+                )))),
             ))
         }
     }
