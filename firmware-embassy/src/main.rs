@@ -11,7 +11,6 @@
 #![no_std]
 #![no_main]
 
-#[allow(dead_code)]
 #[path = "../../examples/bare_metal/device.rs"]
 mod device;
 
