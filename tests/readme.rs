@@ -1,7 +1,7 @@
 //! README.md is the crate's front page on GitHub, crates.io and docs.rs, and the crate docs
-//! include it: it quotes the one test command CI runs (`.ci/run`, and `.ci/test` for people) and
-//! the drive loop `tests/drive_loop.rs` runs, so neither can drift, and it holds nothing that
-//! renders on one site only.
+//! include it: it quotes the one test command CI runs (`.ci/run`, and `.ci/test` for people),
+//! the drive loop `tests/drive_loop.rs` runs and the flash figures BENCHMARKS.md measured, so
+//! none of them can drift, and it holds nothing that renders on one site only.
 
 fn read(path: &str) -> String {
     let root = env!("CARGO_MANIFEST_DIR");
@@ -25,6 +25,17 @@ fn rust_block_lines(readme: &str) -> Vec<&str> {
         }
     }
     lines
+}
+
+/// The first cell after `label` in BENCHMARKS.md's table row that starts with it, without
+/// bold marks: `| cost of \`http-date\` | **3,196** |` gives `3,196`.
+fn measured(benchmarks: &str, label: &str) -> String {
+    let row = benchmarks
+        .lines()
+        .find_map(|l| l.strip_prefix(label))
+        .unwrap_or_else(|| panic!("BENCHMARKS.md has no row {label}"));
+    let cell = row.split('|').next().unwrap_or_default();
+    cell.trim().trim_matches('*').to_string()
 }
 
 #[test]
@@ -77,6 +88,29 @@ fn readme_links_are_absolute() {
             target.starts_with("https://"),
             "a relative link breaks on docs.rs and crates.io: {}",
             &target[..target.find(')').unwrap_or(target.len())]
+        );
+    }
+}
+
+#[test]
+fn flash_figures_are_quoted_from_benchmarks() {
+    let benchmarks = read("BENCHMARKS.md");
+    let http_date = measured(&benchmarks, "| cost of `http-date` |");
+    for file in ["README.md", "CHANGELOG.md", "Cargo.toml"] {
+        assert!(
+            read(file).contains(&format!("{http_date} B")),
+            "{file} must quote the http-date cost BENCHMARKS.md measured: {http_date} B"
+        );
+    }
+    let readme = read("README.md");
+    for row in [
+        "| firmware (one ONTAP job through the machine) |",
+        "| embassy firmware |",
+    ] {
+        let flash = measured(&benchmarks, row);
+        assert!(
+            readme.contains(&format!("{flash} B flash")),
+            "README.md must quote BENCHMARKS.md's {row}: {flash} B flash"
         );
     }
 }
