@@ -79,6 +79,10 @@ async fn main() {
         println!("scenario: {}", path.display());
     }
     if let Some(cert) = sim.certificate() {
+        println!(
+            "certificate SHA-256 fingerprint (for --pin): {}",
+            cert.sha256_fingerprint()
+        );
         match &args.cert_out {
             Some(p) => match std::fs::write(p, &cert.pem) {
                 Ok(()) => println!("certificate written to {}", p.display()),

@@ -14,6 +14,17 @@ pub struct Certificate {
     pub pem: String,
 }
 
+impl Certificate {
+    /// The SHA-256 of the DER bytes as upper-case hex pairs separated by `:`: the form
+    /// `openssl x509 -noout -fingerprint -sha256` prints after its label, and that a client
+    /// pins (`jobctl --pin`, jobpoll's `parse_fingerprint`).
+    pub fn sha256_fingerprint(&self) -> String {
+        let digest = ring::digest::digest(&ring::digest::SHA256, &self.der);
+        let pairs: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+        pairs.join(":")
+    }
+}
+
 /// Why TLS could not be set up.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -98,4 +109,22 @@ fn pem_encode(der: &[u8]) -> String {
     }
     out.push_str("-----END CERTIFICATE-----\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_is_the_sha256_of_the_der_in_openssl_form() {
+        // SHA-256("abc"), FIPS 180-2 appendix B.1.
+        let cert = Certificate {
+            der: b"abc".to_vec(),
+            pem: String::new(),
+        };
+        assert_eq!(
+            cert.sha256_fingerprint(),
+            "BA:78:16:BF:8F:01:CF:EA:41:41:40:DE:5D:AE:22:23:B0:03:61:A3:96:17:7A:9C:B4:10:FF:61:F2:00:15:AD"
+        );
+    }
 }

@@ -89,8 +89,9 @@ pub enum TlsError {
     },
     /// The host is neither a DNS name nor an IP address.
     ServerName(String),
-    /// A fingerprint is not 32 hex bytes (colons and spaces allowed); `at` is the offending
-    /// character's byte offset, or the length when it is too short or too long.
+    /// A fingerprint is not 32 hex bytes (colons and whitespace allowed, openssl's
+    /// `sha256 Fingerprint=` label too); `at` is the offending character's byte offset, or the
+    /// length when it is too short or too long.
     Fingerprint {
         /// Byte offset in the given text.
         at: usize,
@@ -111,7 +112,8 @@ impl fmt::Display for TlsError {
             TlsError::ServerName(h) => write!(f, "{h:?} is not a DNS name or an IP address"),
             TlsError::Fingerprint { at } => write!(
                 f,
-                "a SHA-256 fingerprint is 32 hex bytes (colons allowed); bad at offset {at}"
+                "a SHA-256 fingerprint is 32 hex bytes (colons allowed, after `sha256 Fingerprint=` \
+                 or alone); bad at offset {at}"
             ),
             TlsError::Config(e) => write!(f, "TLS configuration: {e}"),
         }
@@ -130,15 +132,32 @@ pub fn fingerprint(der: &[u8]) -> [u8; FINGERPRINT_LEN] {
     out
 }
 
-/// Parses a SHA-256 fingerprint written as hex, with or without `:` or space separators, in
-/// any case (as `openssl x509 -fingerprint -sha256` prints it, or as plain hex).
+/// What `openssl x509 -noout -fingerprint -sha256` prints before the hex, compared without
+/// regard to case: OpenSSL 3 writes `sha256 Fingerprint=`, OpenSSL 1.1 `SHA256 Fingerprint=`.
+const OPENSSL_SHA256_LABEL: &str = "sha256 fingerprint";
+
+/// Parses a SHA-256 fingerprint written as hex, with or without `:` or whitespace separators,
+/// in any case: plain hex, or openssl's whole line (`sha256 Fingerprint=5E:1B:...`, as
+/// `openssl x509 -noout -fingerprint -sha256` prints it). A label other than openssl's SHA-256
+/// one (`SHA1 Fingerprint=...`) is refused at its first character.
 pub fn parse_fingerprint(text: &str) -> Result<[u8; FINGERPRINT_LEN], TlsError> {
+    let (hex, hex_at) = match text.split_once('=') {
+        Some((label, hex)) => {
+            if !label.trim().eq_ignore_ascii_case(OPENSSL_SHA256_LABEL) {
+                let label_at = text.len().saturating_sub(text.trim_start().len());
+                return Err(TlsError::Fingerprint { at: label_at });
+            }
+            (hex, label.len().saturating_add(1))
+        }
+        None => (text, 0),
+    };
     let mut out = [0u8; FINGERPRINT_LEN];
     let mut nibbles = 0usize;
-    for (at, c) in text.char_indices() {
-        if c == ':' || c == ' ' {
+    for (at, c) in hex.char_indices() {
+        if c == ':' || c.is_ascii_whitespace() {
             continue;
         }
+        let at = hex_at.saturating_add(at);
         let v = c.to_digit(16).ok_or(TlsError::Fingerprint { at })?;
         let byte = out
             .get_mut(nibbles / 2)
@@ -484,9 +503,16 @@ mod tests {
         let colons = "5E:1B:08:D6:3C:A1:7F:42:90:13:C8:55:AA:01:6D:9E:7B:3F:20:C4:81:FE:99:12:0A:6B:35:D7:E2:4C:18:F0";
         let want = parse_fingerprint(hex).ok();
         assert!(want.is_some());
-        let cases: [(&str, Result<(), usize>); 6] = [
+        let openssl3 = std::format!("sha256 Fingerprint={colons}");
+        let openssl1 = std::format!("SHA256 Fingerprint={colons}\n");
+        let label_len = "sha256 Fingerprint=".len();
+        let bad_digit_after_label = std::format!("sha256 Fingerprint=zz{}", &colons[2..]);
+        let sha1 = "SHA1 Fingerprint=A9:99:3E:36:47:06:81:6A:BA:3E:25:71:78:50:C2:6C:9C:D0:D8:9D";
+        let cases: [(&str, Result<(), usize>); 12] = [
             (hex, Ok(())),
             (colons, Ok(())),
+            (&openssl3, Ok(())),
+            (&openssl1, Ok(())),
             (&colons[..colons.len() - 3], Err(colons.len() - 3)),
             ("zz", Err(0)),
             ("", Err(0)),
@@ -494,6 +520,10 @@ mod tests {
                 "5e1b08d63ca17f429013c855aa016d9e7b3f20c481fe99120a6b35d7e24c18f000",
                 Err(64),
             ),
+            (&bad_digit_after_label, Err(label_len)),
+            ("sha256 Fingerprint=", Err(label_len)),
+            (sha1, Err(0)),
+            ("  Fingerprint=5E", Err(2)),
         ];
         for (text, expect) in cases {
             match (parse_fingerprint(text), expect) {

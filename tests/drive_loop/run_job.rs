@@ -1,0 +1,68 @@
+use jobpoll::{
+    Action, Config, Connection, Instant, JobPoller, Outcome, Received, Submit, TransportError,
+};
+
+/// What a driver provides. (The adapters implement this for std, tokio and embedded-io.)
+pub trait Io {
+    fn now(&self) -> Instant;
+    fn sleep_until(&mut self, t: Instant);
+    fn connect(&mut self) -> Result<(), TransportError>;
+    fn is_connected(&self) -> bool;
+    fn close(&mut self);
+    fn send(&mut self, bytes: &[u8]) -> Result<(), TransportError>;
+    /// Appends received bytes to `buf`, waiting at most until `deadline`; `Ok(0)` = peer closed.
+    fn recv(&mut self, buf: &mut [u8], deadline: Instant) -> Result<usize, TransportError>;
+}
+
+pub fn run_job(
+    io: &mut impl Io,
+    cfg: &Config<'_>,
+    op: &Submit<'_>,
+) -> Result<Outcome, jobpoll::Error> {
+    let (mut tx, mut rx) = ([0u8; 1024], [0u8; 2048]);
+    let mut job = JobPoller::submit(cfg, op, io.now())?;
+    loop {
+        match job.poll(cfg, op, io.now(), &mut tx)? {
+            Action::SendRequest(req) => {
+                if req.connection == Connection::Fresh || !io.is_connected() {
+                    io.close();
+                    if let Err(e) = io.connect() {
+                        job.handle_transport_error(io.now(), e);
+                        continue;
+                    }
+                }
+                if let Err(e) = io.send(&tx[..req.len]) {
+                    job.handle_transport_error(io.now(), e);
+                    continue;
+                }
+                let mut filled = 0;
+                loop {
+                    let received = match io.recv(&mut rx[filled..], req.deadline) {
+                        Ok(0) => job.handle_eof(io.now(), &mut rx, filled)?,
+                        Ok(n) => {
+                            filled += n;
+                            job.handle_response(io.now(), &mut rx, filled)?
+                        }
+                        Err(TransportError::TimedOut) => break job.handle_timeout(io.now()),
+                        Err(e) => break job.handle_transport_error(io.now(), e),
+                    };
+                    match received {
+                        Received::NeedMore => continue,
+                        Received::Complete(reply) => {
+                            if let Some(message) = reply.message {
+                                println!("{} {message}", reply.status); // lent, not copied
+                            }
+                            break;
+                        }
+                        _ => break,
+                    }
+                }
+            }
+            Action::Close => io.close(),
+            Action::SleepUntil(t) => io.sleep_until(t),
+            Action::Event(event) => println!("{event:?} {:?}", job.last_seen()),
+            Action::Done(outcome) => return Ok(outcome),
+            _ => {}
+        }
+    }
+}
