@@ -175,6 +175,11 @@ impl<'s> JobSet<'s> {
         }
     }
 
+    /// The job whose request is in flight, if one is.
+    pub fn active(&self) -> Option<&JobPoller> {
+        self.jobs.get(self.active?)
+    }
+
     fn active_job(&mut self) -> Result<&mut JobPoller, Error> {
         let index = self.active.ok_or(Error::NoRequestInFlight)?;
         self.jobs.get_mut(index).ok_or(Error::NoRequestInFlight)
@@ -188,5 +193,31 @@ fn map(index: usize, action: Action) -> SetAction {
         Action::SleepUntil(t) => SetAction::SleepUntil(t),
         Action::Event(event) => SetAction::Event { index, event },
         Action::Close | Action::Done(_) => SetAction::Close,
+    }
+}
+
+/// The active job of the set is the machine with the request in flight.
+impl crate::machine::Machine for JobSet<'_> {
+    fn handle_response<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<Received<'r>, Error> {
+        JobSet::handle_response(self, now, rx, filled)
+    }
+    fn handle_eof<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<Received<'r>, Error> {
+        JobSet::handle_eof(self, now, rx, filled)
+    }
+    fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
+        JobSet::handle_transport_error(self, now, error);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        JobSet::handle_timeout(self, now);
     }
 }

@@ -69,7 +69,9 @@ pub use dialect::Dialect;
 pub use error::{ConfigError, Error, MAX_QUERY_PAIRS, TransportError};
 pub use job_ref::MAX_JOB_REF;
 pub use jobset::{JobSet, SetAction};
-pub use machine::{ConnectionState, JobPoller, JobView, MAX_RAW_STATE};
+pub use machine::{
+    AfterRead, ConnectionState, Exchange, JobPoller, JobView, MAX_RAW_STATE, Machine,
+};
 pub use policy::{PausedPolicy, Policy, UnknownStatePolicy};
 pub use state::JobState;
 pub use time::Instant;

@@ -10,8 +10,9 @@ use std::time::Duration;
 use jobpoll::dialect::ontap::OntapOptions;
 use jobpoll::http::{Auth, Authority, HttpError, RequestError};
 use jobpoll::{
-    Action, Config, ConfigError, Connection, Dialect, Event, Instant, JobPoller, JobState,
-    MAX_QUERY_PAIRS, Outcome, Purpose, Received, RetryCause, SendRequest, Submit, TransportError,
+    Action, Config, ConfigError, Connection, ConnectionState, Dialect, Event, Instant, JobPoller,
+    JobState, MAX_QUERY_PAIRS, Outcome, Purpose, Received, RetryCause, SendRequest, Submit,
+    TransportError,
 };
 
 fn config() -> Config<'static> {
@@ -367,12 +368,16 @@ fn a_poll_reuses_the_connection_only_before_its_idle_time_ends() {
         let now = Instant::from_secs(at);
         let req = sent(&drain(&mut job, &cfg, now));
         assert_eq!(req.connection, Connection::Fresh, "poll at {at} s");
-        // The expired connection is forgotten when the fresh one is asked for: an unreadable
-        // answer on the fresh one asks for no `Close` of a connection the driver already
-        // replaced, just as on the very first connection.
+        // The expired connection is forgotten when the fresh one is asked for.
+        assert_eq!(
+            job.connection_state(),
+            ConnectionState::CLOSED,
+            "poll at {at} s"
+        );
+        // An unreadable answer ends the fresh connection too: the machine says `Close`.
         answer_invalid(&mut job, now);
         let after = drain(&mut job, &cfg, now);
-        assert!(!after.contains(&Action::Close), "poll at {at} s: {after:?}");
+        assert!(after.contains(&Action::Close), "poll at {at} s: {after:?}");
         assert_eq!(retry_cause(&after), Some(RetryCause::InvalidResponse));
     }
 }

@@ -41,8 +41,8 @@ use std::vec::Vec;
 
 use super::Observer;
 use crate::{
-    Action, Config, Connection, Error, Instant, JobPoller, JobSet, Outcome, Received, SendRequest,
-    SetAction, Submit, TransportError,
+    Action, AfterRead, Config, Connection, Error, Exchange, Instant, JobPoller, JobSet, Machine,
+    Outcome, SendRequest, SetAction, Submit, TransportError,
 };
 
 /// Default size of the receive buffer: an ONTAP job body with its message is well under 1 KiB;
@@ -368,9 +368,7 @@ impl<C: Connect> Driver<C> {
                 other => other?,
             };
             match action {
-                SetAction::SendRequest { index, request } => {
-                    self.exchange(&mut InSet { set, index }, request, observer)?
-                }
+                SetAction::SendRequest { request, .. } => self.exchange(set, request, observer)?,
                 SetAction::Close => self.close(),
                 SetAction::SleepUntil(t) => self.sleep_until(t),
                 SetAction::Event { index, event } => {
@@ -405,7 +403,7 @@ impl<C: Connect> Driver<C> {
     /// a failure).
     fn exchange(
         &mut self,
-        poller: &mut impl Machine,
+        poller: &mut impl Driven,
         req: SendRequest,
         observer: &mut impl Observer,
     ) -> Result<(), Error> {
@@ -440,109 +438,66 @@ impl<C: Connect> Driver<C> {
         };
         let request = self.tx.get(..req.len).unwrap_or_default();
         if let Err(failure) = write_request(stream, request, req.deadline, &clock) {
-            self.stream = None;
-            match failure {
-                Failure::TimedOut => poller.handle_timeout(clock.now()),
-                Failure::Cancelled => poller.cancel(clock.now()),
-                Failure::Io(e) => {
-                    self.last_io_error = Some(e);
-                    poller.handle_transport_error(clock.now(), TransportError::WriteFailed);
-                }
+            let now = clock.now();
+            if let Some(e) = report(poller, failure, TransportError::WriteFailed, now) {
+                self.last_io_error = Some(e);
             }
             return Ok(());
         }
-        let mut filled = 0usize;
-        let close = loop {
-            let Some(free) = self.rx.get_mut(filled..).filter(|f| !f.is_empty()) else {
-                // The machine calls a full buffer too large; it never asks for more.
-                poller.handle_transport_error(clock.now(), TransportError::ReadFailed);
-                break true;
-            };
-            let received = match read_some(stream, free, req.deadline, &clock) {
-                Ok(0) => poller.handle_eof(clock.now(), &mut self.rx, filled)?,
-                Ok(n) => {
-                    filled = filled.saturating_add(n);
-                    poller.handle_response(clock.now(), &mut self.rx, filled)?
-                }
-                Err(Failure::TimedOut) => {
-                    poller.handle_timeout(clock.now());
-                    break true;
-                }
-                Err(Failure::Cancelled) => {
-                    poller.cancel(clock.now());
-                    break true;
-                }
-                Err(Failure::Io(e)) => {
-                    self.last_io_error = Some(e);
-                    poller.handle_transport_error(clock.now(), TransportError::ReadFailed);
-                    break true;
+        let mut exchange = Exchange::new();
+        loop {
+            let n = match read_some(stream, exchange.free(&mut self.rx), req.deadline, &clock) {
+                Ok(n) => n,
+                Err(failure) => {
+                    let now = clock.now();
+                    if let Some(e) = report(poller, failure, TransportError::ReadFailed, now) {
+                        self.last_io_error = Some(e);
+                    }
+                    return Ok(());
                 }
             };
-            match received {
-                Received::NeedMore => continue,
-                Received::Complete(reply) => {
+            match exchange.read(poller, clock.now(), &mut self.rx, n)? {
+                AfterRead::ReadMore => {}
+                AfterRead::Answered(reply) => {
                     if let Some(job) = poller.current() {
                         observer.on_reply(job, &reply);
                     }
-                    // No pipelining: bytes after the answer are never carried into the next.
-                    break !reply.keep_alive || reply.consumed < filled;
+                    return Ok(());
                 }
-                // The machine says Close next.
-                Received::Invalid(_) => break true,
+                _ => return Ok(()),
             }
-        };
-        if close {
-            self.stream = None;
         }
-        Ok(())
     }
 }
 
-/// The inputs of a machine with one request in flight: a [`JobPoller`], or the active job of a
-/// [`JobSet`].
-trait Machine {
-    fn handle_response<'r>(
-        &mut self,
-        now: Instant,
-        rx: &'r mut [u8],
-        filled: usize,
-    ) -> Result<Received<'r>, Error>;
-    fn handle_eof<'r>(
-        &mut self,
-        now: Instant,
-        rx: &'r mut [u8],
-        filled: usize,
-    ) -> Result<Received<'r>, Error>;
-    fn handle_transport_error(&mut self, now: Instant, error: TransportError);
-    fn handle_timeout(&mut self, now: Instant);
+/// Tells the machine why a write or read stopped (`class` for an I/O error); returns the I/O
+/// error to keep for [`Driver::last_io_error`].
+fn report(
+    poller: &mut impl Driven,
+    failure: Failure,
+    class: TransportError,
+    now: Instant,
+) -> Option<io::Error> {
+    match failure {
+        Failure::TimedOut => poller.handle_timeout(now),
+        Failure::Cancelled => poller.cancel(now),
+        Failure::Io(e) => {
+            poller.handle_transport_error(now, class);
+            return Some(e);
+        }
+    }
+    None
+}
+
+/// A machine the driver runs: the exchange's inputs, the run's cancel, and the job a reply is
+/// for (for the observer). A [`JobPoller`], or the active job of a [`JobSet`].
+trait Driven: Machine {
     fn cancel(&mut self, now: Instant);
     /// The job the request is for, for the observer.
     fn current(&self) -> Option<&JobPoller>;
 }
 
-impl Machine for JobPoller {
-    fn handle_response<'r>(
-        &mut self,
-        now: Instant,
-        rx: &'r mut [u8],
-        filled: usize,
-    ) -> Result<Received<'r>, Error> {
-        JobPoller::handle_response(self, now, rx, filled)
-    }
-    fn handle_eof<'r>(
-        &mut self,
-        now: Instant,
-        rx: &'r mut [u8],
-        filled: usize,
-    ) -> Result<Received<'r>, Error> {
-        JobPoller::handle_eof(self, now, rx, filled)
-    }
-    fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
-        JobPoller::handle_transport_error(self, now, error);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        JobPoller::handle_timeout(self, now);
-    }
+impl Driven for JobPoller {
     fn cancel(&mut self, now: Instant) {
         JobPoller::cancel(self, now);
     }
@@ -551,40 +506,12 @@ impl Machine for JobPoller {
     }
 }
 
-/// The job of a set that has the request in flight.
-struct InSet<'a, 's> {
-    set: &'a mut JobSet<'s>,
-    index: usize,
-}
-
-impl Machine for InSet<'_, '_> {
-    fn handle_response<'r>(
-        &mut self,
-        now: Instant,
-        rx: &'r mut [u8],
-        filled: usize,
-    ) -> Result<Received<'r>, Error> {
-        self.set.handle_response(now, rx, filled)
-    }
-    fn handle_eof<'r>(
-        &mut self,
-        now: Instant,
-        rx: &'r mut [u8],
-        filled: usize,
-    ) -> Result<Received<'r>, Error> {
-        self.set.handle_eof(now, rx, filled)
-    }
-    fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
-        self.set.handle_transport_error(now, error);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.set.handle_timeout(now);
-    }
+impl Driven for JobSet<'_> {
     fn cancel(&mut self, now: Instant) {
-        self.set.cancel(now);
+        JobSet::cancel(self, now);
     }
     fn current(&self) -> Option<&JobPoller> {
-        self.set.jobs().get(self.index)
+        self.active()
     }
 }
 

@@ -29,8 +29,8 @@ pub use super::Clock;
 use super::Observer;
 use crate::http::Authority;
 use crate::{
-    Action, Config, Connection, Error, Instant, JobPoller, Outcome, Received, SendRequest, Submit,
-    TransportError,
+    Action, AfterRead, Config, Connection, Error, Exchange, Instant, JobPoller, Outcome,
+    SendRequest, Submit, TransportError,
 };
 
 /// How often, by default, the driver checks a connection for data while waiting for an answer.
@@ -131,7 +131,7 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
                 let Some(bytes) = tx.get(..req.len) else {
                     return Err(Error::BufferTooSmall { required: req.len });
                 };
-                let keep = exchange(
+                exchange(
                     &mut conn,
                     poller,
                     &*clock,
@@ -142,9 +142,7 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
                     req.deadline,
                     &mut observer,
                 )?;
-                if !keep {
-                    break;
-                }
+                // The machine says `Close` when this connection must not carry the next request.
                 let next = loop {
                     match poller.poll(cfg, op, clock.now(), tx)? {
                         Action::SendRequest(next) => break Some(next),
@@ -167,8 +165,7 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
     }
 }
 
-/// Writes `tx`, then waits for, reads and feeds the answer until `deadline`. `Ok(true)` when
-/// the connection may carry the next request.
+/// Writes `tx`, then waits for, reads and feeds the answer until `deadline`.
 #[allow(clippy::too_many_arguments)]
 fn exchange<S, K, D, O>(
     conn: &mut S,
@@ -180,7 +177,7 @@ fn exchange<S, K, D, O>(
     rx: &mut [u8],
     deadline: Instant,
     observer: &mut O,
-) -> Result<bool, Error>
+) -> Result<(), Error>
 where
     S: Read + Write + ReadReady,
     K: Clock,
@@ -189,57 +186,40 @@ where
 {
     if conn.write_all(tx).is_err() || conn.flush().is_err() {
         poller.handle_transport_error(clock.now(), TransportError::WriteFailed);
-        return Ok(false);
+        return Ok(());
     }
-    let mut filled = 0usize;
+    let mut exchange = Exchange::new();
     loop {
         // Wait for data (or the end of the stream) until the deadline.
         loop {
             match conn.read_ready() {
                 Ok(true) => break,
-                Ok(false) => {}
+                Ok(false) if clock.now() >= deadline => {
+                    poller.handle_timeout(clock.now());
+                    return Ok(());
+                }
+                Ok(false) => delay.delay_us(ready_poll_us),
                 Err(_) => {
                     poller.handle_transport_error(clock.now(), TransportError::ReadFailed);
-                    return Ok(false);
+                    return Ok(());
                 }
             }
-            if clock.now() >= deadline {
-                poller.handle_timeout(clock.now());
-                return Ok(false);
-            }
-            delay.delay_us(ready_poll_us);
         }
-        let Some(free) = rx.get_mut(filled..).filter(|f| !f.is_empty()) else {
+        let Ok(n) = conn.read(exchange.free(rx)) else {
             poller.handle_transport_error(clock.now(), TransportError::ReadFailed);
-            return Ok(false);
+            return Ok(());
         };
-        let (received, eof) = match conn.read(free) {
-            Ok(0) => (poller.handle_eof(clock.now(), rx, filled)?, true),
-            Ok(n) => {
-                filled = filled.saturating_add(n).min(rx.len());
-                (poller.handle_response(clock.now(), rx, filled)?, false)
+        match exchange.read(poller, clock.now(), rx, n)? {
+            AfterRead::ReadMore if clock.now() >= deadline => {
+                poller.handle_timeout(clock.now());
+                return Ok(());
             }
-            Err(_) => {
-                poller.handle_transport_error(clock.now(), TransportError::ReadFailed);
-                return Ok(false);
-            }
-        };
-        match received {
-            Received::NeedMore if eof => {
-                poller.handle_transport_error(clock.now(), TransportError::ReadFailed);
-                return Ok(false);
-            }
-            Received::NeedMore => {
-                if clock.now() >= deadline {
-                    poller.handle_timeout(clock.now());
-                    return Ok(false);
-                }
-            }
-            Received::Complete(reply) => {
+            AfterRead::ReadMore => {}
+            AfterRead::Answered(reply) => {
                 observer.on_reply(poller, &reply);
-                return Ok(!eof && reply.keep_alive && reply.consumed == filled);
+                return Ok(());
             }
-            Received::Invalid(_) => return Ok(false),
+            _ => return Ok(()),
         }
     }
 }

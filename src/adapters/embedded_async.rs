@@ -61,8 +61,8 @@ pub use super::Clock;
 use super::Observer;
 use crate::http::Authority;
 use crate::{
-    Action, Config, Connection, Error, Instant, JobPoller, Outcome, Received, SendRequest, Submit,
-    TransportError,
+    Action, AfterRead, Config, Connection, Error, Exchange, Instant, JobPoller, Outcome,
+    SendRequest, Submit, TransportError,
 };
 
 /// Opens connections for the driver, one at a time.
@@ -176,7 +176,7 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
                 let Some(bytes) = tx.get(..req.len) else {
                     return Err(Error::BufferTooSmall { required: req.len });
                 };
-                let keep = exchange(
+                exchange(
                     &mut conn,
                     InFlight {
                         poller: &mut *poller,
@@ -191,9 +191,7 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
                     &mut observer,
                 )
                 .await?;
-                if !keep {
-                    break;
-                }
+                // The machine says `Close` when this connection must not carry the next request.
                 let next = loop {
                     match poller.poll(cfg, op, clock.now(), tx)? {
                         Action::SendRequest(next) => break Some(next),
@@ -236,8 +234,7 @@ impl<K: Clock> Drop for InFlight<'_, K> {
     }
 }
 
-/// Writes `tx`, then reads and feeds the answer, racing the deadline. `Ok(true)` when the
-/// connection may carry the next request.
+/// Writes `tx`, then reads and feeds the answer, racing the deadline.
 async fn exchange<S, K, D, O>(
     conn: &mut S,
     mut ex: InFlight<'_, K>,
@@ -246,7 +243,7 @@ async fn exchange<S, K, D, O>(
     rx: &mut [u8],
     deadline: Instant,
     observer: &mut O,
-) -> Result<bool, Error>
+) -> Result<(), Error>
 where
     S: Read + Write,
     K: Clock,
@@ -260,40 +257,23 @@ where
         if conn.write_all(tx).await.is_err() || conn.flush().await.is_err() {
             ex.poller
                 .handle_transport_error(clock.now(), TransportError::WriteFailed);
-            return Ok(false);
+            return Ok(());
         }
         ex.stage = TransportError::ReadFailed;
-        let mut filled = 0usize;
+        let mut exchange = Exchange::new();
         loop {
-            let Some(free) = rx.get_mut(filled..).filter(|f| !f.is_empty()) else {
+            let Ok(n) = conn.read(exchange.free(rx)).await else {
                 ex.poller
                     .handle_transport_error(clock.now(), TransportError::ReadFailed);
-                return Ok(false);
+                return Ok(());
             };
-            let (received, eof) = match conn.read(free).await {
-                Ok(0) => (ex.poller.handle_eof(clock.now(), rx, filled)?, true),
-                Ok(n) => {
-                    filled = filled.saturating_add(n).min(rx.len());
-                    (ex.poller.handle_response(clock.now(), rx, filled)?, false)
-                }
-                Err(_) => {
-                    ex.poller
-                        .handle_transport_error(clock.now(), TransportError::ReadFailed);
-                    return Ok(false);
-                }
-            };
-            match received {
-                Received::NeedMore if eof => {
-                    ex.poller
-                        .handle_transport_error(clock.now(), TransportError::ReadFailed);
-                    return Ok(false);
-                }
-                Received::NeedMore => continue,
-                Received::Complete(reply) => {
+            match exchange.read(ex.poller, clock.now(), rx, n)? {
+                AfterRead::ReadMore => {}
+                AfterRead::Answered(reply) => {
                     observer.on_reply(ex.poller, &reply);
-                    return Ok(!eof && reply.keep_alive && reply.consumed == filled);
+                    return Ok(());
                 }
-                Received::Invalid(_) => return Ok(false),
+                _ => return Ok(()),
             }
         }
     };
@@ -301,7 +281,7 @@ where
         Some(result) => result,
         None => {
             ex.poller.handle_timeout(clock.now());
-            Ok(false)
+            Ok(())
         }
     }
 }

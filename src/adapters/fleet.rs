@@ -71,7 +71,7 @@ use std::vec::Vec;
 
 use super::Observer;
 use super::tokio::{
-    Clock, Connect, DEFAULT_RX_BUFFER, DEFAULT_TX_BUFFER, Endpoint, Exchange, Stage, exchange,
+    Clock, Connect, DEFAULT_RX_BUFFER, DEFAULT_TX_BUFFER, Endpoint, InFlight, Stage, exchange,
 };
 use crate::{
     Action, Config, Connection, ConnectionState, Error, Instant, JobPoller, Outcome, Submit,
@@ -347,7 +347,7 @@ impl<C: Connect> Slot<'_, C> {
                     // connections) carry the exchange's state; a waiting job's future stays
                     // small.
                     Box::pin(exchange(
-                        Exchange {
+                        InFlight {
                             poller: &mut *poller,
                             stream,
                             clock,

@@ -54,8 +54,8 @@ use std::vec::Vec;
 use super::Observer;
 use crate::http::Authority;
 use crate::{
-    Action, Config, Connection, Error, Instant, JobPoller, Outcome, Received, SendRequest, Submit,
-    TransportError,
+    Action, AfterRead, Config, Connection, Error, Exchange, Instant, JobPoller, Outcome,
+    SendRequest, Submit, TransportError,
 };
 
 /// Default receive buffer of a connection. The machine treats an answer that does not fit as
@@ -271,7 +271,7 @@ impl<C: Connect> Driver<C> {
                         self.stream = None;
                     }
                     exchange(
-                        Exchange {
+                        InFlight {
                             poller: &mut *poller,
                             stream: &mut self.stream,
                             clock,
@@ -314,14 +314,14 @@ impl Stage {
 
 /// One request in flight, with what a dropped future must clean up: if it is dropped while the
 /// machine still has the request in flight, the connection is closed and the machine told.
-pub(crate) struct Exchange<'a, S> {
+pub(crate) struct InFlight<'a, S> {
     pub(crate) poller: &'a mut JobPoller,
     pub(crate) stream: &'a mut Option<S>,
     pub(crate) clock: Clock,
     pub(crate) stage: Stage,
 }
 
-impl<S> Drop for Exchange<'_, S> {
+impl<S> Drop for InFlight<'_, S> {
     fn drop(&mut self) {
         if self.poller.is_request_in_flight() {
             *self.stream = None;
@@ -332,10 +332,10 @@ impl<S> Drop for Exchange<'_, S> {
 }
 
 /// Sends `tx` for `req` (opening a connection with `connect` when none is open) and feeds the
-/// answer to the machine, all before `req.deadline`. Leaves the connection open only when the
-/// answer was complete, kept alive and alone in the buffer.
+/// answer to the machine, all before `req.deadline`. Whether the connection stays open is the
+/// machine's to say (`Close`).
 pub(crate) async fn exchange<S, F, Fut, O>(
-    mut ex: Exchange<'_, S>,
+    mut ex: InFlight<'_, S>,
     connect: F,
     tx: &[u8],
     rx: &mut [u8],
@@ -364,66 +364,42 @@ where
     let ex = &mut ex;
     let timed = ::tokio::time::timeout_at(deadline, async {
         let Some(stream) = ex.stream.as_mut() else {
-            return Ok::<bool, Error>(false);
+            return Ok::<(), Error>(());
         };
         ex.stage = Stage::Write;
         if stream.write_all(tx).await.is_err() || stream.flush().await.is_err() {
             ex.poller
                 .handle_transport_error(clock.now(), TransportError::WriteFailed);
-            return Ok(false);
+            return Ok(());
         }
         ex.stage = Stage::Read;
-        let mut filled = 0usize;
+        let mut exchange = Exchange::new();
         loop {
-            let Some(free) = rx.get_mut(filled..).filter(|f| !f.is_empty()) else {
-                // The machine says NeedMore only while the buffer has room; never read into
-                // nothing (that would look like the end of the stream).
+            let Ok(n) = stream.read(exchange.free(rx)).await else {
                 ex.poller
                     .handle_transport_error(clock.now(), TransportError::ReadFailed);
-                return Ok(false);
+                return Ok(());
             };
-            let (received, eof) = match stream.read(free).await {
-                Ok(0) => (ex.poller.handle_eof(clock.now(), rx, filled)?, true),
-                Ok(n) => {
-                    filled = filled.saturating_add(n).min(rx.len());
-                    (ex.poller.handle_response(clock.now(), rx, filled)?, false)
-                }
-                Err(_) => {
-                    ex.poller
-                        .handle_transport_error(clock.now(), TransportError::ReadFailed);
-                    return Ok(false);
-                }
-            };
-            match received {
-                Received::NeedMore if eof => {
-                    // Not reachable with the machine's parser; never spin on a closed stream.
-                    ex.poller
-                        .handle_transport_error(clock.now(), TransportError::ReadFailed);
-                    return Ok(false);
-                }
-                Received::NeedMore => continue,
-                Received::Complete(reply) => {
+            match exchange.read(ex.poller, clock.now(), rx, n)? {
+                AfterRead::ReadMore => {}
+                AfterRead::Answered(reply) => {
                     observer.on_reply(ex.poller, &reply);
-                    return Ok(!eof && reply.keep_alive && reply.consumed == filled);
+                    return Ok(());
                 }
-                Received::Invalid(_) => return Ok(false),
+                _ => return Ok(()),
             }
         }
     })
     .await;
-    let keep = match timed {
-        Ok(keep) => keep?,
+    match timed {
+        Ok(result) => result,
         Err(_elapsed) => {
             // Never trust the timer: wait until the clock has reached the deadline.
             clock.sleep_until(req.deadline).await;
             ex.poller.handle_timeout(clock.now());
-            false
+            Ok(())
         }
-    };
-    if !keep {
-        *ex.stream = None;
     }
-    Ok(())
 }
 
 #[cfg(test)]

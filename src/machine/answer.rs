@@ -31,6 +31,8 @@ impl JobPoller {
         now: Instant,
         parsed: Result<Status, HttpError>,
         rx: &'r mut [u8],
+        filled: usize,
+        eof: bool,
     ) -> Result<Received<'r>, Error> {
         let rx: &'r [u8] = rx;
         let Some(in_flight) = self.in_flight else {
@@ -39,16 +41,15 @@ impl JobPoller {
         match parsed {
             Ok(Status::Complete(response)) => {
                 self.in_flight = None;
-                match Conn::after_answer(response.keep_alive, response.keep_alive_timeout, now) {
+                // The one keep-or-close rule: a connection is kept only when the server keeps
+                // it, has not closed it, and sent nothing after the answer (no pipelining: bytes
+                // after an answer are never read as the next one).
+                let kept =
+                    Conn::after_answer(response.keep_alive, response.keep_alive_timeout, now)
+                        .filter(|_| !eof && response.consumed == filled);
+                match kept {
                     Some(open) => self.conn = open,
-                    None => {
-                        // Still open until the driver closes it: `Close` is queued.
-                        self.conn = Conn::Open {
-                            idle_until: now,
-                            answered_at: now,
-                        };
-                        self.close_connection();
-                    }
+                    None => self.close_connection(),
                 }
                 Ok(Received::Complete(
                     self.on_response(now, in_flight, &response, rx),

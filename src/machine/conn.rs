@@ -95,10 +95,12 @@ impl JobPoller {
         }
     }
 
+    /// The connection ends: the server closes it or sent more than the answer, or the request
+    /// on it was abandoned (failed, timed out, cancelled, unreadable) and it may hold a late
+    /// answer. `Close` tells the driver, whatever the machine knew of it (closing when nothing
+    /// is open is harmless).
     pub(super) fn close_connection(&mut self) {
-        if self.conn != Conn::Closed || self.in_flight.is_some() {
-            self.outbox.push_close();
-        }
+        self.outbox.push_close();
         self.conn = Conn::Closed;
     }
 }

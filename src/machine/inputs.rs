@@ -7,6 +7,7 @@ use crate::error::{Error, TransportError};
 use crate::time::Instant;
 
 use super::JobPoller;
+use super::conn::Conn;
 
 impl JobPoller {
     /// Feed the answer received so far: `rx[..filled]` holds every byte read for the request
@@ -27,7 +28,7 @@ impl JobPoller {
             return Err(Error::FilledBeyondBuffer);
         }
         let parsed = in_flight.parser.parse_lazy_date(rx, filled);
-        self.finish_parse(now, parsed, rx)
+        self.finish_parse(now, parsed, rx, filled, false)
     }
 
     /// The peer closed the connection cleanly after `rx[..filled]`: this completes an answer
@@ -46,7 +47,7 @@ impl JobPoller {
             return Err(Error::FilledBeyondBuffer);
         }
         let parsed = in_flight.parser.parse_eof_lazy_date(rx, filled);
-        self.finish_parse(now, parsed, rx)
+        self.finish_parse(now, parsed, rx, filled, true)
     }
 
     /// The transport failed for the request in flight. No-op when none is in flight.
@@ -55,7 +56,12 @@ impl JobPoller {
         let Some(in_flight) = self.in_flight.take() else {
             return;
         };
-        self.close_connection();
+        if error == TransportError::ConnectFailed || error == TransportError::Untrusted {
+            // No connection was made, or the driver dropped the one it refused.
+            self.conn = Conn::Closed;
+        } else {
+            self.close_connection();
+        }
         if error == TransportError::Untrusted {
             self.finish(Outcome::TransportFailed { error });
             return;
@@ -67,10 +73,9 @@ impl JobPoller {
         );
     }
 
-    /// Time passed. If the request in flight is past its deadline it has failed: `Close` follows
-    /// when it went on a kept-alive connection, and the next request asks for a `Fresh` one
-    /// either way, so a late answer is never read as the answer to another request. Otherwise
-    /// nothing happens, so calling early or twice is harmless.
+    /// Time passed. If the request in flight is past its deadline it has failed: `Close` follows,
+    /// so a late answer is never read as the answer to another request. Otherwise nothing
+    /// happens, so calling early or twice is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.clamp(now);
         let Some(in_flight) = self.in_flight else {

@@ -6,6 +6,7 @@
 mod answer;
 mod cancel;
 mod conn;
+mod exchange;
 mod inputs;
 mod last_seen;
 mod outbox;
@@ -31,6 +32,7 @@ use last_seen::LastSeen;
 use outbox::Outbox;
 
 pub use conn::ConnectionState;
+pub use exchange::{AfterRead, Exchange, Machine};
 
 /// Longest raw state string kept (longer ones are cut at a character boundary).
 pub const MAX_RAW_STATE: usize = 24;

@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 
 use jobpoll::http::{Auth, Authority};
 use jobpoll::{
-    Action, Config, Connection, Dialect, Instant, JobPoller, Outcome, Policy, Received, Submit,
-    TransportError,
+    Action, AfterRead, Config, Connection, Dialect, Exchange, Instant, JobPoller, Outcome, Policy,
+    Submit, TransportError,
 };
 
 /// What the scripted server does with one request.
@@ -202,7 +202,7 @@ pub fn run_hooked(
                     Answer::Bytes { after_ms, bytes }
                     | Answer::BytesThenEof { after_ms, bytes } => {
                         now = Instant::from_millis(now.as_millis() + after_ms);
-                        let complete = feed_bytes(
+                        feed_bytes(
                             &mut poller,
                             now,
                             &mut rx,
@@ -211,16 +211,6 @@ pub fn run_hooked(
                             &mut messages,
                             &mut job_ids,
                         );
-                        if !complete {
-                            let n = bytes.len();
-                            rx[..n].copy_from_slice(&bytes);
-                            let r = poller.handle_eof(now, &mut rx, n).expect("eof");
-                            if let Received::Complete(reply) = r {
-                                if let Some(m) = reply.message {
-                                    messages.push(m.to_string());
-                                }
-                            }
-                        }
                     }
                 }
                 handled += 1;
@@ -262,7 +252,8 @@ pub fn run_hooked(
     panic!("step cap reached: livelock?\n{timeline:#?}");
 }
 
-/// Feeds `bytes` as the growing prefix; true when the machine took a complete answer.
+/// Feeds `bytes` through an `Exchange`, as a driver reads them (whole, byte by byte, or in two
+/// pieces), then the end of the stream if the machine still wants more.
 fn feed_bytes(
     poller: &mut JobPoller,
     now: Instant,
@@ -271,43 +262,41 @@ fn feed_bytes(
     feed: Feed,
     messages: &mut Vec<String>,
     job_ids: &mut Vec<String>,
-) -> bool {
-    let n = bytes.len().min(rx.len());
+) {
+    let n = bytes.len();
     let cuts: Vec<usize> = match feed {
         Feed::Whole => vec![n],
         Feed::ByteByByte => (1..=n).collect(),
         Feed::SplitAt(k) => vec![k.min(n), n],
     };
-    let mut filled = 0;
-    for cut in cuts {
-        if cut <= filled {
+    let mut exchange = Exchange::new();
+    let mut sent = 0;
+    for cut in cuts.into_iter().chain([n]) {
+        let free = exchange.free(rx);
+        let piece = cut.saturating_sub(sent).min(free.len());
+        if piece == 0 && sent < n {
             continue;
         }
-        rx[filled..cut].copy_from_slice(&bytes[filled..cut]);
-        filled = cut;
-        match poller
-            .handle_response(now, rx, filled)
-            .expect("handle_response")
+        // Everything sent and the machine still reads: the peer closes (piece 0).
+        free[..piece].copy_from_slice(&bytes[sent..sent + piece]);
+        sent += piece;
+        match exchange
+            .read(poller, now, rx, piece)
+            .expect("request in flight")
         {
-            Received::NeedMore => {}
-            Received::Complete(reply) => {
+            AfterRead::ReadMore => {}
+            AfterRead::Answered(reply) => {
                 if let Some(m) = reply.message {
                     messages.push(m.to_string());
                 }
                 if let Some(jobs) = reply.jobs {
                     job_ids.extend(jobs.iter().map(|id| id.to_string()));
                 }
-                return true;
+                return;
             }
-            Received::Invalid(_) => return true,
-            _ => return true,
+            _ => return,
         }
     }
-    if bytes.len() > rx.len() {
-        // The answer does not fit: the machine has said what it makes of a full buffer.
-        return true;
-    }
-    false
 }
 
 pub fn secs(t: Instant) -> String {

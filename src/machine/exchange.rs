@@ -1,0 +1,260 @@
+//! [`Exchange`]: reading one answer, the same way in every driver.
+//!
+//! What every read loop used to repeat lives here: the bytes filled so far, the end of the
+//! stream, a full buffer. Whether the connection is kept is the machine's to say (it queues
+//! `Close` for every reason to close: the server closes it, it sent bytes after the answer, the
+//! answer was cut or unreadable, the request failed), so a driver only connects, writes, reads
+//! and sleeps.
+
+use crate::action::{Received, Reply};
+use crate::error::{Error, TransportError};
+use crate::time::Instant;
+
+use super::JobPoller;
+
+/// A machine with one request in flight: the inputs an [`Exchange`] feeds. Implemented by
+/// [`JobPoller`] and [`JobSet`](crate::JobSet) (its active job).
+pub trait Machine {
+    /// See [`JobPoller::handle_response`].
+    fn handle_response<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<Received<'r>, Error>;
+    /// See [`JobPoller::handle_eof`].
+    fn handle_eof<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<Received<'r>, Error>;
+    /// See [`JobPoller::handle_transport_error`].
+    fn handle_transport_error(&mut self, now: Instant, error: TransportError);
+    /// See [`JobPoller::handle_timeout`].
+    fn handle_timeout(&mut self, now: Instant);
+}
+
+impl Machine for JobPoller {
+    fn handle_response<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<Received<'r>, Error> {
+        JobPoller::handle_response(self, now, rx, filled)
+    }
+    fn handle_eof<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<Received<'r>, Error> {
+        JobPoller::handle_eof(self, now, rx, filled)
+    }
+    fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
+        JobPoller::handle_transport_error(self, now, error);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        JobPoller::handle_timeout(self, now);
+    }
+}
+
+/// What the driver does after feeding bytes to an [`Exchange`].
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum AfterRead<'r> {
+    /// Read more into [`Exchange::free`], until the request's deadline (then
+    /// `handle_timeout`).
+    ReadMore,
+    /// The answer is complete; here is what it said (for an observer). Drain `poll` next.
+    Answered(Reply<'r>),
+    /// The answer was cut, too large or unreadable; the machine has decided what follows.
+    /// Drain `poll` next.
+    Failed,
+}
+
+/// One request's answer being read into the caller's receive buffer.
+///
+/// ```text
+/// let mut exchange = Exchange::new();
+/// loop {
+///     let n = read(exchange.free(&mut rx))?;      // 0 at the end of the stream
+///     match exchange.read(&mut job, now, &mut rx, n)? {
+///         AfterRead::ReadMore => continue,
+///         _ => break,                             // then drain poll (it may say Close)
+///     }
+/// }
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Exchange {
+    filled: usize,
+}
+
+impl Exchange {
+    /// An exchange with nothing read yet: start one for each request sent.
+    pub const fn new() -> Self {
+        Exchange { filled: 0 }
+    }
+
+    /// Bytes of the answer read so far, at the start of the receive buffer.
+    pub const fn filled(&self) -> usize {
+        self.filled
+    }
+
+    /// Where the next read goes: the receive buffer after the bytes already read. Never empty
+    /// while [`AfterRead::ReadMore`] is the answer (a full buffer is an answer too large).
+    pub fn free<'b>(&self, rx: &'b mut [u8]) -> &'b mut [u8] {
+        rx.get_mut(self.filled..).unwrap_or_default()
+    }
+
+    /// Feeds the `n` bytes just read into [`free`](Self::free); `n == 0` is the end of the
+    /// stream. The machine may rewrite `rx` in place (chunked framing removed).
+    pub fn read<'r, M: Machine + ?Sized>(
+        &mut self,
+        machine: &mut M,
+        now: Instant,
+        rx: &'r mut [u8],
+        n: usize,
+    ) -> Result<AfterRead<'r>, Error> {
+        let capacity = rx.len();
+        let end_of_stream = n == 0;
+        let received = if end_of_stream {
+            machine.handle_eof(now, rx, self.filled)?
+        } else {
+            self.filled = self.filled.saturating_add(n).min(capacity);
+            machine.handle_response(now, rx, self.filled)?
+        };
+        Ok(match received {
+            Received::Complete(reply) => AfterRead::Answered(reply),
+            Received::NeedMore if !end_of_stream && self.filled < capacity => AfterRead::ReadMore,
+            Received::NeedMore => {
+                // The machine judges the end of the stream and a full buffer itself (cut, too
+                // large) and never asks for more then; were it to, the request has failed.
+                machine.handle_transport_error(now, TransportError::ReadFailed);
+                AfterRead::Failed
+            }
+            _ => AfterRead::Failed,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::action::{Action, Connection};
+    use crate::config::{Config, Submit};
+    use crate::dialect::Dialect;
+    use crate::http::{Auth, Authority};
+
+    fn config() -> Config<'static> {
+        Config::new(
+            Authority {
+                host: "cluster",
+                port: 443,
+                tls: true,
+            },
+            Auth::None,
+            Dialect::default(),
+        )
+    }
+
+    /// What each read gave, without the reply (which borrows the buffer).
+    #[derive(Debug, PartialEq)]
+    enum Kind {
+        ReadMore,
+        Answered,
+        Failed,
+    }
+
+    /// A machine with its submit in flight, and what `poll` said after `answer` was fed in
+    /// the pieces given (0: end of stream).
+    fn feed(
+        answer: &[u8],
+        pieces: &[usize],
+        rx_len: usize,
+    ) -> (std::vec::Vec<Kind>, std::vec::Vec<Action>) {
+        let cfg = config();
+        let op = Submit::post("/api/storage/volumes", b"{}");
+        let mut job = JobPoller::submit(&cfg, &op, Instant::ZERO).expect("valid");
+        let mut tx = [0u8; 512];
+        assert!(matches!(
+            job.poll(&cfg, &op, Instant::ZERO, &mut tx),
+            Ok(Action::SendRequest(s)) if s.connection == Connection::Fresh
+        ));
+        let mut rx = std::vec![0u8; rx_len];
+        let mut exchange = Exchange::new();
+        let mut steps = std::vec::Vec::new();
+        let mut sent = 0;
+        for &piece in pieces {
+            let free = exchange.free(&mut rx);
+            let n = piece.min(free.len()).min(answer.len() - sent);
+            free[..n].copy_from_slice(&answer[sent..sent + n]);
+            sent += n;
+            let step = match exchange
+                .read(&mut job, Instant::ZERO, &mut rx, n)
+                .expect("in flight")
+            {
+                AfterRead::ReadMore => Kind::ReadMore,
+                AfterRead::Answered(_) => Kind::Answered,
+                _ => Kind::Failed,
+            };
+            let done = step != Kind::ReadMore;
+            steps.push(step);
+            if done {
+                break;
+            }
+        }
+        let mut actions = std::vec::Vec::new();
+        for _ in 0..4 {
+            match job.poll(&cfg, &op, Instant::ZERO, &mut tx) {
+                Ok(Action::Event(e)) => actions.push(Action::Event(e)),
+                Ok(action) => {
+                    actions.push(action);
+                    if action != Action::Close {
+                        break;
+                    }
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        (steps, actions)
+    }
+
+    const ACCEPTED: &[u8] =
+        b"HTTP/1.1 202 Accepted\r\nContent-Length: 20\r\n\r\n{\"job\":{\"uuid\":\"u\"}}";
+
+    #[test]
+    fn the_machine_keeps_a_connection_only_after_a_clean_answer() {
+        let n = ACCEPTED.len();
+        // Whole, in pieces: the connection stays (no Close before the sleep).
+        let (steps, actions) = feed(ACCEPTED, &[n], 1024);
+        assert_eq!(steps, [Kind::Answered]);
+        assert!(!actions.contains(&Action::Close), "{actions:?}");
+        let (steps, actions) = feed(ACCEPTED, &[10, 10, n], 1024);
+        assert_eq!(steps, [Kind::ReadMore, Kind::ReadMore, Kind::Answered]);
+        assert!(!actions.contains(&Action::Close), "{actions:?}");
+        // Bytes after the answer: never read as the next answer, so the connection goes.
+        let mut extra = ACCEPTED.to_vec();
+        extra.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        let (_, actions) = feed(&extra, &[extra.len()], 1024);
+        assert_eq!(actions.first(), Some(&Action::Close), "{actions:?}");
+    }
+
+    #[test]
+    fn the_end_of_the_stream_and_a_full_buffer_end_the_exchange() {
+        // The peer closes mid-answer: cut, and the submit's fate is unknown.
+        let (steps, actions) = feed(ACCEPTED, &[30, 0], 1024);
+        assert_eq!(steps, [Kind::ReadMore, Kind::Failed]);
+        assert_eq!(actions.first(), Some(&Action::Close));
+        assert!(actions.contains(&Action::Done(crate::Outcome::SubmitOutcomeUnknown)));
+        // A receive buffer too small for the answer: the exchange ends, never a read into
+        // nothing.
+        let (steps, actions) = feed(ACCEPTED, &[16, 16, 16], 32);
+        assert_eq!(steps, [Kind::ReadMore, Kind::Failed]);
+        assert_eq!(actions.first(), Some(&Action::Close));
+    }
+}
