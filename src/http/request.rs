@@ -231,7 +231,7 @@ impl Request<'_> {
     }
 
     /// The checks of the configuration strings: host, user agent, credentials, extra headers.
-    /// A machine runs them once per configuration (see [`Request::config_digest`]).
+    /// Run on every request written: no cache can let a changed string through unchecked.
     fn validate_config(&self) -> Result<(), RequestError> {
         validate_host(self.authority.host)?;
         check_bytes(
@@ -271,39 +271,6 @@ impl Request<'_> {
             )?;
         }
         Ok(())
-    }
-
-    /// A digest of the strings [`Request::validate_config`] checks, so a machine can tell that
-    /// the configuration it validated is the one it is given again (word-at-a-time, cheap next
-    /// to the checks). Never zero, so zero can mean "nothing validated yet".
-    pub(crate) fn config_digest(&self) -> u32 {
-        let mut h = Digest::new();
-        h.add(self.authority.host.as_bytes());
-        h.add(self.user_agent.as_bytes());
-        match self.auth {
-            Auth::None => h.add(b"\0"),
-            Auth::Basic { user, password } => {
-                h.add(b"\x01");
-                h.add(user.as_bytes());
-                h.add(password.as_bytes());
-            }
-            Auth::Header(value) => {
-                h.add(b"\x02");
-                h.add(value.as_bytes());
-            }
-        }
-        for (name, value) in self.headers {
-            h.add(name.as_bytes());
-            h.add(value.as_bytes());
-        }
-        h.finish()
-    }
-
-    /// [`Request::write`] for a request whose configuration strings passed
-    /// [`Request::validate_config`] already: only the path and the query are checked.
-    pub(crate) fn write_validated_config(&self, buf: &mut [u8]) -> Result<usize, RequestError> {
-        self.validate_target()?;
-        self.emit_into(buf)
     }
 
     fn emit_into(&self, buf: &mut [u8]) -> Result<usize, RequestError> {
@@ -417,42 +384,6 @@ impl<'b> Sink<'b> {
         let hi = HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0');
         let lo = HEX.get(usize::from(byte & 0x0f)).copied().unwrap_or(b'0');
         self.put(&[b'%', hi, lo]);
-    }
-}
-
-/// A multiply-rotate digest over whole words (FxHash-like), each input length-delimited.
-struct Digest(u64);
-
-impl Digest {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-
-    fn new() -> Self {
-        Digest(0)
-    }
-
-    fn word(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(Self::K);
-    }
-
-    fn add(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(chunk);
-            self.word(u64::from_le_bytes(w));
-        }
-        let mut w = [0u8; 8];
-        let tail = chunks.remainder();
-        if let Some(dst) = w.get_mut(..tail.len()) {
-            dst.copy_from_slice(tail);
-        }
-        self.word(u64::from_le_bytes(w));
-        self.word(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
-    }
-
-    fn finish(&self) -> u32 {
-        let folded = (self.0 >> 32) as u32 ^ self.0 as u32;
-        folded.max(1)
     }
 }
 

@@ -27,7 +27,7 @@ impl JobPoller {
         if filled > rx.len() {
             return Err(Error::FilledBeyondBuffer);
         }
-        let parsed = in_flight.parser.parse_lazy_date(rx, filled);
+        let parsed = in_flight.parser.parse(rx, filled);
         self.finish_parse(now, parsed, rx, filled, false)
     }
 
@@ -46,7 +46,7 @@ impl JobPoller {
         if filled > rx.len() {
             return Err(Error::FilledBeyondBuffer);
         }
-        let parsed = in_flight.parser.parse_eof_lazy_date(rx, filled);
+        let parsed = in_flight.parser.parse_eof(rx, filled);
         self.finish_parse(now, parsed, rx, filled, true)
     }
 

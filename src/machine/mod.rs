@@ -128,9 +128,6 @@ pub struct JobPoller {
     /// The server's change marker, for long polls.
     marker: ChangeMarker,
     submit_fingerprint: u32,
-    /// Digest of the configuration strings the last job GET was written with (they were
-    /// validated then); zero before the first.
-    config_digest: u32,
     started: Instant,
     deadline: Instant,
     last_now: Instant,
@@ -162,7 +159,6 @@ impl JobPoller {
             last_seen: LastSeen::NOTHING,
             marker: ChangeMarker::NONE,
             submit_fingerprint: 0,
-            config_digest: 0,
             started: now,
             deadline: now.saturating_add(cfg.policy.deadline),
             last_now: now,

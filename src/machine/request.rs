@@ -252,15 +252,8 @@ impl JobPoller {
             body: None,
             connection_close: false,
         };
-        // The configuration strings are checked once per configuration, not on every poll.
-        let digest = request.config_digest();
-        let written = if digest == self.config_digest {
-            request.write_validated_config(tx)
-        } else {
-            request.write(tx)
-        };
-        let len = written.map_err(request_error)?;
-        self.config_digest = digest;
+        // Every caller string is checked for CR, LF and NUL on every write.
+        let len = request.write(tx).map_err(request_error)?;
         // A poll redone after a stale connection goes on a fresh one.
         let reuse = self.conn.reusable(now) && !self.stale_retry;
         if !reuse && self.conn != Conn::Closed {
@@ -299,7 +292,7 @@ impl JobPoller {
             sent_at: now,
             hold_secs: 0,
             reused: false,
-            parser: ResponseParser::new(cfg.http_limits),
+            parser: ResponseParser::new(cfg.http_limits).lazy_date(),
         });
     }
 

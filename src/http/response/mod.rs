@@ -15,23 +15,16 @@
 //! - httparse is stateless, so an incomplete head is re-read from its start on each call (at most
 //!   `max_head_len` bytes); body framing and the chunked decoder only look at new bytes.
 
+mod dates;
+mod framing;
+mod head;
+
 use core::time::Duration;
 
-#[cfg(feature = "http-date")]
-use super::date::parse_http_date;
+use framing::Chunked;
+use head::Dates;
 
-/// An HTTP-date as Unix seconds, when the parser reads dates (feature `http-date`).
-#[cfg(feature = "http-date")]
-fn read_http_date(value: &[u8]) -> Option<u64> {
-    parse_http_date(value)
-}
-
-/// Without the feature `http-date` the parser reads no date: a `Retry-After` date counts as
-/// absent (the policy's own backoff applies) and [`Response::date`] is `None`.
-#[cfg(not(feature = "http-date"))]
-fn read_http_date(_value: &[u8]) -> Option<u64> {
-    None
-}
+pub use dates::RetryAfter;
 
 /// The most headers a head may have (the size of the parser's stack array).
 const MAX_HEADERS: usize = 32;
@@ -128,38 +121,6 @@ impl Response {
             }
         }
         found
-    }
-}
-
-/// A `Retry-After` value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub enum RetryAfter {
-    /// Delta-seconds (capped at `u32::MAX`).
-    Seconds(u32),
-    /// An HTTP-date, as Unix seconds.
-    Date(u64),
-}
-
-impl RetryAfter {
-    /// The wait it asks for. A date is measured against the response's own `Date` (never a
-    /// device clock): `None` when it is a date and `date` is `None`. Past dates give zero.
-    pub fn delay(self, date: Option<u64>) -> Option<Duration> {
-        match self {
-            RetryAfter::Seconds(s) => Some(Duration::from_secs(u64::from(s))),
-            RetryAfter::Date(at) => date.map(|now| Duration::from_secs(at.saturating_sub(now))),
-        }
-    }
-
-    /// Reads a `Retry-After` field value; `None` when it is neither form (or a date, without the
-    /// feature `http-date`).
-    pub fn parse(value: &[u8]) -> Option<RetryAfter> {
-        let value = value.trim_ascii();
-        match parse_decimal(value) {
-            Some(n) => Some(RetryAfter::Seconds(u32::try_from(n).unwrap_or(u32::MAX))),
-            None => read_http_date(value).map(RetryAfter::Date),
-        }
     }
 }
 
@@ -291,13 +252,15 @@ fn index(at: u32) -> usize {
     usize::try_from(at).unwrap_or(usize::MAX)
 }
 
-/// [`Limits`] as the parser applies them, in 9 bytes instead of 24.
+/// [`Limits`] as the parser applies them, and the date option, in 10 bytes instead of 24.
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct Bounds {
     max_head_len: u32,
     max_body_len: u32,
     max_headers: u8,
+    /// Which answers get their `Date` read (in the struct's padding).
+    dates: Dates,
 }
 
 impl Bounds {
@@ -319,6 +282,7 @@ impl Bounds {
             } else {
                 limits.max_headers as u8
             },
+            dates: Dates::All,
         }
     }
 
@@ -452,27 +416,6 @@ enum Phase {
     Failed(HttpError),
 }
 
-/// Cursors of the in-place chunked decoder: raw bytes before `read` are processed; decoded
-/// body bytes are `body_start..write` (always `write <= read`).
-#[derive(Clone, Copy, Debug)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-struct Chunked {
-    read: usize,
-    write: usize,
-    /// How far a line without its LF has been searched, so no byte is searched twice.
-    scanned: usize,
-    state: ChunkState,
-}
-
-#[derive(Clone, Copy, Debug)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-enum ChunkState {
-    Size,
-    Data { remaining: u64 },
-    DataEnd,
-    Trailer,
-}
-
 impl ResponseParser {
     /// A parser for one response at the start of the buffer.
     pub const fn new(limits: Limits) -> Self {
@@ -482,6 +425,13 @@ impl ResponseParser {
             phase: Phase::Head,
             response: Facts::EMPTY,
         }
+    }
+
+    /// The same parser, filling [`Response::date`] only when `Retry-After` is an HTTP-date
+    /// (the only use a job machine has for it): no date parse on other answers.
+    pub const fn lazy_date(mut self) -> Self {
+        self.limits.dates = Dates::ForRetryAfter;
+        self
     }
 
     /// Forgets everything, ready for a new response at the start of a (compacted) buffer.
@@ -505,28 +455,9 @@ impl ResponseParser {
     /// buf.len()` and the response is still incomplete, returns the matching *TooLarge error
     /// (the caller cannot give more room).
     pub fn parse(&mut self, buf: &mut [u8], filled: usize) -> Result<Status, HttpError> {
-        self.parse_dates(buf, filled, Dates::All)
-    }
-
-    /// [`ResponseParser::parse`] with [`Response::date`] filled only when `Retry-After` is an
-    /// HTTP-date (the only use a job machine has for it): no date parse on other answers.
-    pub(crate) fn parse_lazy_date(
-        &mut self,
-        buf: &mut [u8],
-        filled: usize,
-    ) -> Result<Status, HttpError> {
-        self.parse_dates(buf, filled, Dates::ForRetryAfter)
-    }
-
-    fn parse_dates(
-        &mut self,
-        buf: &mut [u8],
-        filled: usize,
-        dates: Dates,
-    ) -> Result<Status, HttpError> {
         let buf = usable(buf);
         let filled = filled.min(buf.len());
-        let status = self.advance(buf, filled, dates)?;
+        let status = self.advance(buf, filled)?;
         if status == Status::Partial && filled >= buf.len() {
             let error = match self.phase {
                 Phase::Head => HttpError::HeadTooLarge {
@@ -545,27 +476,9 @@ impl ResponseParser {
     /// The peer closed the stream cleanly after `filled` bytes: completes a close-delimited body;
     /// anything else incomplete is `Truncated` (or `NoResponse` when `filled == 0`).
     pub fn parse_eof(&mut self, buf: &mut [u8], filled: usize) -> Result<Status, HttpError> {
-        self.parse_eof_dates(buf, filled, Dates::All)
-    }
-
-    /// [`ResponseParser::parse_eof`] reading `Date` as [`ResponseParser::parse_lazy_date`] does.
-    pub(crate) fn parse_eof_lazy_date(
-        &mut self,
-        buf: &mut [u8],
-        filled: usize,
-    ) -> Result<Status, HttpError> {
-        self.parse_eof_dates(buf, filled, Dates::ForRetryAfter)
-    }
-
-    fn parse_eof_dates(
-        &mut self,
-        buf: &mut [u8],
-        filled: usize,
-        dates: Dates,
-    ) -> Result<Status, HttpError> {
         let buf = usable(buf);
         let filled = filled.min(buf.len());
-        let status = self.advance(buf, filled, dates)?;
+        let status = self.advance(buf, filled)?;
         if status != Status::Partial {
             return Ok(status);
         }
@@ -597,13 +510,8 @@ impl ResponseParser {
     }
 
     /// Processes what `buf[..filled]` adds; no buffer-full rule (the callers apply theirs).
-    fn advance(
-        &mut self,
-        buf: &mut [u8],
-        filled: usize,
-        dates: Dates,
-    ) -> Result<Status, HttpError> {
-        match self.step(buf, filled, dates) {
+    fn advance(&mut self, buf: &mut [u8], filled: usize) -> Result<Status, HttpError> {
+        match self.step(buf, filled) {
             Ok(true) => {
                 self.phase = Phase::Done;
                 Ok(Status::Complete(self.response.response()))
@@ -614,9 +522,9 @@ impl ResponseParser {
     }
 
     /// Returns whether the response is complete.
-    fn step(&mut self, buf: &mut [u8], filled: usize, dates: Dates) -> Result<bool, HttpError> {
+    fn step(&mut self, buf: &mut [u8], filled: usize) -> Result<bool, HttpError> {
         if let Phase::Head = self.phase {
-            if !self.parse_head(buf, filled, dates)? {
+            if !self.parse_head(buf, filled)? {
                 return Ok(false);
             }
         }
@@ -652,531 +560,6 @@ impl ResponseParser {
             Phase::Failed(e) => Err(e),
         }
     }
-
-    /// Parses heads (skipping 1xx) until the final one; returns whether it was found and the
-    /// body phase set.
-    fn parse_head(&mut self, buf: &[u8], filled: usize, dates: Dates) -> Result<bool, HttpError> {
-        // Each pass either returns or moves `head_start` forward by a whole head.
-        while let Some(avail) = buf.get(index(self.head_start)..filled) {
-            let region = avail.get(..self.limits.head_len()).unwrap_or(avail);
-            let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let max_headers = self.limits.headers();
-            let headers = storage.get_mut(..max_headers).unwrap_or(&mut []);
-            let mut head = httparse::Response::new(headers);
-            let len = match head.parse(region) {
-                Ok(httparse::Status::Complete(len)) => len,
-                Ok(httparse::Status::Partial) => {
-                    if avail.len() >= self.limits.head_len() {
-                        return Err(HttpError::HeadTooLarge {
-                            limit: self.limits.head_len(),
-                        });
-                    }
-                    return Ok(false);
-                }
-                Err(e) => return Err(map_httparse_error(e, region, max_headers)),
-            };
-            let code = head.code.unwrap_or(0);
-            let minor = head.version.unwrap_or(1);
-            let head_end = index(self.head_start).saturating_add(len);
-            let leading = region
-                .iter()
-                .take_while(|&&b| b == b'\r' || b == b'\n')
-                .count();
-            let line_start = index(self.head_start).saturating_add(leading);
-            match code {
-                0..=99 => {
-                    return Err(HttpError::Malformed {
-                        kind: MalformedKind::StatusLine,
-                    });
-                }
-                101 => return Err(HttpError::UnexpectedSwitchingProtocols),
-                100..=199 => {
-                    self.head_start = offset(head_end);
-                    continue;
-                }
-                _ => {}
-            }
-            let info = HeadInfo::read(head.headers, dates);
-            let mut facts = Facts {
-                content_length: 0,
-                date: info.date.unwrap_or(0),
-                retry_after: match info.retry_after {
-                    Some(RetryAfter::Seconds(n)) => u64::from(n),
-                    Some(RetryAfter::Date(d)) => d,
-                    None => 0,
-                },
-                keep_alive_secs: info.keep_alive_timeout.map_or(0, |t| t.as_secs()),
-                head_start: offset(line_start),
-                body_start: offset(head_end),
-                body_end: offset(head_end),
-                consumed: offset(head_end),
-                status: code,
-                minor_version: minor,
-                flags: 0,
-            };
-            if let Ok(Some(n)) = info.content_length {
-                facts.content_length = n;
-                facts.set(Facts::HAS_CONTENT_LENGTH, true);
-            }
-            facts.set(
-                Facts::KEEP_ALIVE,
-                if minor == 0 {
-                    info.keep_alive_token && !info.close
-                } else {
-                    !info.close
-                },
-            );
-            facts.set(
-                Facts::HAS_KEEP_ALIVE_TIMEOUT,
-                info.keep_alive_timeout.is_some(),
-            );
-            facts.set(
-                Facts::RETRY_AFTER_SECONDS,
-                matches!(info.retry_after, Some(RetryAfter::Seconds(_))),
-            );
-            facts.set(
-                Facts::RETRY_AFTER_DATE,
-                matches!(info.retry_after, Some(RetryAfter::Date(_))),
-            );
-            facts.set(Facts::HAS_DATE, info.date.is_some());
-            self.response = facts;
-            self.phase = self.body_phase(buf, &info, head_end)?;
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
-    /// Chooses the body framing for a final head ending at `head_end`.
-    fn body_phase(
-        &mut self,
-        buf: &[u8],
-        info: &HeadInfo,
-        head_end: usize,
-    ) -> Result<Phase, HttpError> {
-        if matches!(self.response.status, 204 | 304) {
-            return Ok(Phase::Fixed { end: head_end });
-        }
-        if !info.identity_encoding {
-            return Err(HttpError::UnsupportedContentEncoding);
-        }
-        if info.transfer_encoding_present {
-            if info.content_length_present {
-                return Err(HttpError::ConflictingFraming);
-            }
-            if !info.chunked_only {
-                return Err(HttpError::UnsupportedTransferEncoding);
-            }
-            self.response.set(Facts::CHUNKED, true);
-            if self.response.minor_version == 0 {
-                self.response.set(Facts::KEEP_ALIVE, false);
-            }
-            return Ok(Phase::Chunked(Chunked {
-                read: head_end,
-                write: head_end,
-                scanned: head_end,
-                state: ChunkState::Size,
-            }));
-        }
-        match info.content_length? {
-            Some(n) => {
-                let room = buf.len().saturating_sub(head_end);
-                let fits = usize::try_from(n)
-                    .ok()
-                    .filter(|&n| n <= self.limits.body_len() && n <= room);
-                match fits {
-                    Some(n) => Ok(Phase::Fixed {
-                        end: head_end.saturating_add(n),
-                    }),
-                    None => Err(self.body_too_large(buf, Some(n))),
-                }
-            }
-            None => {
-                self.response.set(Facts::KEEP_ALIVE, false);
-                Ok(Phase::UntilClose)
-            }
-        }
-    }
-
-    /// Advances the chunked decoder over the new bytes; returns whether the last chunk and the
-    /// trailers are done.
-    fn step_chunked(
-        &self,
-        buf: &mut [u8],
-        filled: usize,
-        c: &mut Chunked,
-    ) -> Result<bool, HttpError> {
-        // Every pass consumes at least one byte or returns.
-        loop {
-            match c.state {
-                ChunkState::Size | ChunkState::Trailer => {
-                    let Some(line) = take_line(buf, filled, c)? else {
-                        return Ok(false);
-                    };
-                    let line_start = c.read;
-                    c.read = line.end;
-                    c.scanned = line.end;
-                    let text = buf.get(line_start..line.content_end).unwrap_or(&[]);
-                    if let ChunkState::Trailer = c.state {
-                        if text.is_empty() {
-                            return Ok(true);
-                        }
-                        if !is_valid_field_line(text) {
-                            return Err(HttpError::InvalidChunk { offset: line_start });
-                        }
-                        continue;
-                    }
-                    let size = parse_chunk_size(text)
-                        .ok_or(HttpError::InvalidChunk { offset: line_start })?;
-                    if size == 0 {
-                        c.state = ChunkState::Trailer;
-                        continue;
-                    }
-                    let decoded = c.write.saturating_sub(self.response.body_start());
-                    let total = u64::try_from(decoded)
-                        .unwrap_or(u64::MAX)
-                        .saturating_add(size);
-                    let max = u64::try_from(self.limits.body_len()).unwrap_or(u64::MAX);
-                    // The raw chunk and its CRLF must also fit in the buffer.
-                    let raw_end = u64::try_from(c.read)
-                        .unwrap_or(u64::MAX)
-                        .saturating_add(size)
-                        .saturating_add(2);
-                    let len = u64::try_from(buf.len()).unwrap_or(u64::MAX);
-                    if total > max || raw_end > len {
-                        return Err(self.body_too_large(buf, None));
-                    }
-                    c.state = ChunkState::Data { remaining: size };
-                }
-                ChunkState::Data { remaining } => {
-                    let available = filled.saturating_sub(c.read);
-                    let n = usize::try_from(remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(available);
-                    if n == 0 {
-                        return Ok(false);
-                    }
-                    let src_end = c.read.checked_add(n).filter(|&e| e <= buf.len());
-                    let Some(src_end) = src_end else {
-                        return Ok(false);
-                    };
-                    if c.write > c.read {
-                        return Ok(false);
-                    }
-                    if c.write < c.read {
-                        // Moves the chunk data down over the chunk framing in one `memmove`.
-                        // The source range ends at the window's own length and starts no
-                        // later, and the data lands at 0: `copy_within`'s bounds assertion is
-                        // then provably true, so the release build keeps no panic path here
-                        // (checked by `.ci/panic-paths`).
-                        let shift = c.read.saturating_sub(c.write);
-                        if let Some(window) = buf.get_mut(c.write..src_end) {
-                            let len = window.len();
-                            if shift <= len {
-                                window.copy_within(shift..len, 0);
-                            }
-                        }
-                    }
-                    c.read = src_end;
-                    c.write = c.write.saturating_add(n);
-                    c.scanned = c.read;
-                    let left = remaining.saturating_sub(u64::try_from(n).unwrap_or(u64::MAX));
-                    c.state = if left == 0 {
-                        ChunkState::DataEnd
-                    } else {
-                        ChunkState::Data { remaining: left }
-                    };
-                }
-                ChunkState::DataEnd => {
-                    let tail = buf.get(c.read..filled).unwrap_or(&[]);
-                    match tail {
-                        [b'\r', b'\n', ..] => {
-                            c.read = c.read.saturating_add(2);
-                            c.scanned = c.read;
-                            c.state = ChunkState::Size;
-                        }
-                        [] | [b'\r'] => return Ok(false),
-                        [b'\r', _, ..] => {
-                            return Err(HttpError::InvalidChunk {
-                                offset: c.read.saturating_add(1),
-                            });
-                        }
-                        _ => return Err(HttpError::InvalidChunk { offset: c.read }),
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// A complete line in the chunked section: content ends before the CR, the line after the LF.
-struct Line {
-    content_end: usize,
-    end: usize,
-}
-
-/// Finds the line starting at `c.read`; `None` while its LF has not arrived.
-fn take_line(buf: &[u8], filled: usize, c: &mut Chunked) -> Result<Option<Line>, HttpError> {
-    let from = c.scanned.max(c.read);
-    let new = buf.get(from..filled).unwrap_or(&[]);
-    match new.iter().position(|&b| b == b'\n') {
-        Some(pos) => {
-            let lf = from.saturating_add(pos);
-            let end = lf.saturating_add(1);
-            if end.saturating_sub(c.read) > MAX_CHUNK_LINE {
-                return Err(HttpError::InvalidChunk { offset: c.read });
-            }
-            let cr = lf.checked_sub(1).filter(|&cr| cr >= c.read);
-            match cr.and_then(|cr| buf.get(cr)) {
-                Some(b'\r') => Ok(Some(Line {
-                    content_end: lf.saturating_sub(1),
-                    end,
-                })),
-                _ => Err(HttpError::InvalidChunk { offset: lf }),
-            }
-        }
-        None => {
-            c.scanned = filled.max(from);
-            if filled.saturating_sub(c.read) >= MAX_CHUNK_LINE {
-                return Err(HttpError::InvalidChunk { offset: c.read });
-            }
-            Ok(None)
-        }
-    }
-}
-
-/// `chunk-size [ chunk-ext ]` (RFC 9112 section 7.1.1); extensions are checked for stray
-/// control bytes and otherwise ignored.
-fn parse_chunk_size(line: &[u8]) -> Option<u64> {
-    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-    if digits == 0 {
-        return None;
-    }
-    let (hex, ext) = line.split_at_checked(digits)?;
-    let mut size = 0u64;
-    for &b in hex {
-        let v = match b {
-            b'0'..=b'9' => b.wrapping_sub(b'0'),
-            b'a'..=b'f' => b.wrapping_sub(b'a').wrapping_add(10),
-            _ => b.wrapping_sub(b'A').wrapping_add(10),
-        };
-        size = size.checked_mul(16)?.checked_add(u64::from(v))?;
-    }
-    let ext = ext.trim_ascii_start();
-    if ext.is_empty() {
-        return Some(size);
-    }
-    let valid =
-        ext.first() == Some(&b';') && ext.iter().all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t');
-    valid.then_some(size)
-}
-
-/// A trailer field line: a token name, `:`, a value without control bytes other than HTAB.
-fn is_valid_field_line(line: &[u8]) -> bool {
-    let Some(colon) = line.iter().position(|&b| b == b':') else {
-        return false;
-    };
-    let Some((name, value)) = line.split_at_checked(colon) else {
-        return false;
-    };
-    !name.is_empty()
-        && name.iter().all(|&b| is_tchar(b))
-        && value
-            .iter()
-            .all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
-}
-
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// Digits only (at least one), saturating at `u64::MAX`.
-fn parse_decimal(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(s.iter().fold(0u64, |acc, &b| {
-        acc.saturating_mul(10)
-            .saturating_add(u64::from(b.wrapping_sub(b'0')))
-    }))
-}
-
-/// Digits only, `None` when empty, not digits, or above `u64::MAX`.
-fn parse_decimal_exact(s: &[u8]) -> Option<u64> {
-    if s.is_empty() {
-        return None;
-    }
-    s.iter().try_fold(0u64, |acc, &b| {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        acc.checked_mul(10)?
-            .checked_add(u64::from(b.wrapping_sub(b'0')))
-    })
-}
-
-fn map_httparse_error(e: httparse::Error, region: &[u8], max_headers: usize) -> HttpError {
-    let kind = match e {
-        httparse::Error::TooManyHeaders => {
-            return HttpError::TooManyHeaders { limit: max_headers };
-        }
-        httparse::Error::Version => {
-            // A well-formed `HTTP/<digit>` that is not 1.0 or 1.1 is a version we do not speak.
-            let start = region
-                .iter()
-                .position(|&b| b != b'\r' && b != b'\n')
-                .unwrap_or(0);
-            let line = region.get(start..).unwrap_or(&[]);
-            if line.len() > 5
-                && line.starts_with(b"HTTP/")
-                && line.get(5).is_some_and(u8::is_ascii_digit)
-            {
-                return HttpError::UnsupportedVersion;
-            }
-            MalformedKind::Version
-        }
-        httparse::Error::Status => MalformedKind::StatusLine,
-        httparse::Error::HeaderName => MalformedKind::HeaderName,
-        httparse::Error::HeaderValue => MalformedKind::HeaderValue,
-        httparse::Error::NewLine => MalformedKind::NewLine,
-        httparse::Error::Token => MalformedKind::Other,
-    };
-    HttpError::Malformed { kind }
-}
-
-/// Which answers get their `Date` header parsed.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Dates {
-    /// Every answer (the public parser).
-    All,
-    /// Only an answer whose `Retry-After` is an HTTP-date.
-    ForRetryAfter,
-}
-
-/// The header facts of a final head.
-struct HeadInfo {
-    content_length: Result<Option<u64>, HttpError>,
-    content_length_present: bool,
-    transfer_encoding_present: bool,
-    /// Exactly one coding, `chunked`, over all Transfer-Encoding fields.
-    chunked_only: bool,
-    identity_encoding: bool,
-    close: bool,
-    keep_alive_token: bool,
-    keep_alive_timeout: Option<Duration>,
-    retry_after: Option<RetryAfter>,
-    date: Option<u64>,
-}
-
-impl HeadInfo {
-    fn read(headers: &[httparse::Header<'_>], dates: Dates) -> HeadInfo {
-        let mut info = HeadInfo {
-            content_length: Ok(None),
-            content_length_present: false,
-            transfer_encoding_present: false,
-            chunked_only: false,
-            identity_encoding: true,
-            close: false,
-            keep_alive_token: false,
-            keep_alive_timeout: None,
-            retry_after: None,
-            date: None,
-        };
-        let mut codings = 0usize;
-        let mut other_coding = false;
-        let mut date = None;
-        for h in headers {
-            let name = h.name.as_bytes();
-            let value = h.value;
-            // Dispatch on the length first: most fields are compared with nothing.
-            match name.len() {
-                14 if name.eq_ignore_ascii_case(b"content-length") => {
-                    info.content_length_present = true;
-                    for item in value.split(|&b| b == b',') {
-                        info.content_length = merge_length(info.content_length, item.trim_ascii());
-                    }
-                }
-                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
-                    info.transfer_encoding_present = true;
-                    for item in list_items(value) {
-                        if item.eq_ignore_ascii_case(b"chunked") {
-                            codings = codings.saturating_add(1);
-                        } else {
-                            other_coding = true;
-                        }
-                    }
-                }
-                16 if name.eq_ignore_ascii_case(b"content-encoding")
-                    && list_items(value).any(|item| !item.eq_ignore_ascii_case(b"identity")) =>
-                {
-                    info.identity_encoding = false;
-                }
-                10 if name.eq_ignore_ascii_case(b"connection") => {
-                    for item in list_items(value) {
-                        if item.eq_ignore_ascii_case(b"close") {
-                            info.close = true;
-                        } else if item.eq_ignore_ascii_case(b"keep-alive") {
-                            info.keep_alive_token = true;
-                        }
-                    }
-                }
-                10 if name.eq_ignore_ascii_case(b"keep-alive") => {
-                    if let Some(t) = keep_alive_timeout(value) {
-                        info.keep_alive_timeout = Some(t);
-                    }
-                }
-                11 if name.eq_ignore_ascii_case(b"retry-after") => {
-                    info.retry_after = RetryAfter::parse(value);
-                }
-                4 if name.eq_ignore_ascii_case(b"date") => date = Some(value),
-                _ => {}
-            }
-        }
-        // The last `Date` counts; it is read only when asked for or when `Retry-After` is a
-        // date measured against it.
-        if dates == Dates::All || matches!(info.retry_after, Some(RetryAfter::Date(_))) {
-            info.date = date.and_then(read_http_date);
-        }
-        info.chunked_only = codings == 1 && !other_coding;
-        info
-    }
-}
-
-/// Folds one Content-Length list item into what was seen so far.
-fn merge_length(
-    seen: Result<Option<u64>, HttpError>,
-    item: &[u8],
-) -> Result<Option<u64>, HttpError> {
-    let seen = seen?;
-    let n = parse_decimal_exact(item).ok_or(HttpError::InvalidContentLength)?;
-    match seen {
-        Some(m) if m != n => Err(HttpError::ConflictingFraming),
-        _ => Ok(Some(n)),
-    }
-}
-
-/// Non-empty, trimmed items of a comma-separated field value.
-fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&b| b == b',')
-        .map(<[u8]>::trim_ascii)
-        .filter(|item| !item.is_empty())
-}
-
-/// `timeout=N` from a `Keep-Alive` value such as `timeout=5, max=100`.
-fn keep_alive_timeout(value: &[u8]) -> Option<Duration> {
-    list_items(value).find_map(|item| {
-        let eq = item.iter().position(|&b| b == b'=')?;
-        let (name, rest) = item.split_at_checked(eq)?;
-        if !name.trim_ascii().eq_ignore_ascii_case(b"timeout") {
-            return None;
-        }
-        let v = rest.get(1..)?.trim_ascii();
-        let v = v
-            .strip_prefix(b"\"")
-            .and_then(|v| v.strip_suffix(b"\""))
-            .unwrap_or(v);
-        parse_decimal(v).map(Duration::from_secs)
-    })
 }
 
 #[cfg(test)]
