@@ -70,7 +70,7 @@ pub use error::{ConfigError, Error, MAX_QUERY_PAIRS, TransportError};
 pub use job_ref::MAX_JOB_REF;
 pub use jobset::{JobSet, SetAction};
 pub use machine::{
-    AfterRead, ConnectionState, Exchange, JobPoller, JobView, MAX_RAW_STATE, Machine,
+    AfterRead, ConnectionState, Exchange, JobPoller, JobView, MAX_RAW_STATE, Machine, ParsedAnswer,
 };
 pub use policy::{PausedPolicy, Policy, UnknownStatePolicy};
 pub use state::JobState;

@@ -12,6 +12,7 @@
 
 pub(crate) mod date;
 mod request;
+mod request_view;
 mod response;
 
 #[cfg(feature = "__fuzzing")]
@@ -21,6 +22,8 @@ pub mod fuzz;
 pub use date::parse_http_date;
 pub(crate) use request::contains_byte;
 pub use request::{Accept, Auth, Authority, Request, RequestError, RequestPart, percent_decode};
+pub use request_view::RequestView;
+pub(crate) use response::foreign_answer;
 pub use response::{
     HttpError, Limits, MAX_CHUNK_LINE, MalformedKind, Response, ResponseParser, RetryAfter, Status,
 };

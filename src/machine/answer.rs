@@ -17,6 +17,18 @@ use super::{Decision, InFlight, JobPoller, Next, Phase, terminal_outcome};
 /// The shortest wait a server's `Retry-After` can ask for.
 pub(super) const MIN_SERVER_WAIT: Duration = Duration::from_secs(1);
 
+/// An answer as the machine reads it: the status, the body, the server's wait and the header
+/// that may name the job.
+#[derive(Clone, Copy)]
+pub(super) struct Answer<'r> {
+    pub(super) status: u16,
+    pub(super) body: &'r [u8],
+    /// From `Retry-After` (a date measured against the answer's `Date`).
+    pub(super) server_wait: Option<Duration>,
+    /// The value of the dialect's id header (`Operation-Location`), when it has one.
+    pub(super) id_header: Option<&'r [u8]>,
+}
+
 /// True when `path` is exactly the dialect's path for the job `id`.
 #[inline(always)]
 pub(super) fn is_standard_path(profile: &Profile, path: &str, id: &str) -> bool {
@@ -107,25 +119,42 @@ impl JobPoller {
         response: &Response,
         rx: &'r [u8],
     ) -> Reply<'r> {
-        let body = response.body(rx);
-        let mut reply = Reply {
+        let id_header = self.dialect.profile().id_header;
+        let answer = Answer {
             status: response.status,
-            consumed: response.consumed,
-            keep_alive: response.keep_alive,
+            body: response.body(rx),
+            server_wait: response.retry_after.and_then(|r| r.delay(response.date)),
+            id_header: id_header.and_then(|name| response.header(rx, name)),
+        };
+        let mut reply = self.on_answer(now, in_flight, answer);
+        reply.consumed = response.consumed;
+        reply.keep_alive = response.keep_alive;
+        reply
+    }
+
+    /// What an answer says, however it was read (by the machine's parser, or by another HTTP
+    /// client).
+    pub(super) fn on_answer<'r>(
+        &mut self,
+        now: Instant,
+        in_flight: InFlight,
+        answer: Answer<'r>,
+    ) -> Reply<'r> {
+        let Answer { status, body, .. } = answer;
+        let mut reply = Reply {
+            status,
+            consumed: 0,
+            keep_alive: false,
             message: None,
             jobs: None,
         };
         // A wait under a second (`Retry-After: 0`, a date already past) would spend the whole
         // retry budget in a burst: the server gets at least a second.
-        let server_wait = response
-            .retry_after
-            .and_then(|r| r.delay(response.date))
-            .map(|wait| wait.max(MIN_SERVER_WAIT));
+        let server_wait = answer.server_wait.map(|wait| wait.max(MIN_SERVER_WAIT));
         if in_flight.purpose == Purpose::Cancel {
             if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
                 reply.message = error.message;
             }
-            let status = response.status;
             self.after_cancel(if (200..300).contains(&status) {
                 Event::CancelRequested
             } else {
@@ -134,22 +163,10 @@ impl JobPoller {
                 }
             });
         } else if in_flight.purpose == Purpose::Submit {
-            let header_href = self
-                .dialect
-                .profile()
-                .id_header
-                .and_then(|name| response.header(rx, name))
-                .and_then(url_path);
-            self.on_submit_answer(response.status, body, header_href, server_wait, &mut reply);
+            let header_href = answer.id_header.and_then(url_path);
+            self.on_submit_answer(status, body, header_href, server_wait, &mut reply);
         } else {
-            self.on_poll_answer(
-                now,
-                in_flight,
-                response.status,
-                body,
-                server_wait,
-                &mut reply,
-            );
+            self.on_poll_answer(now, in_flight, status, body, server_wait, &mut reply);
         }
         reply
     }

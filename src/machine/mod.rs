@@ -10,6 +10,7 @@ mod exchange;
 mod inputs;
 mod last_seen;
 mod outbox;
+mod parsed;
 mod request;
 mod schedule;
 
@@ -33,6 +34,7 @@ use outbox::Outbox;
 
 pub use conn::ConnectionState;
 pub use exchange::{AfterRead, Exchange, Machine};
+pub use parsed::ParsedAnswer;
 
 /// Longest raw state string kept (longer ones are cut at a character boundary).
 pub const MAX_RAW_STATE: usize = 24;

@@ -53,7 +53,7 @@ impl ResponseParser {
                 }
                 _ => {}
             }
-            let info = HeadInfo::read(head.headers, dates);
+            let info = HeadInfo::read(head.headers.iter().map(|h| (h.name, h.value)), dates);
             let mut facts = Facts {
                 content_length: 0,
                 date: info.date.unwrap_or(0),
@@ -207,7 +207,10 @@ pub(super) struct HeadInfo {
 }
 
 impl HeadInfo {
-    fn read(headers: &[httparse::Header<'_>], dates: Dates) -> HeadInfo {
+    pub(super) fn read<'h>(
+        fields: impl Iterator<Item = (&'h str, &'h [u8])>,
+        dates: Dates,
+    ) -> HeadInfo {
         let mut info = HeadInfo {
             content_length: Ok(None),
             content_length_present: false,
@@ -223,9 +226,8 @@ impl HeadInfo {
         let mut codings = 0usize;
         let mut other_coding = false;
         let mut date = None;
-        for h in headers {
-            let name = h.name.as_bytes();
-            let value = h.value;
+        for (name, value) in fields {
+            let name = name.as_bytes();
             // Dispatch on the length first: most fields are compared with nothing.
             match name.len() {
                 14 if name.eq_ignore_ascii_case(b"content-length") => {

@@ -22,7 +22,7 @@ mod head;
 use core::time::Duration;
 
 use framing::Chunked;
-use head::Dates;
+use head::{Dates, HeadInfo};
 
 pub use dates::RetryAfter;
 
@@ -560,6 +560,17 @@ impl ResponseParser {
             Phase::Failed(e) => Err(e),
         }
     }
+}
+
+/// What the machine reads from an answer another HTTP client has parsed: whether the server
+/// keeps the connection (HTTP/1.1 rules: yes unless `Connection: close`), its `Keep-Alive`
+/// timeout, and the wait its `Retry-After` asks for (a date measured against its `Date`).
+pub(crate) fn foreign_answer<'h>(
+    fields: impl Iterator<Item = (&'h str, &'h [u8])>,
+) -> (bool, Option<Duration>, Option<Duration>) {
+    let info = HeadInfo::read(fields, Dates::ForRetryAfter);
+    let wait = info.retry_after.and_then(|r| r.delay(info.date));
+    (!info.close, info.keep_alive_timeout, wait)
 }
 
 #[cfg(test)]
