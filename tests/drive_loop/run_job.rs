@@ -1,5 +1,6 @@
 use jobpoll::{
-    Action, Config, Connection, Instant, JobPoller, Outcome, Received, Submit, TransportError,
+    Action, AfterRead, Config, Connection, Exchange, Instant, JobPoller, Outcome, Submit,
+    TransportError,
 };
 
 /// What a driver provides. (The adapters implement this for std, tokio and embedded-io.)
@@ -10,7 +11,7 @@ pub trait Io {
     fn is_connected(&self) -> bool;
     fn close(&mut self);
     fn send(&mut self, bytes: &[u8]) -> Result<(), TransportError>;
-    /// Appends received bytes to `buf`, waiting at most until `deadline`; `Ok(0)` = peer closed.
+    /// Reads into `buf`, waiting at most until `deadline`; `Ok(0)` = the peer closed.
     fn recv(&mut self, buf: &mut [u8], deadline: Instant) -> Result<usize, TransportError>;
 }
 
@@ -35,20 +36,17 @@ pub fn run_job(
                     job.handle_transport_error(io.now(), e);
                     continue;
                 }
-                let mut filled = 0;
+                // One answer: the exchange feeds what arrives; the machine keeps or closes.
+                let mut exchange = Exchange::new();
                 loop {
-                    let received = match io.recv(&mut rx[filled..], req.deadline) {
-                        Ok(0) => job.handle_eof(io.now(), &mut rx, filled)?,
-                        Ok(n) => {
-                            filled += n;
-                            job.handle_response(io.now(), &mut rx, filled)?
-                        }
+                    let n = match io.recv(exchange.free(&mut rx), req.deadline) {
+                        Ok(n) => n,
                         Err(TransportError::TimedOut) => break job.handle_timeout(io.now()),
                         Err(e) => break job.handle_transport_error(io.now(), e),
                     };
-                    match received {
-                        Received::NeedMore => continue,
-                        Received::Complete(reply) => {
+                    match exchange.read(&mut job, io.now(), &mut rx, n)? {
+                        AfterRead::ReadMore => continue,
+                        AfterRead::Answered(reply) => {
                             if let Some(message) = reply.message {
                                 println!("{} {message}", reply.status); // lent, not copied
                             }
