@@ -14,6 +14,23 @@
 //! - nesting deeper than [`Limits::max_depth`] is refused before it is descended into, and nothing
 //!   here recurses, so no body can exhaust the stack.
 //!
+//! What is public, and why: [`JsonStr`] and [`Code`] are in every parsed job; [`Limits`] is the
+//! configuration's bound; `from_body` (feature `serde`) reads a caller's own struct. [`parse`],
+//! [`Value`], [`Object`] and [`Array`] stay public because the dialects' public results lend
+//! them (a several-jobs answer's `jobs` array, [`Dialect::job_record_id`]) and a caller with its
+//! own HTTP stack walks them; nothing else depends on them.
+//!
+//! The two readers differ in leniency on purpose: [`parse`] reads odd strings (lone surrogates,
+//! invalid UTF-8, unknown escapes) as U+FFFD, so a job's `state` survives them; `from_body`
+//! refuses what serde-json-core refuses (surrogate pairs too: `TypedError::Escape`) rather than
+//! change a caller's typed field silently.
+//! Both bound the nesting the same way.
+//!
+//! [`Object`]: crate::json::Object
+//! [`Array`]: crate::json::Array
+//! [`Code`]: crate::json::Code
+//! [`Dialect::job_record_id`]: crate::Dialect::job_record_id
+//!
 //! [`parse`]: crate::json::parse
 //! [`Limits`]: crate::json::Limits
 //! [`Limits::max_depth`]: crate::json::Limits::max_depth
