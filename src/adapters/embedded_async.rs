@@ -58,11 +58,11 @@ use embedded_hal_async::delay::DelayNs;
 use embedded_io_async::{Read, Write};
 
 pub use super::Clock;
-use super::Observer;
+use super::{AsyncConnection, Observer, send_and_read};
 use crate::http::Authority;
 use crate::{
-    Action, AfterRead, Config, Connection, Error, Exchange, Instant, JobPoller, Outcome,
-    SendRequest, Submit, TransportError,
+    Action, Config, Connection, Error, Instant, JobPoller, Outcome, SendRequest, Submit,
+    TransportError,
 };
 
 /// Opens connections for the driver, one at a time.
@@ -252,37 +252,34 @@ where
 {
     let clock = ex.clock;
     let ex = &mut ex;
-    let work = async {
-        ex.stage = TransportError::WriteFailed;
-        if conn.write_all(tx).await.is_err() || conn.flush().await.is_err() {
-            ex.poller
-                .handle_transport_error(clock.now(), TransportError::WriteFailed);
-            return Ok(());
-        }
-        ex.stage = TransportError::ReadFailed;
-        let mut exchange = Exchange::new();
-        loop {
-            let Ok(n) = conn.read(exchange.free(rx)).await else {
-                ex.poller
-                    .handle_transport_error(clock.now(), TransportError::ReadFailed);
-                return Ok(());
-            };
-            match exchange.read(ex.poller, clock.now(), rx, n)? {
-                AfterRead::ReadMore => {}
-                AfterRead::Answered(reply) => {
-                    observer.on_reply(ex.poller, &reply);
-                    return Ok(());
-                }
-                _ => return Ok(()),
-            }
-        }
-    };
+    let mut conn = Embedded(conn);
+    let work = send_and_read(
+        &mut conn,
+        ex.poller,
+        &mut ex.stage,
+        || clock.now(),
+        tx,
+        rx,
+        observer,
+    );
     match race(work, timer(clock, delay, deadline)).await {
         Some(result) => result,
         None => {
             ex.poller.handle_timeout(clock.now());
             Ok(())
         }
+    }
+}
+
+/// An `embedded_io_async` connection as the shared send-and-read sees it.
+struct Embedded<'a, S>(&'a mut S);
+
+impl<S: Read + Write> AsyncConnection for Embedded<'_, S> {
+    async fn send(&mut self, bytes: &[u8]) -> bool {
+        self.0.write_all(bytes).await.is_ok() && self.0.flush().await.is_ok()
+    }
+    async fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
+        self.0.read(buf).await.ok()
     }
 }
 

@@ -71,8 +71,9 @@ use std::vec::Vec;
 
 use super::Observer;
 use super::tokio::{
-    Clock, Connect, DEFAULT_RX_BUFFER, DEFAULT_TX_BUFFER, Endpoint, InFlight, Stage, exchange,
+    Clock, Connect, DEFAULT_RX_BUFFER, DEFAULT_TX_BUFFER, Endpoint, InFlight, exchange,
 };
+use crate::TransportError;
 use crate::{
     Action, Config, Connection, ConnectionState, Error, Instant, JobPoller, Outcome, Submit,
 };
@@ -351,7 +352,7 @@ impl<C: Connect> Slot<'_, C> {
                             poller: &mut *poller,
                             stream,
                             clock,
-                            stage: Stage::Connect,
+                            stage: TransportError::ConnectFailed,
                         },
                         connect,
                         bytes,

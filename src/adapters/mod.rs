@@ -6,8 +6,9 @@
 //! status: it classifies transport failures into [`TransportError`] and lets the machine
 //! decide. Connections are handled exactly as the machine says: [`Connection::Fresh`] closes any
 //! open connection and opens a new one, [`Connection::Reuse`] uses the open one (or opens one),
-//! [`Action::Close`] closes now, and an answer followed by extra bytes closes the connection
-//! (no pipelining).
+//! and [`Action::Close`] closes now: the machine says it for every reason to close (the server
+//! closes, bytes after an answer, a failed or timed-out request), so no driver decides. Every
+//! answer is read through one [`Exchange`](crate::Exchange).
 //!
 //! Progress is observed through one trait, [`Observer`], in every adapter: each [`Event`] as it
 //! is drained, and each complete answer with the message the machine lends at that moment. A
@@ -31,6 +32,8 @@
 //! [`Event`]: crate::Event
 //! [`Outcome`]: crate::Outcome
 
+#[cfg(any(feature = "tokio", feature = "embedded-io-async"))]
+use crate::{AfterRead, Error, Exchange, Instant, TransportError};
 use crate::{Event, JobPoller, Reply};
 
 /// A monotonic clock for the bare-metal drivers: the caller picks the epoch (boot, usually) and
@@ -90,5 +93,54 @@ impl<O: Observer + ?Sized> Observer for &mut O {
 
     fn on_reply(&mut self, poller: &JobPoller, reply: &Reply<'_>) {
         (**self).on_reply(poller, reply);
+    }
+}
+
+/// A connection as the two async drivers see it: send all bytes, read some.
+#[cfg(any(feature = "tokio", feature = "embedded-io-async"))]
+pub(crate) trait AsyncConnection {
+    /// Writes and flushes all of `bytes`; false when that failed.
+    async fn send(&mut self, bytes: &[u8]) -> bool;
+    /// Reads into `buf`: `Some(0)` at the end of the stream, `None` when the read failed.
+    async fn receive(&mut self, buf: &mut [u8]) -> Option<usize>;
+}
+
+/// Sends the request and feeds its answer to the machine through an [`Exchange`]: the part the
+/// async drivers share (each races it against the request's deadline). `stage` says which
+/// failure a dropped future leaves behind.
+#[cfg(any(feature = "tokio", feature = "embedded-io-async"))]
+pub(crate) async fn send_and_read<C, O>(
+    conn: &mut C,
+    poller: &mut JobPoller,
+    stage: &mut TransportError,
+    now: impl Fn() -> Instant,
+    tx: &[u8],
+    rx: &mut [u8],
+    observer: &mut O,
+) -> Result<(), Error>
+where
+    C: AsyncConnection,
+    O: Observer + ?Sized,
+{
+    *stage = TransportError::WriteFailed;
+    if !conn.send(tx).await {
+        poller.handle_transport_error(now(), TransportError::WriteFailed);
+        return Ok(());
+    }
+    *stage = TransportError::ReadFailed;
+    let mut exchange = Exchange::new();
+    loop {
+        let Some(n) = conn.receive(exchange.free(rx)).await else {
+            poller.handle_transport_error(now(), TransportError::ReadFailed);
+            return Ok(());
+        };
+        match exchange.read(poller, now(), rx, n)? {
+            AfterRead::ReadMore => {}
+            AfterRead::Answered(reply) => {
+                observer.on_reply(poller, &reply);
+                return Ok(());
+            }
+            _ => return Ok(()),
+        }
     }
 }

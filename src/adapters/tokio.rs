@@ -51,11 +51,11 @@ use std::io;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use super::Observer;
+use super::{AsyncConnection, Observer, send_and_read};
 use crate::http::Authority;
 use crate::{
-    Action, AfterRead, Config, Connection, Error, Exchange, Instant, JobPoller, Outcome,
-    SendRequest, Submit, TransportError,
+    Action, Config, Connection, Error, Instant, JobPoller, Outcome, SendRequest, Submit,
+    TransportError,
 };
 
 /// Default receive buffer of a connection. The machine treats an answer that does not fit as
@@ -275,7 +275,7 @@ impl<C: Connect> Driver<C> {
                             poller: &mut *poller,
                             stream: &mut self.stream,
                             clock,
-                            stage: Stage::Connect,
+                            stage: TransportError::ConnectFailed,
                         },
                         || self.connector.connect(endpoint.clone()),
                         bytes,
@@ -294,21 +294,15 @@ impl<C: Connect> Driver<C> {
     }
 }
 
-/// Where a request was when it stopped: what its failure is called.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Stage {
-    Connect,
-    Write,
-    Read,
-}
+/// A tokio connection as the shared send-and-read sees it.
+struct Tokio<'a, S>(&'a mut S);
 
-impl Stage {
-    fn error(self) -> TransportError {
-        match self {
-            Stage::Connect => TransportError::ConnectFailed,
-            Stage::Write => TransportError::WriteFailed,
-            Stage::Read => TransportError::ReadFailed,
-        }
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncConnection for Tokio<'_, S> {
+    async fn send(&mut self, bytes: &[u8]) -> bool {
+        self.0.write_all(bytes).await.is_ok() && self.0.flush().await.is_ok()
+    }
+    async fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
+        self.0.read(buf).await.ok()
     }
 }
 
@@ -318,7 +312,8 @@ pub(crate) struct InFlight<'a, S> {
     pub(crate) poller: &'a mut JobPoller,
     pub(crate) stream: &'a mut Option<S>,
     pub(crate) clock: Clock,
-    pub(crate) stage: Stage,
+    /// What the machine is told if the future is dropped now.
+    pub(crate) stage: TransportError,
 }
 
 impl<S> Drop for InFlight<'_, S> {
@@ -326,7 +321,7 @@ impl<S> Drop for InFlight<'_, S> {
         if self.poller.is_request_in_flight() {
             *self.stream = None;
             self.poller
-                .handle_transport_error(self.clock.now(), self.stage.error());
+                .handle_transport_error(self.clock.now(), self.stage);
         }
     }
 }
@@ -351,7 +346,7 @@ where
     let clock = ex.clock;
     let deadline = clock.to_tokio(req.deadline);
     if ex.stream.is_none() {
-        ex.stage = Stage::Connect;
+        ex.stage = TransportError::ConnectFailed;
         match ::tokio::time::timeout_at(deadline, connect()).await {
             Ok(Ok(stream)) => *ex.stream = Some(stream),
             Ok(Err(_)) | Err(_) => {
@@ -366,29 +361,16 @@ where
         let Some(stream) = ex.stream.as_mut() else {
             return Ok::<(), Error>(());
         };
-        ex.stage = Stage::Write;
-        if stream.write_all(tx).await.is_err() || stream.flush().await.is_err() {
-            ex.poller
-                .handle_transport_error(clock.now(), TransportError::WriteFailed);
-            return Ok(());
-        }
-        ex.stage = Stage::Read;
-        let mut exchange = Exchange::new();
-        loop {
-            let Ok(n) = stream.read(exchange.free(rx)).await else {
-                ex.poller
-                    .handle_transport_error(clock.now(), TransportError::ReadFailed);
-                return Ok(());
-            };
-            match exchange.read(ex.poller, clock.now(), rx, n)? {
-                AfterRead::ReadMore => {}
-                AfterRead::Answered(reply) => {
-                    observer.on_reply(ex.poller, &reply);
-                    return Ok(());
-                }
-                _ => return Ok(()),
-            }
-        }
+        send_and_read(
+            &mut Tokio(stream),
+            ex.poller,
+            &mut ex.stage,
+            || clock.now(),
+            tx,
+            rx,
+            observer,
+        )
+        .await
     })
     .await;
     match timed {
