@@ -361,7 +361,16 @@ fn check(
         match action {
             Action::SendRequest(req) => {
                 prop_assert!(req.len <= tx.len());
-                prop_assert_eq!(req.deadline, now + cfg.policy.request_timeout);
+                // One request timeout, and no later than one after the overall deadline (unless
+                // the request itself is sent after that).
+                let timeout = cfg.policy.request_timeout;
+                let cap = model.deadline + timeout;
+                let want = if now < cap {
+                    (now + timeout).min(cap)
+                } else {
+                    now + timeout
+                };
+                prop_assert_eq!(req.deadline, want);
                 if req.purpose == Purpose::Submit {
                     prop_assert!(
                         !submit_reached,

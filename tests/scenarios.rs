@@ -1092,3 +1092,32 @@ fn the_busiest_answer_loses_no_action() {
         ]
     );
 }
+
+#[test]
+fn no_request_outlives_the_deadline_by_more_than_one_request_timeout() {
+    // A server that stops answering: the poll at 1 s hangs until its own timeout (16 s, past
+    // the 10 s deadline), then the final poll hangs too. It is cut 15 s after the deadline,
+    // as README promises, not 15 s after it was sent.
+    let mut cfg = test_config();
+    cfg.policy.deadline = Duration::from_secs(10);
+    cfg.dialect = jobpoll::Dialect::Ontap(jobpoll::dialect::ontap::OntapOptions {
+        return_timeout: Duration::ZERO,
+        ..Default::default()
+    });
+    let script = vec![
+        step(
+            "POST /api/storage/volumes?return_timeout=0",
+            ok_json(0, 202, ACCEPTED),
+        ),
+        step(GET, Answer::Stall),
+        step(GET, Answer::Stall),
+    ];
+    let run = run(&cfg, &op(), script);
+    assert_eq!(run.outcome, Outcome::DeadlineExceeded);
+    assert!(
+        lines(&run).contains(&"16.000 timeout"),
+        "{:#?}",
+        lines(&run)
+    );
+    assert_eq!(run.end.as_millis(), 25_000, "{:#?}", lines(&run));
+}

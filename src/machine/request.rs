@@ -111,9 +111,7 @@ impl JobPoller {
         let writer = self.submit_request(cfg, op, now);
         let len = writer.write(tx).map_err(request_error)?;
         let hold = Duration::from_secs(writer.hold.map_or(0, |(_, secs)| secs));
-        let deadline = now
-            .saturating_add(hold)
-            .saturating_add(cfg.policy.request_timeout);
+        let deadline = self.request_deadline(cfg, now, hold);
         // A submit goes on a fresh connection unless the policy allows a kept-alive one.
         let reuse = cfg.policy.reuse_connection_for_submit && self.conn.reusable_for_submit(now);
         self.start_request(now, Purpose::Submit, deadline, cfg);
@@ -168,7 +166,7 @@ impl JobPoller {
         let len = request.write(tx).map_err(request_error)?;
         let reuse = self.conn.reusable(now);
         self.cancels.server_sent();
-        let deadline = now.saturating_add(cfg.policy.request_timeout);
+        let deadline = self.request_deadline(cfg, now, Duration::ZERO);
         self.start_request(now, Purpose::Cancel, deadline, cfg);
         if let Some(f) = self.in_flight.as_mut() {
             f.reused = reuse;
@@ -260,9 +258,7 @@ impl JobPoller {
             self.conn = Conn::Closed;
         }
         let held = Duration::from_secs(hold.unwrap_or(0));
-        let deadline = now
-            .saturating_add(held)
-            .saturating_add(cfg.policy.request_timeout);
+        let deadline = self.request_deadline(cfg, now, held);
         self.start_request(now, purpose, deadline, cfg);
         if let Some(f) = self.in_flight.as_mut() {
             f.reused = reuse;
@@ -270,6 +266,18 @@ impl JobPoller {
         }
         self.outbox.push_send(len);
         Ok(())
+    }
+
+    /// When the request being written gives up: after the server's hold and one request
+    /// timeout, and never later than one request timeout after the overall deadline, so a
+    /// request sent late (the final poll after a request that hung until its own end, a retry)
+    /// cannot stretch the run past it. A driver that comes back even later than that gets a
+    /// whole timeout (never a deadline already past).
+    fn request_deadline(&self, cfg: &Config<'_>, now: Instant, hold: Duration) -> Instant {
+        let timeout = cfg.policy.request_timeout;
+        let whole = now.saturating_add(hold).saturating_add(timeout);
+        let cap = self.deadline.saturating_add(timeout);
+        if now < cap { whole.min(cap) } else { whole }
     }
 
     pub(super) fn start_request(
