@@ -324,8 +324,7 @@ fn nse_failure_reports_the_task_error_and_never_the_payload() {
 
 #[test]
 fn nse_success() {
-    let accepted =
-        r#"{"status":{"code":202},"result":{"records":[{"id":"j2","status":"pending"}]}}"#;
+    let accepted = r#"{"status":{"code":202},"result":{"records":[{"id":"j2","status":"pending","job_tasks":null}]}}"#;
     let script = vec![
         step("POST", ok_json(100, 202, accepted)),
         step(
@@ -349,4 +348,96 @@ fn nse_success() {
         script,
     );
     assert_eq!(run.outcome, Outcome::Succeeded);
+}
+
+#[test]
+fn nse_modify_answer_is_a_completion_not_a_job() {
+    // "Modify ONTAP cluster" answers 202 with the cluster's record (apis.md 4.2): its id is not
+    // a job id. Polled as one, a 404 there would turn an accepted change into `Expired`.
+    let modified = r#"{"status":{"user_message":"Okay. Accepted for processing.","verbose_message":"","code":202},"result":{"returned_records":1,"records":[{"id":"5f2b3c4d5e6f708192a3b4c5","name":"cluster1","status":"online","region":"us-east"}]}}"#;
+    let put = "PUT /api/v2.1/ontapclusters/5f2b3c4d5e6f708192a3b4c5";
+    let script = vec![step(put, ok_json(100, 202, modified))];
+    let op = Submit {
+        method: jobpoll::http::Method::Put,
+        ..Submit::post(
+            "/api/v2.1/ontapclusters/5f2b3c4d5e6f708192a3b4c5",
+            br#"{"name":"cluster1"}"#,
+        )
+    };
+    let run = run(&nse_config(), &op, script);
+    assert_eq!(run.outcome, Outcome::CompletedWithoutJob { status: 202 });
+    assert_eq!(run.requests, 1, "nothing polled");
+    assert_eq!(run.record_ids, ["5f2b3c4d5e6f708192a3b4c5"]);
+    assert_eq!(run.poller.job_id(), None, "the record is not a job");
+}
+
+#[test]
+fn submit_answers_are_job_shaped_or_records_table() {
+    use jobpoll::dialect::aiqum::AiqumOptions as A;
+    use jobpoll::dialect::ontap::OntapOptions;
+    let l = jobpoll::json::Limits::default();
+    // (dialect, body, job id expected, record id expected)
+    let table: &[(Dialect, &str, Option<&str>, Option<&str>)] = &[
+        (
+            Dialect::Ontap(OntapOptions::DEFAULT),
+            r#"{"job":{"uuid":"u1"}}"#,
+            Some("u1"),
+            None,
+        ),
+        (
+            Dialect::Ontap(OntapOptions::DEFAULT),
+            r#"{"job":{"state":"running"}}"#,
+            None,
+            None,
+        ),
+        (
+            Dialect::Ontap(OntapOptions::DEFAULT),
+            r#"{"num_records":1,"records":[{"uuid":"v1","name":"vol1"}]}"#,
+            None,
+            Some("v1"),
+        ),
+        (
+            Dialect::Deploy(DeployOptions::DEFAULT),
+            r#"{"job":{"id":"d1"}}"#,
+            Some("d1"),
+            None,
+        ),
+        (
+            Dialect::Deploy(DeployOptions::DEFAULT),
+            r#"{"record":{"id":"c1","name":"ots"}}"#,
+            None,
+            Some("c1"),
+        ),
+        (
+            Dialect::Aiqum(A::DEFAULT),
+            r#"{"job":{"key":"k:1"}}"#,
+            Some("k:1"),
+            None,
+        ),
+        (
+            Dialect::Aiqum(A::DEFAULT),
+            r#"{"key":"svm:1","name":"vs1"}"#,
+            None,
+            Some("svm:1"),
+        ),
+        (
+            Dialect::Nse(NseOptions::DEFAULT),
+            r#"{"result":{"records":[{"id":"j1","status":"pending","job_tasks":null}]}}"#,
+            Some("j1"),
+            None,
+        ),
+        (
+            Dialect::Nse(NseOptions::DEFAULT),
+            r#"{"result":{"records":[{"id":"c1","status":"online","name":"cluster1"}]}}"#,
+            None,
+            Some("c1"),
+        ),
+    ];
+    for (dialect, body, job, record) in table {
+        let a = dialect.parse_submit_answer(body.as_bytes(), l).expect(body);
+        let got_job = a.job.and_then(|j| j.id).map(|i| i.to_string());
+        let got_record = a.record_id.map(|i| i.to_string());
+        assert_eq!(got_job.as_deref(), *job, "{body}");
+        assert_eq!(got_record.as_deref(), *record, "{body}");
+    }
 }

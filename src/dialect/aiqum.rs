@@ -119,6 +119,10 @@ pub(crate) fn job_from_object(obj: Object<'_>) -> Job<'_> {
 }
 
 /// Parses the answer to a submit.
+///
+/// Job-shaped: a `job` object with a `key` (or `_links.self.href`), or a top-level
+/// `operationId` or `job_key`. An object answered in place of a job (its own `key` at the
+/// root) is a record: its key is [`SubmitAnswer::record_id`].
 pub fn parse_submit_answer(
     body: &[u8],
     limits: json::Limits,
@@ -127,9 +131,10 @@ pub fn parse_submit_answer(
     let Some(root) = super::root_object(body, limits)? else {
         return Ok(answer);
     };
+    let mut record_id = None;
     for (key, value) in root.members() {
         match key.as_plain_str() {
-            Some("job") => answer.job = value.as_object().map(job_from_object),
+            Some("job") => answer.job = value.as_object().map(job_from_object).filter(Job::has_id),
             Some("operationId") | Some("job_key") if answer.job.is_none() => {
                 answer.job = value.as_str().map(|id| Job {
                     id: Some(id),
@@ -137,9 +142,11 @@ pub fn parse_submit_answer(
                 })
             }
             Some("error") => answer.error = value.as_object().map(super::api_error),
+            Some("key") => record_id = value.as_str(),
             _ => {}
         }
     }
+    answer.record_id = record_id.filter(|_| answer.job.is_none());
     Ok(answer)
 }
 

@@ -165,6 +165,10 @@ impl GenericDialect {
     }
 
     /// Parses the answer to a submit.
+    ///
+    /// Job-shaped: a string at `submit_id` (or the job's URL in the profile's `id_header`,
+    /// which the machine reads). Without it the answer names no job, and no record id is
+    /// read either: a success without one is a completion without a job.
     pub fn parse_submit_answer<'a>(
         &self,
         body: &'a [u8],

@@ -133,10 +133,18 @@ pub struct ApiError<'a> {
 
 /// What the answer to a submit carries. Every part is optional; the machine decides what the
 /// combination means with the HTTP status.
+///
+/// `job` is set only when the answer holds something *job-shaped*, as each dialect defines it
+/// (its module docs say how); a record that is not a job (the object a synchronous change
+/// created or modified) is never read as one: its id is `record_id`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SubmitAnswer<'a> {
     /// The job it started.
     pub job: Option<Job<'a>>,
+    /// The id of a record the answer carries that is not a job: the object a synchronous
+    /// change created or modified (Service Engine's modify answers, ONTAP's `records` of a
+    /// `return_records` answer). Set only when `job` is not.
+    pub record_id: Option<JsonStr<'a>>,
     /// Several jobs (ONTAP `jobs[]` for a PATCH or DELETE addressed by a query).
     pub jobs: Option<Array<'a>>,
     /// An API error.

@@ -113,6 +113,7 @@ impl JobPoller {
             keep_alive: response.keep_alive,
             message: None,
             jobs: None,
+            record_id: None,
         };
         // A wait under a second (`Retry-After: 0`, a date already past) would spend the whole
         // retry budget in a burst: the server gets at least a second.
@@ -222,7 +223,10 @@ impl JobPoller {
                 }
                 let job = answer.job.filter(|j| j.has_id());
                 let Some(job) = job else {
-                    let outcome = if status == 202 {
+                    // A record that is not a job (the object a change modified) is a
+                    // synchronous completion, whatever the status: there is nothing to poll.
+                    reply.record_id = answer.record_id;
+                    let outcome = if status == 202 && answer.record_id.is_none() {
                         Outcome::SubmitOutcomeUnknown
                     } else {
                         Outcome::CompletedWithoutJob { status }
