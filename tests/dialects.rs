@@ -441,3 +441,94 @@ fn submit_answers_are_job_shaped_or_records_table() {
         assert_eq!(got_record.as_deref(), *record, "{body}");
     }
 }
+
+fn every_dialect() -> Vec<Dialect> {
+    vec![
+        Dialect::Ontap(jobpoll::dialect::ontap::OntapOptions::DEFAULT),
+        Dialect::Deploy(DeployOptions::DEFAULT),
+        Dialect::Aiqum(AiqumOptions::DEFAULT),
+        Dialect::Nse(NseOptions::DEFAULT),
+        Dialect::Generic(&jobpoll::dialect::generic::AZURE_STYLE),
+    ]
+}
+
+#[test]
+fn job_bodies_that_are_not_objects_are_errors_table() {
+    let l = jobpoll::json::Limits::default();
+    for dialect in every_dialect() {
+        for body in [
+            "[]",
+            r#"[{"state":"success"}]"#,
+            r#""success""#,
+            "42",
+            "null",
+            " true ",
+        ] {
+            let got = dialect.parse_job(body.as_bytes(), l).map(|j| j.state);
+            assert_eq!(
+                got,
+                Err(jobpoll::json::JsonError::NotAnObject),
+                "{dialect:?} {body}"
+            );
+        }
+        assert!(
+            dialect.parse_job(b"{}", l).is_ok(),
+            "{dialect:?}: an object"
+        );
+    }
+}
+
+#[test]
+fn error_bodies_keep_code_and_target_table() {
+    use jobpoll::json::Code;
+    let l = jobpoll::json::Limits::default();
+    let ontap_shape = r#"{"error":{"message":"entry doesn't exist","code":"4","target":"uuid"}}"#;
+    for dialect in every_dialect() {
+        let (body, code, target) = match dialect {
+            Dialect::Nse(_) => (
+                r#"{"status":{"user_message":"Job not found.","verbose_message":"","code":404},"result":null}"#,
+                404,
+                None,
+            ),
+            _ => (ontap_shape, 4, Some("uuid")),
+        };
+        let e = dialect.parse_error(body.as_bytes(), l).expect(body);
+        assert_eq!(e.code, Some(Code::Int(code)), "{dialect:?}");
+        assert_eq!(
+            e.target.map(|t| t.to_string()).as_deref(),
+            target,
+            "{dialect:?}"
+        );
+        assert!(e.message.is_some(), "{dialect:?}");
+    }
+    // A failed ONTAP job's error object, with and without the job's own code.
+    let job = r#"{"uuid":"u1","state":"failure","message":"m","error":{"code":"262179","message":"Unexpected argument","target":"fields"}}"#;
+    let j = every_dialect()[0]
+        .parse_job(job.as_bytes(), l)
+        .expect("job");
+    assert_eq!(j.error_code, Some(Code::Int(262_179)));
+    assert_eq!(j.best_code(), Some(Code::Int(262_179)));
+    assert!(j.error_target.is_some_and(|t| t.eq_str("fields")));
+}
+
+#[test]
+fn ontap_job_error_code_is_recorded() {
+    let mut cfg = test_config();
+    cfg.dialect = Dialect::Ontap(jobpoll::dialect::ontap::OntapOptions::DEFAULT);
+    let accepted = r#"{"job":{"uuid":"u1"}}"#;
+    let failed = r#"{"uuid":"u1","state":"failure","message":"The value is invalid","error":{"code":"262197","message":"The value is invalid","target":"size"}}"#;
+    let script = vec![
+        step("POST /api/storage/volumes", ok_json(100, 202, accepted)),
+        step("GET /api/cluster/jobs/u1", ok_json(0, 200, "[]")),
+        step("GET /api/cluster/jobs/u1", ok_json(0, 200, failed)),
+    ];
+    let op = Submit::post("/api/storage/volumes", b"{}");
+    let run = run(&cfg, &op, script);
+    assert_eq!(run.outcome, Outcome::Failed);
+    assert_eq!(run.poller.last_seen().code, Some(262_197));
+    assert!(
+        run.timeline.iter().any(|l| l.contains("InvalidResponse")),
+        "an array is an unreadable answer: {:#?}",
+        run.timeline
+    );
+}

@@ -150,12 +150,10 @@ pub fn parse_submit_answer(
     Ok(answer)
 }
 
-/// Parses a job GET answer (a bare job object).
+/// Parses a job GET answer (a bare job object). A body that is JSON but not an object is
+/// [`JsonError::NotAnObject`].
 pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError> {
-    Ok(json::parse(body, limits)?
-        .as_object()
-        .map(job_from_object)
-        .unwrap_or_default())
+    Ok(job_from_object(super::job_root(body, limits)?))
 }
 
 #[cfg(test)]

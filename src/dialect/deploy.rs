@@ -117,14 +117,15 @@ pub fn parse_submit_answer(
     Ok(answer)
 }
 
-/// Parses a job GET answer: `{"record": job}`, or a bare job object.
+/// Parses a job GET answer: `{"record": job}`, or a bare job object. A body that is JSON but
+/// not an object is [`JsonError::NotAnObject`].
 pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError> {
-    let root = json::parse(body, limits)?.as_object();
+    let root = super::job_root(body, limits)?;
     let job = root
-        .and_then(|r| r.get("record"))
+        .get("record")
         .and_then(|r| r.as_object())
-        .or(root);
-    Ok(job.map(job_from_object).unwrap_or_default())
+        .unwrap_or(root);
+    Ok(job_from_object(job))
 }
 
 /// Maps a Deploy state string (any letter case) to the normalized state.

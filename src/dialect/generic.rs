@@ -202,16 +202,15 @@ impl GenericDialect {
         Ok(answer)
     }
 
-    /// Parses a job GET answer.
+    /// Parses a job GET answer. A body that is JSON but not an object is
+    /// [`JsonError::NotAnObject`].
     pub fn parse_job<'a>(
         &self,
         body: &'a [u8],
         limits: json::Limits,
     ) -> Result<Job<'a>, JsonError> {
-        let root = json::parse(body, limits)?.as_object();
-        let job = root
-            .and_then(|r| keys(r, self.job_root))
-            .and_then(|v| v.as_object());
+        let root = super::job_root(body, limits)?;
+        let job = keys(root, self.job_root).and_then(|v| v.as_object());
         Ok(job.map(|o| self.job_from_object(o)).unwrap_or_default())
     }
 }

@@ -95,6 +95,11 @@ pub struct Job<'a> {
     pub cursor: Option<JsonStr<'a>>,
     /// A failure detail separate from the message (ONTAP 9.9+ `error.message`).
     pub error_message: Option<JsonStr<'a>>,
+    /// The code of the job's error object (ONTAP 9.9+ `error.code`), kept when the job's own
+    /// `code` is absent.
+    pub error_code: Option<Code<'a>>,
+    /// The field or parameter the job's error names (ONTAP 9.9+ `error.target`).
+    pub error_target: Option<JsonStr<'a>>,
 }
 
 impl<'a> Job<'a> {
@@ -112,6 +117,11 @@ impl<'a> Job<'a> {
             }
             _ => self.best_message(),
         }
+    }
+
+    /// The job's code: its own `code`, else its error object's.
+    pub fn best_code(&self) -> Option<Code<'a>> {
+        self.code.or(self.error_code)
     }
 
     /// True when the job names itself (by id or by link).
@@ -190,6 +200,14 @@ pub(crate) fn root_object(
         return Ok(None);
     }
     Ok(json::parse(body, limits)?.as_object())
+}
+
+/// The root object of a job body; a body that is well-formed JSON but not an object (an
+/// array, a string, a number) is [`JsonError::NotAnObject`], never an empty job.
+pub(crate) fn job_root(body: &[u8], limits: json::Limits) -> Result<json::Object<'_>, JsonError> {
+    json::parse(body, limits)?
+        .as_object()
+        .ok_or(JsonError::NotAnObject)
 }
 
 /// An error object in the ONTAP shape `{message, code, target}` (also used where an API's
@@ -347,7 +365,8 @@ impl Dialect {
         self.select().parsers.parse_submit_answer(body, limits)
     }
 
-    /// Parses the answer to a job GET.
+    /// Parses the answer to a job GET. A body that is JSON but not an object is
+    /// [`JsonError::NotAnObject`].
     pub fn parse_job<'a>(
         &self,
         body: &'a [u8],

@@ -183,13 +183,11 @@ pub fn parse_submit_answer(
     Ok(answer)
 }
 
-/// Parses a job GET answer (the envelope, or a bare job record).
+/// Parses a job GET answer (the envelope, or a bare job record). A body that is JSON but not
+/// an object is [`JsonError::NotAnObject`].
 pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError> {
-    let root = json::parse(body, limits)?.as_object();
-    Ok(root
-        .and_then(first_record)
-        .map(job_from_object)
-        .unwrap_or_default())
+    let root = super::job_root(body, limits)?;
+    Ok(first_record(root).map(job_from_object).unwrap_or_default())
 }
 
 #[cfg(test)]

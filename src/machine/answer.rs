@@ -244,7 +244,7 @@ impl JobPoller {
                 if let Some(marker) = job.cursor {
                     self.marker.record(marker);
                 }
-                self.last_seen.record_code(job.code);
+                self.last_seen.record_code(job.best_code());
                 let state = job.state_raw.zip(job.state);
                 if let Some((raw, state)) = state {
                     self.seen = true;
@@ -266,7 +266,7 @@ impl JobPoller {
                 if let Some(job) = job {
                     if self.record_job(job.id, job.href) {
                         reply.message = reply.message.or(job.best_message());
-                        self.last_seen.record_code(job.code);
+                        self.last_seen.record_code(job.best_code());
                         let state = job.state_raw.zip(job.state);
                         if let Some((raw, state)) = state {
                             self.seen = true;
@@ -317,7 +317,7 @@ impl JobPoller {
                 self.not_found_since = None;
                 self.stale_retry = false;
                 reply.message = job.message_for_state();
-                self.last_seen.record_code(job.code);
+                self.last_seen.record_code(job.best_code());
                 // The first sighting of a state is not a change the server reported.
                 let state_changed = self.last_seen.state().is_some_and(|s| s != state);
                 let cursor_changed = job.cursor.is_some_and(|marker| self.marker.record(marker));
