@@ -34,7 +34,7 @@ impl Default for AiqumOptions {
 }
 
 /// Unified Manager's facts: jobs under `{base}/management-server/jobs/`, a list paged by
-/// `max_records` and `offset`, no hold, no cancel.
+/// `max_records` and `offset` with its `total_records`, no hold, no cancel.
 pub const fn profile(options: &AiqumOptions) -> Profile {
     Profile {
         base_path: options.base_path,
@@ -45,7 +45,7 @@ pub const fn profile(options: &AiqumOptions) -> Profile {
                 ListParam::Offset("offset"),
             ],
             records: &["records"],
-            total: None,
+            total: Some(&["total_records"]),
             id_field: "key",
             description_field: "name",
             start_field: "submit_time",
