@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapters::{Record, config, job};
+use jobpoll::adapters::fleet::{Fleet, FleetLimits};
 use jobpoll::adapters::tokio::{Connect, Driver, Endpoint, Tcp};
 use jobpoll::{Event, JobPoller, Outcome, RetryCause, Submit, TransportError};
 use jobpoll_sim::{Fault, FaultRule, Final, JobScript, Phase, Scenario, Sim, SimConfig, Step};
@@ -322,14 +323,42 @@ async fn tls_with_a_wrong_root_never_sends_the_submit() {
     let op = volume_create();
     let mut driver = Driver::new(tls_connector(&wrong));
     let mut poller = JobPoller::submit(&cfg, &op, driver.now()).unwrap();
+    let started = std::time::Instant::now();
     let outcome = driver.drive(&mut poller, &cfg, &op, ()).await.unwrap();
+    // As the blocking driver says it: at once, not after the retry budget.
     assert_eq!(
         outcome,
-        Outcome::RetriesExhausted {
-            last: RetryCause::Transport(TransportError::ConnectFailed)
+        Outcome::TransportFailed {
+            error: TransportError::Untrusted
         }
     );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let why = driver
+        .last_io_error()
+        .expect("the TLS stack's reason is kept");
+    assert_eq!(why.class, TransportError::Untrusted);
+    assert!(why.message.contains("certificate"), "{why}");
     assert_eq!(sim.stats().submits, 0);
+    assert_eq!(sim.stats().requests, 0);
+
+    // The fleet classifies the same way.
+    let fleet = Fleet::new(tls_connector(&wrong), FleetLimits::default());
+    let mut poller = JobPoller::submit(&cfg, &op, fleet.now()).unwrap();
+    let outcome = fleet.drive(&mut poller, &cfg, &op, ()).await.unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::TransportFailed {
+            error: TransportError::Untrusted
+        }
+    );
+    let why = fleet
+        .last_io_error()
+        .expect("the fleet keeps the reason too");
+    assert_eq!(why.class, TransportError::Untrusted);
     assert_eq!(sim.stats().requests, 0);
     sim.shutdown().await;
     other.shutdown().await;
@@ -342,8 +371,30 @@ async fn plain_tcp_connector_refuses_an_https_configuration() {
     let op = volume_create();
     let mut driver = Driver::new(Tcp);
     let mut poller = JobPoller::submit(&cfg, &op, driver.now()).unwrap();
-    let outcome = driver.drive(&mut poller, &cfg, &op, ()).await.unwrap();
-    assert!(matches!(outcome, Outcome::RetriesExhausted { .. }));
+    let started = std::time::Instant::now();
+    let run = driver.drive(&mut poller, &cfg, &op, ()).await;
+    assert_eq!(
+        run,
+        Err(jobpoll::Error::Config(
+            jobpoll::ConfigError::TlsConnectorRequired
+        ))
+    );
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let why = driver
+        .last_io_error()
+        .expect("the connector's message is kept");
+    assert!(why.message.contains("use a TLS connector"), "{why}");
+    assert_eq!(poller.requests(), 0, "the poller is untouched");
+    // The fleet refuses the same way.
+    let fleet = Fleet::new(Tcp, FleetLimits::default());
+    let run = fleet.drive(&mut poller, &cfg, &op, ()).await;
+    assert_eq!(
+        run,
+        Err(jobpoll::Error::Config(
+            jobpoll::ConfigError::TlsConnectorRequired
+        ))
+    );
+    assert!(fleet.last_io_error().is_some());
     assert_eq!(sim.stats().connections, 0);
     sim.shutdown().await;
 }

@@ -50,6 +50,11 @@ impl<K: Clock + ?Sized> Clock for &K {
 }
 
 #[cfg(feature = "std")]
+mod failure;
+#[cfg(feature = "std")]
+pub use failure::{ConnectError, IoFailure, classify_connect_error};
+
+#[cfg(feature = "std")]
 pub mod blocking;
 #[cfg(feature = "embedded-io")]
 pub mod embedded;

@@ -51,7 +51,10 @@ use std::io;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use super::Observer;
+use std::sync::{Mutex, PoisonError};
+
+use super::{IoFailure, Observer, classify_connect_error};
+use crate::error::ConfigError;
 use crate::http::Authority;
 use crate::{
     Action, Config, Connection, Error, Instant, JobPoller, Outcome, Received, SendRequest, Submit,
@@ -95,8 +98,47 @@ pub trait Connect {
     type Stream: AsyncRead + AsyncWrite + Unpin + Send;
 
     /// Opens a connection to `endpoint` (TCP connect, and the TLS handshake when the endpoint
-    /// says `tls`). Any error means no byte of a request was written.
+    /// says `tls`). Any error means no byte of a request was written. A rejected server
+    /// certificate is told apart from other failures by
+    /// [`classify_connect_error`](super::classify_connect_error): rustls' certificate errors as
+    /// they are, any other stack's wrapped in [`ConnectError::Untrusted`](super::ConnectError).
     fn connect(&self, endpoint: Endpoint) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+
+    /// Whether this connector can give the TLS an HTTPS configuration asks for. Plain [`Tcp`]
+    /// cannot: a driver then refuses the run at once
+    /// ([`ConfigError::TlsConnectorRequired`](crate::ConfigError::TlsConnectorRequired))
+    /// instead of retrying connects that cannot succeed. Default `true` (a closure's TLS is its
+    /// own business).
+    fn offers_tls(&self) -> bool {
+        true
+    }
+}
+
+/// The check every tokio driver makes before a run: HTTPS configured, plain TCP given. The
+/// connector's own message is kept as the last I/O error.
+pub(crate) fn check_connector<C: Connect>(
+    connector: &C,
+    endpoint: &Endpoint,
+    last_error: &Mutex<Option<IoFailure>>,
+) -> Result<(), Error> {
+    if endpoint.tls && !connector.offers_tls() {
+        let refusal = io::Error::new(io::ErrorKind::Unsupported, TLS_REQUIRED);
+        note(
+            last_error,
+            IoFailure::new(TransportError::ConnectFailed, &refusal),
+        );
+        return Err(Error::Config(ConfigError::TlsConnectorRequired));
+    }
+    Ok(())
+}
+
+/// Why [`Tcp`] refuses an HTTPS endpoint.
+const TLS_REQUIRED: &str =
+    "the configuration says HTTPS and this connector speaks plain TCP: use a TLS connector";
+
+/// Keeps `failure` as the last I/O error.
+pub(crate) fn note(last_error: &Mutex<Option<IoFailure>>, failure: IoFailure) {
+    *last_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(failure);
 }
 
 impl<F, Fut, S> Connect for F
@@ -122,15 +164,16 @@ impl Connect for Tcp {
 
     async fn connect(&self, endpoint: Endpoint) -> io::Result<Self::Stream> {
         if endpoint.tls {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "the configuration says HTTPS: use a TLS connector",
-            ));
+            return Err(io::Error::new(io::ErrorKind::Unsupported, TLS_REQUIRED));
         }
         let host = endpoint.host.trim_start_matches('[').trim_end_matches(']');
         let stream = ::tokio::net::TcpStream::connect((host, endpoint.port)).await?;
         stream.set_nodelay(true)?;
         Ok(stream)
+    }
+
+    fn offers_tls(&self) -> bool {
+        false
     }
 }
 
@@ -194,6 +237,7 @@ pub struct Driver<C: Connect> {
     stream: Option<C::Stream>,
     tx: Vec<u8>,
     rx: Vec<u8>,
+    last_error: Mutex<Option<IoFailure>>,
 }
 
 impl<C: Connect> Driver<C> {
@@ -211,7 +255,18 @@ impl<C: Connect> Driver<C> {
             stream: None,
             tx: std::vec![0; DEFAULT_TX_BUFFER],
             rx: std::vec![0; DEFAULT_RX_BUFFER],
+            last_error: Mutex::new(None),
         }
+    }
+
+    /// The I/O error behind the last transport failure (the TLS stack's reason for a rejected
+    /// certificate, the connector's refusal, a reset), for showing to a person; the machine
+    /// only sees its class.
+    pub fn last_io_error(&self) -> Option<IoFailure> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Sets the receive buffer size: the largest answer accepted.
@@ -253,6 +308,7 @@ impl<C: Connect> Driver<C> {
         mut observer: O,
     ) -> Result<Outcome, Error> {
         let endpoint = Endpoint::from_authority(&cfg.authority);
+        check_connector(&self.connector, &endpoint, &self.last_error)?;
         let clock = self.clock;
         loop {
             let action = match poller.poll(cfg, op, clock.now(), &mut self.tx) {
@@ -276,6 +332,7 @@ impl<C: Connect> Driver<C> {
                             stream: &mut self.stream,
                             clock,
                             stage: Stage::Connect,
+                            last_error: &self.last_error,
                         },
                         || self.connector.connect(endpoint.clone()),
                         bytes,
@@ -319,6 +376,8 @@ pub(crate) struct Exchange<'a, S> {
     pub(crate) stream: &'a mut Option<S>,
     pub(crate) clock: Clock,
     pub(crate) stage: Stage,
+    /// Where the I/O error behind a failure is kept for the caller.
+    pub(crate) last_error: &'a Mutex<Option<IoFailure>>,
 }
 
 impl<S> Drop for Exchange<'_, S> {
@@ -354,7 +413,13 @@ where
         ex.stage = Stage::Connect;
         match ::tokio::time::timeout_at(deadline, connect()).await {
             Ok(Ok(stream)) => *ex.stream = Some(stream),
-            Ok(Err(_)) | Err(_) => {
+            Ok(Err(e)) => {
+                let class = classify_connect_error(&e);
+                note(ex.last_error, IoFailure::new(class, &e));
+                ex.poller.handle_transport_error(clock.now(), class);
+                return Ok(());
+            }
+            Err(_) => {
                 ex.poller
                     .handle_transport_error(clock.now(), TransportError::ConnectFailed);
                 return Ok(());
@@ -367,7 +432,11 @@ where
             return Ok::<bool, Error>(false);
         };
         ex.stage = Stage::Write;
-        if stream.write_all(tx).await.is_err() || stream.flush().await.is_err() {
+        if let Err(e) = write_request(stream, tx).await {
+            note(
+                ex.last_error,
+                IoFailure::new(TransportError::WriteFailed, &e),
+            );
             ex.poller
                 .handle_transport_error(clock.now(), TransportError::WriteFailed);
             return Ok(false);
@@ -388,7 +457,11 @@ where
                     filled = filled.saturating_add(n).min(rx.len());
                     (ex.poller.handle_response(clock.now(), rx, filled)?, false)
                 }
-                Err(_) => {
+                Err(e) => {
+                    note(
+                        ex.last_error,
+                        IoFailure::new(TransportError::ReadFailed, &e),
+                    );
                     ex.poller
                         .handle_transport_error(clock.now(), TransportError::ReadFailed);
                     return Ok(false);
@@ -424,6 +497,12 @@ where
         *ex.stream = None;
     }
     Ok(())
+}
+
+/// Writes the whole request and flushes it (a TLS stream holds records until flushed).
+async fn write_request<S: AsyncWrite + Unpin>(stream: &mut S, tx: &[u8]) -> io::Result<()> {
+    stream.write_all(tx).await?;
+    stream.flush().await
 }
 
 #[cfg(test)]
