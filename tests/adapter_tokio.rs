@@ -398,3 +398,104 @@ async fn plain_tcp_connector_refuses_an_https_configuration() {
     assert_eq!(sim.stats().connections, 0);
     sim.shutdown().await;
 }
+
+/// The crate's tokio TLS connector against jobsim over TLS, with each of the blocking driver's
+/// trust options, in the tokio driver and the fleet.
+#[cfg(feature = "tokio-rustls")]
+mod tokio_tls {
+    use super::*;
+    use jobpoll::adapters::tls::{TlsOptions, fingerprint};
+    use jobpoll::adapters::tokio_tls::TlsConnector;
+
+    async fn tls_sim() -> jobpoll_sim::SimHandle {
+        Sim::start(
+            SimConfig::new()
+                .tls()
+                .time_scale(100.0)
+                .scenario(Scenario::new().default_job(job(1.0, 4.0))),
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn trusted_options_follow_the_job_to_its_end() {
+        let sim = tls_sim().await;
+        let cert = sim.certificate().unwrap().clone();
+        // The host comes from the configuration: `localhost` is the name jobsim's certificate
+        // carries, and the name checked under a CA.
+        let cfg = config("localhost", sim.addr().port(), true);
+        let op = volume_create();
+        for options in [
+            TlsOptions::Pin(fingerprint(&cert.der)),
+            TlsOptions::CaPem(cert.pem.clone().into_bytes()),
+            TlsOptions::DangerousAcceptAnyCertificate,
+        ] {
+            let mut driver = Driver::new(TlsConnector::new(&options).unwrap());
+            let mut poller = JobPoller::submit(&cfg, &op, driver.now()).unwrap();
+            let outcome = driver.drive(&mut poller, &cfg, &op, ()).await.unwrap();
+            assert_eq!(outcome, Outcome::Succeeded, "{options:?}");
+            assert_eq!(driver.last_io_error(), None, "{options:?}");
+        }
+        // The fleet, with a pin, several jobs over its pool.
+        let fleet = Fleet::new(
+            TlsConnector::new(&TlsOptions::Pin(fingerprint(&cert.der))).unwrap(),
+            FleetLimits::default(),
+        );
+        let runs = (0..4).map(|_| async {
+            let mut poller = JobPoller::submit(&cfg, &op, fleet.now()).unwrap();
+            fleet.drive(&mut poller, &cfg, &op, ()).await.unwrap()
+        });
+        for outcome in futures_util::future::join_all(runs).await {
+            assert_eq!(outcome, Outcome::Succeeded);
+        }
+        assert!(sim.stats().tls_handshakes >= 4, "{:?}", sim.stats());
+        assert_eq!(sim.stats().submits, 7);
+        sim.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn untrusted_servers_end_at_once_with_the_reason() {
+        let sim = tls_sim().await;
+        let other = Sim::start(SimConfig::new().tls()).await.unwrap();
+        let other_der = other.certificate().unwrap().der.clone();
+        let cfg = config("localhost", sim.addr().port(), true);
+        let op = volume_create();
+        for options in [
+            // jobsim's self-signed certificate is in no public root list.
+            TlsOptions::WebPkiRoots,
+            TlsOptions::Pin(fingerprint(&other_der)),
+            TlsOptions::CaPem(other.certificate().unwrap().pem.clone().into_bytes()),
+        ] {
+            let mut driver = Driver::new(TlsConnector::new(&options).unwrap());
+            let mut poller = JobPoller::submit(&cfg, &op, driver.now()).unwrap();
+            let started = std::time::Instant::now();
+            let outcome = driver.drive(&mut poller, &cfg, &op, ()).await.unwrap();
+            assert_eq!(
+                outcome,
+                Outcome::TransportFailed {
+                    error: TransportError::Untrusted
+                },
+                "{options:?}"
+            );
+            assert!(started.elapsed() < Duration::from_secs(5), "{options:?}");
+            let why = driver.last_io_error().expect("the reason is kept");
+            assert_eq!(why.class, TransportError::Untrusted, "{options:?}");
+            assert!(!why.message.is_empty(), "{options:?}");
+
+            let fleet = Fleet::new(TlsConnector::new(&options).unwrap(), FleetLimits::default());
+            let mut poller = JobPoller::submit(&cfg, &op, fleet.now()).unwrap();
+            let outcome = fleet.drive(&mut poller, &cfg, &op, ()).await.unwrap();
+            assert_eq!(
+                outcome,
+                Outcome::TransportFailed {
+                    error: TransportError::Untrusted
+                },
+                "fleet {options:?}"
+            );
+        }
+        assert_eq!(sim.stats().requests, 0, "nothing was sent");
+        sim.shutdown().await;
+        other.shutdown().await;
+    }
+}

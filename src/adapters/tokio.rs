@@ -28,12 +28,15 @@
 //!   [`SendRequest::deadline`](crate::SendRequest::deadline) (`tokio::time::timeout_at`). A
 //!   connect that does not finish in time is `ConnectFailed` (no byte was written); a request
 //!   that does not finish in time is fed to `handle_timeout` once the clock has reached it.
-//! - **TLS**: the connector does it. A [`Connect`] is any `Fn(Endpoint) -> Future<Output =
-//!   io::Result<S>>`, so a TLS stream (tokio-rustls, tokio-native-tls) is returned from the
-//!   closure after its handshake; a handshake failure is an `Err` and counts as
-//!   `ConnectFailed`. The plain [`Tcp`] connector refuses endpoints marked `tls` rather than
-//!   talk plain HTTP to an HTTPS port. The crate's tests show tokio-rustls (`ring` provider)
-//!   trusting jobsim's certificate as the only root.
+//! - **TLS**: the connector does it: `adapters::tokio_tls::TlsConnector` (feature
+//!   `tokio-rustls`) with the blocking driver's options, or any `Fn(Endpoint) -> Future<Output =
+//!   io::Result<S>>` returning a TLS stream after its handshake (tokio-native-tls...). A
+//!   handshake failure is an `Err`: a rejected certificate (rustls' errors, or
+//!   [`ConnectError::Untrusted`](super::ConnectError)) ends the job at once as `Untrusted`,
+//!   anything else is a retried `ConnectFailed` (see
+//!   [`classify_connect_error`](super::classify_connect_error)); the reason is
+//!   [`Driver::last_io_error`]. The plain [`Tcp`] connector cannot do HTTPS: a run with an HTTPS
+//!   configuration ends at once with `ConfigError::TlsConnectorRequired`.
 //! - **Cancel-safety**: the driver spawns no task. Dropping the future of [`Driver::drive`]
 //!   while a request is in flight closes the connection and reports the request to the machine
 //!   as a transport failure of the stage it was in (connect, write or read), so the
