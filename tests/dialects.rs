@@ -394,7 +394,7 @@ fn submit_answers_are_job_shaped_or_records_table() {
             Dialect::Ontap(OntapOptions::DEFAULT),
             r#"{"num_records":1,"records":[{"uuid":"v1","name":"vol1"}]}"#,
             None,
-            Some("v1"),
+            None,
         ),
         (
             Dialect::Deploy(DeployOptions::DEFAULT),

@@ -152,8 +152,8 @@ pub struct SubmitAnswer<'a> {
     /// The job it started.
     pub job: Option<Job<'a>>,
     /// The id of a record the answer carries that is not a job: the object a synchronous
-    /// change created or modified (Service Engine's modify answers, ONTAP's `records` of a
-    /// `return_records` answer). Set only when `job` is not.
+    /// change created or modified (Service Engine's modify answers, a Select Deploy `record`,
+    /// a Unified Manager object). Set only when `job` is not.
     pub record_id: Option<JsonStr<'a>>,
     /// Several jobs (ONTAP `jobs[]` for a PATCH or DELETE addressed by a query).
     pub jobs: Option<Array<'a>>,
@@ -203,7 +203,17 @@ pub(crate) fn root_object(
 }
 
 /// The root object of a job body; a body that is well-formed JSON but not an object (an
-/// array, a string, a number) is [`JsonError::NotAnObject`], never an empty job.
+/// array, a string, a number) is [`JsonError::NotAnObject`], never an empty job. (ONTAP's
+/// one-pass reader checks the root itself.)
+#[cfg_attr(
+    not(any(
+        feature = "deploy",
+        feature = "aiqum",
+        feature = "nse",
+        feature = "generic"
+    )),
+    allow(dead_code)
+)]
 pub(crate) fn job_root(body: &[u8], limits: json::Limits) -> Result<json::Object<'_>, JsonError> {
     json::parse(body, limits)?
         .as_object()

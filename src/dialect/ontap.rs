@@ -140,8 +140,8 @@ fn job_member<'a>(job: &mut Job<'a>, key: JsonStr<'a>, value: Value<'a>) {
 /// Parses the answer to a submit. An empty body is an answer with no parts.
 ///
 /// Job-shaped: a `job` object that names the job (`uuid` or `_links.self.href`); anything
-/// else is not a job. The first of the `records` a `return_records` answer carries is the
-/// record it created (its `uuid` is [`SubmitAnswer::record_id`] when there is no job).
+/// else is not a job. No record id is read: the machine never asks for `return_records`, so a
+/// synchronous answer carries no record (and firmware pays no flash for reading one).
 pub fn parse_submit_answer(
     body: &[u8],
     limits: json::Limits,
@@ -150,24 +150,14 @@ pub fn parse_submit_answer(
     let Some(root) = super::root_object(body, limits)? else {
         return Ok(answer);
     };
-    let mut record_id = None;
     for (key, value) in root.members() {
         match key.as_plain_str() {
             Some("job") => answer.job = value.as_object().map(job_from_object).filter(Job::has_id),
             Some("jobs") => answer.jobs = value.as_array(),
             Some("error") => answer.error = value.as_object().map(super::api_error),
-            Some("records") => {
-                record_id = value
-                    .as_array()
-                    .and_then(|r| r.get(0))
-                    .and_then(|r| r.as_object())
-                    .and_then(|r| r.get("uuid"))
-                    .and_then(|v| v.as_str())
-            }
             _ => {}
         }
     }
-    answer.record_id = record_id.filter(|_| answer.job.is_none());
     Ok(answer)
 }
 
