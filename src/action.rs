@@ -183,7 +183,9 @@ pub enum Outcome {
     /// The job ended in failure; code and state in `last_seen()`, the message was lent by the
     /// call that parsed it.
     Failed,
-    /// The operation completed synchronously, without a job (e.g. ONTAP 200/201 with no job).
+    /// The operation completed synchronously, without a job (e.g. ONTAP 200/201 with no job,
+    /// or a success answer whose record is not job-shaped, such as Service Engine's modify
+    /// answers: that record's id is [`Reply::record_id`]).
     CompletedWithoutJob {
         /// The HTTP status of the answer.
         status: u16,
@@ -308,6 +310,9 @@ pub struct Reply<'r> {
     pub message: Option<JsonStr<'r>>,
     /// The job ids of a `jobs[]` answer, read straight from the body.
     pub jobs: Option<JobIds<'r>>,
+    /// The id of the record a submit's success answer carried instead of a job (the object
+    /// the change created or modified: [`Outcome::CompletedWithoutJob`]), as received.
+    pub record_id: Option<JsonStr<'r>>,
 }
 
 /// The job ids listed in a `jobs[]` answer, read from the body on demand (no copy, no limit).

@@ -47,6 +47,10 @@ pub enum ConfigError {
     /// The submit description differs from the one the machine was created with (its method,
     /// path or body changed): the same operation must be passed to every `poll`.
     SubmitChanged,
+    /// The configuration says HTTPS (`Authority::tls`) but the driver's connector speaks plain
+    /// TCP: give the driver a TLS connector (e.g. `adapters::tokio_tls::TlsConnector`), or
+    /// configure plain HTTP if the server really speaks it. Nothing was sent.
+    TlsConnectorRequired,
 }
 
 impl fmt::Display for ConfigError {
@@ -63,6 +67,7 @@ impl fmt::Display for ConfigError {
             ConfigError::CancelUnsupported => f.write_str("this API has no server-side cancel"),
             ConfigError::ListUnsupported => f.write_str("this API has no documented job list"),
             ConfigError::SubmitChanged => f.write_str("pass the same Submit to every poll as to JobPoller::submit"),
+            ConfigError::TlsConnectorRequired => f.write_str("configuration: HTTPS is configured but the connector speaks plain TCP; use a TLS connector (nothing was sent)"),
         }
     }
 }

@@ -380,11 +380,14 @@ fn check_job(body: &[u8], job: &crate::dialect::Job<'_>) {
         job.message,
         job.cursor,
         job.error_message,
+        job.error_target,
     ] {
         check_str(body, s);
     }
-    if let Some(crate::json::Code::Text(s)) = job.code {
-        check_str(body, Some(s));
+    for code in [job.code, job.error_code] {
+        if let Some(crate::json::Code::Text(s)) = code {
+            check_str(body, Some(s));
+        }
     }
     check_str(body, job.message_for_state());
     check_str(body, job.best_message());

@@ -5,8 +5,10 @@
 //! (one page in the caller's buffer, a next-page link or offset in the pager). Pages:
 //! - ONTAP: `GET /api/cluster/jobs?fields=...&max_records=N[&state=S]`, then `_links.next.href`;
 //! - Unified Manager: `GET {base}/management-server/jobs?max_records=N&offset=K` (newest first
-//!   is the server's default order);
+//!   is the server's default order), until `total_records`;
 //! - Service Engine: `GET {base}/jobs?offset=K&limit=N[&tenant_id=T]`, until `total_records`.
+//!
+//! Where the total count is missing from an answer, a full page is followed by another.
 //!
 //! Select Deploy documents no job list, so it has none here.
 //!
@@ -406,11 +408,15 @@ impl JobList {
         };
         let records = as_records(root.get_path(list.records));
         let n = u32::try_from(count(&records)).unwrap_or(u32::MAX);
-        if let Some(total) = list.total {
-            // Paged by the total count (Service Engine): more while the offset is below it.
-            let total = root.get_path(total).and_then(|v| v.as_i64_lenient());
+        let total = list
+            .total
+            .and_then(|path| root.get_path(path))
+            .and_then(|v| v.as_i64_lenient());
+        if let Some(total) = total {
+            // Paged by the total count (Unified Manager, Service Engine): more while the offset
+            // is below it. An answer without the count falls back to the full-page rule below.
             let next_offset = current.saturating_add(n);
-            let more = n > 0 && total.is_some_and(|t| i64::from(next_offset) < t);
+            let more = n > 0 && i64::from(next_offset) < total;
             return (
                 records,
                 if more {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapters::{Record, config, job};
+use jobpoll::adapters::fleet::{Fleet, FleetLimits};
 use jobpoll::adapters::tokio::{Connect, Driver, Endpoint, Tcp};
 use jobpoll::{Event, JobPoller, Outcome, RetryCause, Submit, TransportError};
 use jobpoll_sim::{Fault, FaultRule, Final, JobScript, Phase, Scenario, Sim, SimConfig, Step};
@@ -322,14 +323,42 @@ async fn tls_with_a_wrong_root_never_sends_the_submit() {
     let op = volume_create();
     let mut driver = Driver::new(tls_connector(&wrong));
     let mut poller = JobPoller::submit(&cfg, &op, driver.now()).unwrap();
+    let started = std::time::Instant::now();
     let outcome = driver.drive(&mut poller, &cfg, &op, ()).await.unwrap();
+    // As the blocking driver says it: at once, not after the retry budget.
     assert_eq!(
         outcome,
-        Outcome::RetriesExhausted {
-            last: RetryCause::Transport(TransportError::ConnectFailed)
+        Outcome::TransportFailed {
+            error: TransportError::Untrusted
         }
     );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let why = driver
+        .last_io_error()
+        .expect("the TLS stack's reason is kept");
+    assert_eq!(why.class, TransportError::Untrusted);
+    assert!(why.message.contains("certificate"), "{why}");
     assert_eq!(sim.stats().submits, 0);
+    assert_eq!(sim.stats().requests, 0);
+
+    // The fleet classifies the same way.
+    let fleet = Fleet::new(tls_connector(&wrong), FleetLimits::default());
+    let mut poller = JobPoller::submit(&cfg, &op, fleet.now()).unwrap();
+    let outcome = fleet.drive(&mut poller, &cfg, &op, ()).await.unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::TransportFailed {
+            error: TransportError::Untrusted
+        }
+    );
+    let why = fleet
+        .last_io_error()
+        .expect("the fleet keeps the reason too");
+    assert_eq!(why.class, TransportError::Untrusted);
     assert_eq!(sim.stats().requests, 0);
     sim.shutdown().await;
     other.shutdown().await;
@@ -342,8 +371,131 @@ async fn plain_tcp_connector_refuses_an_https_configuration() {
     let op = volume_create();
     let mut driver = Driver::new(Tcp);
     let mut poller = JobPoller::submit(&cfg, &op, driver.now()).unwrap();
-    let outcome = driver.drive(&mut poller, &cfg, &op, ()).await.unwrap();
-    assert!(matches!(outcome, Outcome::RetriesExhausted { .. }));
+    let started = std::time::Instant::now();
+    let run = driver.drive(&mut poller, &cfg, &op, ()).await;
+    assert_eq!(
+        run,
+        Err(jobpoll::Error::Config(
+            jobpoll::ConfigError::TlsConnectorRequired
+        ))
+    );
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let why = driver
+        .last_io_error()
+        .expect("the connector's message is kept");
+    assert!(why.message.contains("use a TLS connector"), "{why}");
+    assert_eq!(poller.requests(), 0, "the poller is untouched");
+    // The fleet refuses the same way.
+    let fleet = Fleet::new(Tcp, FleetLimits::default());
+    let run = fleet.drive(&mut poller, &cfg, &op, ()).await;
+    assert_eq!(
+        run,
+        Err(jobpoll::Error::Config(
+            jobpoll::ConfigError::TlsConnectorRequired
+        ))
+    );
+    assert!(fleet.last_io_error().is_some());
     assert_eq!(sim.stats().connections, 0);
     sim.shutdown().await;
+}
+
+/// The crate's tokio TLS connector against jobsim over TLS, with each of the blocking driver's
+/// trust options, in the tokio driver and the fleet.
+#[cfg(feature = "tokio-rustls")]
+mod tokio_tls {
+    use super::*;
+    use jobpoll::adapters::tls::{TlsOptions, fingerprint};
+    use jobpoll::adapters::tokio_tls::TlsConnector;
+
+    async fn tls_sim() -> jobpoll_sim::SimHandle {
+        Sim::start(
+            SimConfig::new()
+                .tls()
+                .time_scale(100.0)
+                .scenario(Scenario::new().default_job(job(1.0, 4.0))),
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn trusted_options_follow_the_job_to_its_end() {
+        let sim = tls_sim().await;
+        let cert = sim.certificate().unwrap().clone();
+        // The host comes from the configuration: `localhost` is the name jobsim's certificate
+        // carries, and the name checked under a CA.
+        let cfg = config("localhost", sim.addr().port(), true);
+        let op = volume_create();
+        for options in [
+            TlsOptions::Pin(fingerprint(&cert.der)),
+            TlsOptions::CaPem(cert.pem.clone().into_bytes()),
+            TlsOptions::DangerousAcceptAnyCertificate,
+        ] {
+            let mut driver = Driver::new(TlsConnector::new(&options).unwrap());
+            let mut poller = JobPoller::submit(&cfg, &op, driver.now()).unwrap();
+            let outcome = driver.drive(&mut poller, &cfg, &op, ()).await.unwrap();
+            assert_eq!(outcome, Outcome::Succeeded, "{options:?}");
+            assert_eq!(driver.last_io_error(), None, "{options:?}");
+        }
+        // The fleet, with a pin, several jobs over its pool.
+        let fleet = Fleet::new(
+            TlsConnector::new(&TlsOptions::Pin(fingerprint(&cert.der))).unwrap(),
+            FleetLimits::default(),
+        );
+        let runs = (0..4).map(|_| async {
+            let mut poller = JobPoller::submit(&cfg, &op, fleet.now()).unwrap();
+            fleet.drive(&mut poller, &cfg, &op, ()).await.unwrap()
+        });
+        for outcome in futures_util::future::join_all(runs).await {
+            assert_eq!(outcome, Outcome::Succeeded);
+        }
+        assert!(sim.stats().tls_handshakes >= 4, "{:?}", sim.stats());
+        assert_eq!(sim.stats().submits, 7);
+        sim.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn untrusted_servers_end_at_once_with_the_reason() {
+        let sim = tls_sim().await;
+        let other = Sim::start(SimConfig::new().tls()).await.unwrap();
+        let other_der = other.certificate().unwrap().der.clone();
+        let cfg = config("localhost", sim.addr().port(), true);
+        let op = volume_create();
+        for options in [
+            // jobsim's self-signed certificate is in no public root list.
+            TlsOptions::WebPkiRoots,
+            TlsOptions::Pin(fingerprint(&other_der)),
+            TlsOptions::CaPem(other.certificate().unwrap().pem.clone().into_bytes()),
+        ] {
+            let mut driver = Driver::new(TlsConnector::new(&options).unwrap());
+            let mut poller = JobPoller::submit(&cfg, &op, driver.now()).unwrap();
+            let started = std::time::Instant::now();
+            let outcome = driver.drive(&mut poller, &cfg, &op, ()).await.unwrap();
+            assert_eq!(
+                outcome,
+                Outcome::TransportFailed {
+                    error: TransportError::Untrusted
+                },
+                "{options:?}"
+            );
+            assert!(started.elapsed() < Duration::from_secs(5), "{options:?}");
+            let why = driver.last_io_error().expect("the reason is kept");
+            assert_eq!(why.class, TransportError::Untrusted, "{options:?}");
+            assert!(!why.message.is_empty(), "{options:?}");
+
+            let fleet = Fleet::new(TlsConnector::new(&options).unwrap(), FleetLimits::default());
+            let mut poller = JobPoller::submit(&cfg, &op, fleet.now()).unwrap();
+            let outcome = fleet.drive(&mut poller, &cfg, &op, ()).await.unwrap();
+            assert_eq!(
+                outcome,
+                Outcome::TransportFailed {
+                    error: TransportError::Untrusted
+                },
+                "fleet {options:?}"
+            );
+        }
+        assert_eq!(sim.stats().requests, 0, "nothing was sent");
+        sim.shutdown().await;
+        other.shutdown().await;
+    }
 }

@@ -324,8 +324,7 @@ fn nse_failure_reports_the_task_error_and_never_the_payload() {
 
 #[test]
 fn nse_success() {
-    let accepted =
-        r#"{"status":{"code":202},"result":{"records":[{"id":"j2","status":"pending"}]}}"#;
+    let accepted = r#"{"status":{"code":202},"result":{"records":[{"id":"j2","status":"pending","job_tasks":null}]}}"#;
     let script = vec![
         step("POST", ok_json(100, 202, accepted)),
         step(
@@ -349,4 +348,187 @@ fn nse_success() {
         script,
     );
     assert_eq!(run.outcome, Outcome::Succeeded);
+}
+
+#[test]
+fn nse_modify_answer_is_a_completion_not_a_job() {
+    // "Modify ONTAP cluster" answers 202 with the cluster's record (apis.md 4.2): its id is not
+    // a job id. Polled as one, a 404 there would turn an accepted change into `Expired`.
+    let modified = r#"{"status":{"user_message":"Okay. Accepted for processing.","verbose_message":"","code":202},"result":{"returned_records":1,"records":[{"id":"5f2b3c4d5e6f708192a3b4c5","name":"cluster1","status":"online","region":"us-east"}]}}"#;
+    let put = "PUT /api/v2.1/ontapclusters/5f2b3c4d5e6f708192a3b4c5";
+    let script = vec![step(put, ok_json(100, 202, modified))];
+    let op = Submit {
+        method: jobpoll::http::Method::Put,
+        ..Submit::post(
+            "/api/v2.1/ontapclusters/5f2b3c4d5e6f708192a3b4c5",
+            br#"{"name":"cluster1"}"#,
+        )
+    };
+    let run = run(&nse_config(), &op, script);
+    assert_eq!(run.outcome, Outcome::CompletedWithoutJob { status: 202 });
+    assert_eq!(run.requests, 1, "nothing polled");
+    assert_eq!(run.record_ids, ["5f2b3c4d5e6f708192a3b4c5"]);
+    assert_eq!(run.poller.job_id(), None, "the record is not a job");
+}
+
+#[test]
+fn submit_answers_are_job_shaped_or_records_table() {
+    use jobpoll::dialect::aiqum::AiqumOptions as A;
+    use jobpoll::dialect::ontap::OntapOptions;
+    let l = jobpoll::json::Limits::default();
+    // (dialect, body, job id expected, record id expected)
+    let table: &[(Dialect, &str, Option<&str>, Option<&str>)] = &[
+        (
+            Dialect::Ontap(OntapOptions::DEFAULT),
+            r#"{"job":{"uuid":"u1"}}"#,
+            Some("u1"),
+            None,
+        ),
+        (
+            Dialect::Ontap(OntapOptions::DEFAULT),
+            r#"{"job":{"state":"running"}}"#,
+            None,
+            None,
+        ),
+        (
+            Dialect::Ontap(OntapOptions::DEFAULT),
+            r#"{"num_records":1,"records":[{"uuid":"v1","name":"vol1"}]}"#,
+            None,
+            None,
+        ),
+        (
+            Dialect::Deploy(DeployOptions::DEFAULT),
+            r#"{"job":{"id":"d1"}}"#,
+            Some("d1"),
+            None,
+        ),
+        (
+            Dialect::Deploy(DeployOptions::DEFAULT),
+            r#"{"record":{"id":"c1","name":"ots"}}"#,
+            None,
+            Some("c1"),
+        ),
+        (
+            Dialect::Aiqum(A::DEFAULT),
+            r#"{"job":{"key":"k:1"}}"#,
+            Some("k:1"),
+            None,
+        ),
+        (
+            Dialect::Aiqum(A::DEFAULT),
+            r#"{"key":"svm:1","name":"vs1"}"#,
+            None,
+            Some("svm:1"),
+        ),
+        (
+            Dialect::Nse(NseOptions::DEFAULT),
+            r#"{"result":{"records":[{"id":"j1","status":"pending","job_tasks":null}]}}"#,
+            Some("j1"),
+            None,
+        ),
+        (
+            Dialect::Nse(NseOptions::DEFAULT),
+            r#"{"result":{"records":[{"id":"c1","status":"online","name":"cluster1"}]}}"#,
+            None,
+            Some("c1"),
+        ),
+    ];
+    for (dialect, body, job, record) in table {
+        let a = dialect.parse_submit_answer(body.as_bytes(), l).expect(body);
+        let got_job = a.job.and_then(|j| j.id).map(|i| i.to_string());
+        let got_record = a.record_id.map(|i| i.to_string());
+        assert_eq!(got_job.as_deref(), *job, "{body}");
+        assert_eq!(got_record.as_deref(), *record, "{body}");
+    }
+}
+
+fn every_dialect() -> Vec<Dialect> {
+    vec![
+        Dialect::Ontap(jobpoll::dialect::ontap::OntapOptions::DEFAULT),
+        Dialect::Deploy(DeployOptions::DEFAULT),
+        Dialect::Aiqum(AiqumOptions::DEFAULT),
+        Dialect::Nse(NseOptions::DEFAULT),
+        Dialect::Generic(&jobpoll::dialect::generic::AZURE_STYLE),
+    ]
+}
+
+#[test]
+fn job_bodies_that_are_not_objects_are_errors_table() {
+    let l = jobpoll::json::Limits::default();
+    for dialect in every_dialect() {
+        for body in [
+            "[]",
+            r#"[{"state":"success"}]"#,
+            r#""success""#,
+            "42",
+            "null",
+            " true ",
+        ] {
+            let got = dialect.parse_job(body.as_bytes(), l).map(|j| j.state);
+            assert_eq!(
+                got,
+                Err(jobpoll::json::JsonError::NotAnObject),
+                "{dialect:?} {body}"
+            );
+        }
+        assert!(
+            dialect.parse_job(b"{}", l).is_ok(),
+            "{dialect:?}: an object"
+        );
+    }
+}
+
+#[test]
+fn error_bodies_keep_code_and_target_table() {
+    use jobpoll::json::Code;
+    let l = jobpoll::json::Limits::default();
+    let ontap_shape = r#"{"error":{"message":"entry doesn't exist","code":"4","target":"uuid"}}"#;
+    for dialect in every_dialect() {
+        let (body, code, target) = match dialect {
+            Dialect::Nse(_) => (
+                r#"{"status":{"user_message":"Job not found.","verbose_message":"","code":404},"result":null}"#,
+                404,
+                None,
+            ),
+            _ => (ontap_shape, 4, Some("uuid")),
+        };
+        let e = dialect.parse_error(body.as_bytes(), l).expect(body);
+        assert_eq!(e.code, Some(Code::Int(code)), "{dialect:?}");
+        assert_eq!(
+            e.target.map(|t| t.to_string()).as_deref(),
+            target,
+            "{dialect:?}"
+        );
+        assert!(e.message.is_some(), "{dialect:?}");
+    }
+    // A failed ONTAP job's error object, with and without the job's own code.
+    let job = r#"{"uuid":"u1","state":"failure","message":"m","error":{"code":"262179","message":"Unexpected argument","target":"fields"}}"#;
+    let j = every_dialect()[0]
+        .parse_job(job.as_bytes(), l)
+        .expect("job");
+    assert_eq!(j.error_code, Some(Code::Int(262_179)));
+    assert_eq!(j.best_code(), Some(Code::Int(262_179)));
+    assert!(j.error_target.is_some_and(|t| t.eq_str("fields")));
+}
+
+#[test]
+fn ontap_job_error_code_is_recorded() {
+    let mut cfg = test_config();
+    cfg.dialect = Dialect::Ontap(jobpoll::dialect::ontap::OntapOptions::DEFAULT);
+    let accepted = r#"{"job":{"uuid":"u1"}}"#;
+    let failed = r#"{"uuid":"u1","state":"failure","message":"The value is invalid","error":{"code":"262197","message":"The value is invalid","target":"size"}}"#;
+    let script = vec![
+        step("POST /api/storage/volumes", ok_json(100, 202, accepted)),
+        step("GET /api/cluster/jobs/u1", ok_json(0, 200, "[]")),
+        step("GET /api/cluster/jobs/u1", ok_json(0, 200, failed)),
+    ];
+    let op = Submit::post("/api/storage/volumes", b"{}");
+    let run = run(&cfg, &op, script);
+    assert_eq!(run.outcome, Outcome::Failed);
+    assert_eq!(run.poller.last_seen().code, Some(262_197));
+    assert!(
+        run.timeline.iter().any(|l| l.contains("InvalidResponse")),
+        "an array is an unreadable answer: {:#?}",
+        run.timeline
+    );
 }

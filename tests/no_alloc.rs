@@ -288,7 +288,7 @@ fn service_engine_allocates_nothing() {
             100,
             "202 Accepted",
             "",
-            r#"{"status":{"code":202},"result":{"records":[{"id":"j2","status":"pending"}]}}"#,
+            r#"{"status":{"code":202},"result":{"records":[{"id":"j2","status":"pending","job_tasks":null}]}}"#,
         ),
         ok(
             20,

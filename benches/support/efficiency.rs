@@ -227,7 +227,7 @@ pub fn serve(api: Api, job: &Job, line: &str, at: u64) -> (u64, Vec<u8>) {
         }
         Api::Nse => {
             if submit {
-                let body = r#"{"status":{"code":202},"result":{"records":[{"id":"j2","status":"pending"}]}}"#;
+                let body = r#"{"status":{"code":202},"result":{"records":[{"id":"j2","status":"pending","job_tasks":null}]}}"#;
                 return (at, http(202, body));
             }
             let s = ["pending", "running", "successful"][usize::from(state)];

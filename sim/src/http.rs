@@ -69,6 +69,19 @@ pub enum ReadError {
 
 const MAX_HEAD: usize = 16 * 1024;
 
+/// Percent-encodes everything outside RFC 3986's unreserved set, for a query value in a link.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Percent-decodes `s` (invalid escapes are kept verbatim).
 pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
@@ -456,6 +469,20 @@ pub struct Resp<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encode_round_trips_table() {
+        for s in [
+            "uuid,state,description",
+            "!success",
+            "running|queued",
+            "a b&c=d",
+            "é",
+        ] {
+            assert_eq!(percent_decode(&percent_encode(s)), s);
+        }
+        assert_eq!(percent_encode("a,b"), "a%2Cb");
+    }
 
     #[test]
     fn decode_table() {

@@ -116,6 +116,8 @@ pub struct Job {
     pub payload: serde_json::Value,
     /// Requests that addressed this job.
     pub requests: u64,
+    /// Faults of this job's script delivered (counted in `faults_injected`).
+    pub faults_delivered: u64,
 }
 
 impl Job {
@@ -352,6 +354,7 @@ impl Store {
             object_name: new.object_name,
             payload: new.payload,
             requests: 0,
+            faults_delivered: 0,
         };
         self.order.push(id.clone());
         self.jobs.entry(id).or_insert(job)

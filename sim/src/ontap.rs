@@ -226,7 +226,14 @@ fn list(sh: &Shared, req: &Request, ctx: Ctx) -> Handled {
         .iter()
         .map(|j| j.id.clone())
         .collect();
-    for id in ids {
+    // A next page starts at the job its link names (`start.uuid`, as ONTAP's links do); an
+    // unknown one gives an empty page.
+    let start = match req.query("start.uuid") {
+        Some(uuid) => ids.iter().position(|id| id == uuid).unwrap_or(ids.len()),
+        None => 0,
+    };
+    let mut next_start = None;
+    for id in ids.into_iter().skip(start) {
         let Some(job) = st.store.get_mut(&id) else {
             continue;
         };
@@ -245,6 +252,7 @@ fn list(sh: &Shared, req: &Request, ctx: Ctx) -> Handled {
             }
         }
         if records.len() >= max {
+            next_start = Some(job.id.clone());
             break;
         }
         observe(job, &view, now);
@@ -255,7 +263,21 @@ fn list(sh: &Shared, req: &Request, ctx: Ctx) -> Handled {
         };
         records.push(rec);
     }
-    let body = json!({"records": records, "num_records": records.len(), "_links": {"self": {"href": "/api/cluster/jobs"}}});
+    let mut page_links = json!({"self": {"href": "/api/cluster/jobs"}});
+    if let Some(uuid) = next_start {
+        // The next batch: the same query from the first job not returned yet.
+        let mut next = format!(
+            "/api/cluster/jobs?max_records={max}&start.uuid={}",
+            crate::http::percent_encode(&uuid)
+        );
+        for name in ["fields", "state"] {
+            if let Some(v) = req.query(name) {
+                next.push_str(&format!("&{name}={}", crate::http::percent_encode(v)));
+            }
+        }
+        page_links["next"] = json!({ "href": next });
+    }
+    let body = json!({"records": records, "num_records": records.len(), "_links": page_links});
     Handled {
         response: Response::json(200, content_type(req), &body),
         fault: ctx.fault,

@@ -90,6 +90,8 @@ impl Shared {
         let mut s = st.stats.clone();
         let scale = self.clock.scale();
         for j in st.store.all() {
+            // Request rules are counted as they match; a job script's faults where delivered.
+            s.faults_injected = s.faults_injected.saturating_add(j.faults_delivered);
             let seen = j.terminal_seen_after.map(|d| d.as_secs_f64() * 1000.0);
             s.jobs.insert(
                 j.id.clone(),
@@ -583,11 +585,16 @@ pub(crate) fn job_poll_fault(job: &mut Job, request_fault: Option<Fault>) -> Opt
         return request_fault;
     }
     let n = job.polls;
-    job.script
+    let fault = job
+        .script
         .faults
         .iter()
         .find(|f| n >= f.poll && n < f.poll.saturating_add(f.count))
-        .map(|f| f.fault.clone())
+        .map(|f| f.fault.clone());
+    if fault.is_some() {
+        job.faults_delivered = job.faults_delivered.saturating_add(1);
+    }
+    fault
 }
 
 /// Returns the state string override of an `UnknownState` fault.

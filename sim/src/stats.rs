@@ -35,7 +35,7 @@ pub struct Stats {
     pub submits: u64,
     /// Jobs created.
     pub jobs_created: u64,
-    /// Faults injected.
+    /// Faults injected: request rules that matched and job-script faults delivered.
     pub faults_injected: u64,
     /// Requests per endpoint (`GET /api/cluster/jobs/{uuid}`).
     pub endpoints: BTreeMap<String, u64>,

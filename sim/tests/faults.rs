@@ -410,3 +410,16 @@ fn idle_keep_alive_connections_are_closed() {
     );
     s.shutdown_blocking();
 }
+
+#[test]
+fn job_script_faults_are_counted() {
+    let (s, c, href) = on_poll(Fault::Status { status: 503 });
+    assert_eq!(c.get(&href).status, 503);
+    assert_eq!(c.get(&href).status, 200);
+    assert_eq!(
+        s.stats().faults_injected,
+        1,
+        "the job's scripted fault counts"
+    );
+    s.shutdown_blocking();
+}

@@ -537,3 +537,38 @@ fn not_found_status_is_a_switch() {
         s.shutdown_blocking();
     }
 }
+
+#[test]
+fn list_pages_follow_links_next() {
+    let s = start(SimConfig::new().time_scale(1.0));
+    let c = Client::new(&s);
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(
+            c.post("/api/storage/volumes", json!({"name": format!("v{n}")}))
+                .json()["job"]["uuid"]
+                .as_str()
+                .expect("uuid")
+                .to_string(),
+        );
+    }
+    // max_records=2: pages of 2, 2 and 1, each but the last with `_links.next`.
+    let mut seen = Vec::new();
+    let mut next = Some("/api/cluster/jobs?fields=uuid,state&max_records=2".to_string());
+    let mut pages = 0;
+    while let Some(href) = next.take() {
+        let l = c.get(&href).json();
+        pages += 1;
+        let n = l["num_records"].as_u64().expect("num_records");
+        assert!(n <= 2, "{l}");
+        for r in l["records"].as_array().expect("records") {
+            assert!(r["state"].is_string(), "the link keeps fields: {r}");
+            seen.push(r["uuid"].as_str().expect("uuid").to_string());
+        }
+        next = l["_links"]["next"]["href"].as_str().map(str::to_string);
+        assert!(pages <= 3, "{l}");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, ids, "every job once, in creation order");
+    s.shutdown_blocking();
+}

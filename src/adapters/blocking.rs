@@ -623,20 +623,8 @@ fn read_some<S: Stream + ?Sized>(
 /// The class of a failed connect: a rejected server certificate is `Untrusted` (not retried:
 /// it will not fix itself), anything else `ConnectFailed` (nothing was sent; retried).
 fn classify_connect_error(e: &io::Error) -> TransportError {
-    #[cfg(feature = "rustls")]
-    {
-        let tls = e
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>());
-        if matches!(
-            tls,
-            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
-        ) {
-            return TransportError::Untrusted;
-        }
-    }
-    let _ = e;
-    TransportError::ConnectFailed
+    // One classification for every driver.
+    super::classify_connect_error(e)
 }
 
 #[cfg(test)]

@@ -69,10 +69,11 @@ use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::vec::Vec;
 
-use super::Observer;
 use super::tokio::{
-    Clock, Connect, DEFAULT_RX_BUFFER, DEFAULT_TX_BUFFER, Endpoint, InFlight, exchange,
+    Clock, Connect, DEFAULT_RX_BUFFER, DEFAULT_TX_BUFFER, Endpoint, InFlight, check_connector,
+    exchange,
 };
+use super::{IoFailure, Observer};
 use crate::TransportError;
 use crate::{
     Action, Config, Connection, ConnectionState, Error, Instant, JobPoller, Outcome, Submit,
@@ -121,6 +122,7 @@ pub struct Fleet<C: Connect> {
     limits: FleetLimits,
     jobs: Semaphore,
     pools: Mutex<HashMap<Endpoint, Arc<Pool<C::Stream>>>>,
+    last_error: Mutex<Option<IoFailure>>,
 }
 
 impl<C: Connect> core::fmt::Debug for Fleet<C> {
@@ -223,7 +225,18 @@ impl<C: Connect> Fleet<C> {
             limits,
             jobs: Semaphore::new(limits.max_jobs_in_flight.clamp(1, Semaphore::MAX_PERMITS)),
             pools: Mutex::new(HashMap::new()),
+            last_error: Mutex::new(None),
         }
+    }
+
+    /// The I/O error behind the last transport failure of any of the fleet's jobs (the TLS
+    /// stack's reason for a rejected certificate, the connector's refusal, a reset), for
+    /// showing to a person; each job's machine only sees its class.
+    pub fn last_io_error(&self) -> Option<IoFailure> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The limits.
@@ -291,6 +304,7 @@ impl<C: Connect> Slot<'_, C> {
         let fleet = self.fleet;
         let clock = fleet.clock;
         let endpoint = Endpoint::from_authority(&cfg.authority);
+        check_connector(&fleet.connector, &endpoint, &fleet.last_error)?;
         let pool = fleet.pool(&endpoint);
         let mut lease: Option<Lease<C::Stream>> = None;
         loop {
@@ -353,6 +367,7 @@ impl<C: Connect> Slot<'_, C> {
                             stream,
                             clock,
                             stage: TransportError::ConnectFailed,
+                            last_error: &fleet.last_error,
                         },
                         connect,
                         bytes,

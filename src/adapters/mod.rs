@@ -21,6 +21,7 @@
 //! | `rustls` | `tls` | HTTPS for the blocking driver: rustls (ring), webpki roots, CA files, certificate pinning |
 //! | `tokio` | `tokio` | `tokio::io::{AsyncRead, AsyncWrite}`, `tokio::time` |
 //! | `tokio` | `fleet` | many jobs at once over a bounded pool of keep-alive connections per host |
+//! | `tokio-rustls` | `tokio_tls` | HTTPS for the tokio driver and the fleet: the blocking driver's TLS options over tokio-rustls |
 //! | `embedded-io` | `embedded` | `embedded_io::{Read, Write, ReadReady}`, `embedded_hal::delay::DelayNs` (no std, no alloc) |
 //! | `embedded-io-async` | `embedded_async` | `embedded_io_async::{Read, Write}`, `embedded_hal_async::delay::DelayNs` (no std, no alloc) |
 //!
@@ -53,6 +54,11 @@ impl<K: Clock + ?Sized> Clock for &K {
 }
 
 #[cfg(feature = "std")]
+mod failure;
+#[cfg(feature = "std")]
+pub use failure::{ConnectError, IoFailure, classify_connect_error};
+
+#[cfg(feature = "std")]
 pub mod blocking;
 #[cfg(feature = "embedded-io")]
 pub mod embedded;
@@ -64,6 +70,8 @@ pub mod fleet;
 pub mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+#[cfg(feature = "tokio-rustls")]
+pub mod tokio_tls;
 
 /// What a caller sees of a driver run while it happens, without copying into the machine.
 ///

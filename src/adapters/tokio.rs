@@ -28,12 +28,15 @@
 //!   [`SendRequest::deadline`](crate::SendRequest::deadline) (`tokio::time::timeout_at`). A
 //!   connect that does not finish in time is `ConnectFailed` (no byte was written); a request
 //!   that does not finish in time is fed to `handle_timeout` once the clock has reached it.
-//! - **TLS**: the connector does it. A [`Connect`] is any `Fn(Endpoint) -> Future<Output =
-//!   io::Result<S>>`, so a TLS stream (tokio-rustls, tokio-native-tls) is returned from the
-//!   closure after its handshake; a handshake failure is an `Err` and counts as
-//!   `ConnectFailed`. The plain [`Tcp`] connector refuses endpoints marked `tls` rather than
-//!   talk plain HTTP to an HTTPS port. The crate's tests show tokio-rustls (`ring` provider)
-//!   trusting jobsim's certificate as the only root.
+//! - **TLS**: the connector does it: `adapters::tokio_tls::TlsConnector` (feature
+//!   `tokio-rustls`) with the blocking driver's options, or any `Fn(Endpoint) -> Future<Output =
+//!   io::Result<S>>` returning a TLS stream after its handshake (tokio-native-tls...). A
+//!   handshake failure is an `Err`: a rejected certificate (rustls' errors, or
+//!   [`ConnectError::Untrusted`](super::ConnectError)) ends the job at once as `Untrusted`,
+//!   anything else is a retried `ConnectFailed` (see
+//!   [`classify_connect_error`](super::classify_connect_error)); the reason is
+//!   [`Driver::last_io_error`]. The plain [`Tcp`] connector cannot do HTTPS: a run with an HTTPS
+//!   configuration ends at once with `ConfigError::TlsConnectorRequired`.
 //! - **Cancel-safety**: the driver spawns no task. Dropping the future of [`Driver::drive`]
 //!   while a request is in flight closes the connection and reports the request to the machine
 //!   as a transport failure of the stage it was in (connect, write or read), so the
@@ -51,7 +54,10 @@ use std::io;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use super::{AsyncConnection, Observer, send_and_read};
+use std::sync::{Mutex, PoisonError};
+
+use super::{AsyncConnection, IoFailure, Observer, classify_connect_error, send_and_read};
+use crate::error::ConfigError;
 use crate::http::Authority;
 use crate::{
     Action, Config, Connection, Error, Instant, JobPoller, Outcome, SendRequest, Submit,
@@ -95,8 +101,47 @@ pub trait Connect {
     type Stream: AsyncRead + AsyncWrite + Unpin + Send;
 
     /// Opens a connection to `endpoint` (TCP connect, and the TLS handshake when the endpoint
-    /// says `tls`). Any error means no byte of a request was written.
+    /// says `tls`). Any error means no byte of a request was written. A rejected server
+    /// certificate is told apart from other failures by
+    /// [`classify_connect_error`](super::classify_connect_error): rustls' certificate errors as
+    /// they are, any other stack's wrapped in [`ConnectError::Untrusted`](super::ConnectError).
     fn connect(&self, endpoint: Endpoint) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+
+    /// Whether this connector can give the TLS an HTTPS configuration asks for. Plain [`Tcp`]
+    /// cannot: a driver then refuses the run at once
+    /// ([`ConfigError::TlsConnectorRequired`](crate::ConfigError::TlsConnectorRequired))
+    /// instead of retrying connects that cannot succeed. Default `true` (a closure's TLS is its
+    /// own business).
+    fn offers_tls(&self) -> bool {
+        true
+    }
+}
+
+/// The check every tokio driver makes before a run: HTTPS configured, plain TCP given. The
+/// connector's own message is kept as the last I/O error.
+pub(crate) fn check_connector<C: Connect>(
+    connector: &C,
+    endpoint: &Endpoint,
+    last_error: &Mutex<Option<IoFailure>>,
+) -> Result<(), Error> {
+    if endpoint.tls && !connector.offers_tls() {
+        let refusal = io::Error::new(io::ErrorKind::Unsupported, TLS_REQUIRED);
+        note(
+            last_error,
+            IoFailure::new(TransportError::ConnectFailed, &refusal),
+        );
+        return Err(Error::Config(ConfigError::TlsConnectorRequired));
+    }
+    Ok(())
+}
+
+/// Why [`Tcp`] refuses an HTTPS endpoint.
+const TLS_REQUIRED: &str =
+    "the configuration says HTTPS and this connector speaks plain TCP: use a TLS connector";
+
+/// Keeps `failure` as the last I/O error.
+pub(crate) fn note(last_error: &Mutex<Option<IoFailure>>, failure: IoFailure) {
+    *last_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(failure);
 }
 
 impl<F, Fut, S> Connect for F
@@ -122,15 +167,16 @@ impl Connect for Tcp {
 
     async fn connect(&self, endpoint: Endpoint) -> io::Result<Self::Stream> {
         if endpoint.tls {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "the configuration says HTTPS: use a TLS connector",
-            ));
+            return Err(io::Error::new(io::ErrorKind::Unsupported, TLS_REQUIRED));
         }
         let host = endpoint.host.trim_start_matches('[').trim_end_matches(']');
         let stream = ::tokio::net::TcpStream::connect((host, endpoint.port)).await?;
         stream.set_nodelay(true)?;
         Ok(stream)
+    }
+
+    fn offers_tls(&self) -> bool {
+        false
     }
 }
 
@@ -194,6 +240,7 @@ pub struct Driver<C: Connect> {
     stream: Option<C::Stream>,
     tx: Vec<u8>,
     rx: Vec<u8>,
+    last_error: Mutex<Option<IoFailure>>,
 }
 
 impl<C: Connect> Driver<C> {
@@ -211,7 +258,18 @@ impl<C: Connect> Driver<C> {
             stream: None,
             tx: std::vec![0; DEFAULT_TX_BUFFER],
             rx: std::vec![0; DEFAULT_RX_BUFFER],
+            last_error: Mutex::new(None),
         }
+    }
+
+    /// The I/O error behind the last transport failure (the TLS stack's reason for a rejected
+    /// certificate, the connector's refusal, a reset), for showing to a person; the machine
+    /// only sees its class.
+    pub fn last_io_error(&self) -> Option<IoFailure> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Sets the receive buffer size: the largest answer accepted.
@@ -253,6 +311,7 @@ impl<C: Connect> Driver<C> {
         mut observer: O,
     ) -> Result<Outcome, Error> {
         let endpoint = Endpoint::from_authority(&cfg.authority);
+        check_connector(&self.connector, &endpoint, &self.last_error)?;
         let clock = self.clock;
         loop {
             let action = match poller.poll(cfg, op, clock.now(), &mut self.tx) {
@@ -276,6 +335,7 @@ impl<C: Connect> Driver<C> {
                             stream: &mut self.stream,
                             clock,
                             stage: TransportError::ConnectFailed,
+                            last_error: &self.last_error,
                         },
                         || self.connector.connect(endpoint.clone()),
                         bytes,
@@ -294,15 +354,33 @@ impl<C: Connect> Driver<C> {
     }
 }
 
-/// A tokio connection as the shared send-and-read sees it.
-struct Tokio<'a, S>(&'a mut S);
+/// A tokio connection as the shared send-and-read sees it, keeping the I/O error behind a
+/// failure for the caller.
+struct Tokio<'a, S> {
+    stream: &'a mut S,
+    last_error: &'a Mutex<Option<IoFailure>>,
+}
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncConnection for Tokio<'_, S> {
     async fn send(&mut self, bytes: &[u8]) -> bool {
-        self.0.write_all(bytes).await.is_ok() && self.0.flush().await.is_ok()
+        let sent = write_request(self.stream, bytes).await;
+        if let Err(e) = &sent {
+            note(
+                self.last_error,
+                IoFailure::new(TransportError::WriteFailed, e),
+            );
+        }
+        sent.is_ok()
     }
     async fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
-        self.0.read(buf).await.ok()
+        let read = self.stream.read(buf).await;
+        if let Err(e) = &read {
+            note(
+                self.last_error,
+                IoFailure::new(TransportError::ReadFailed, e),
+            );
+        }
+        read.ok()
     }
 }
 
@@ -314,6 +392,8 @@ pub(crate) struct InFlight<'a, S> {
     pub(crate) clock: Clock,
     /// What the machine is told if the future is dropped now.
     pub(crate) stage: TransportError,
+    /// Where the I/O error behind a failure is kept for the caller.
+    pub(crate) last_error: &'a Mutex<Option<IoFailure>>,
 }
 
 impl<S> Drop for InFlight<'_, S> {
@@ -349,7 +429,13 @@ where
         ex.stage = TransportError::ConnectFailed;
         match ::tokio::time::timeout_at(deadline, connect()).await {
             Ok(Ok(stream)) => *ex.stream = Some(stream),
-            Ok(Err(_)) | Err(_) => {
+            Ok(Err(e)) => {
+                let class = classify_connect_error(&e);
+                note(ex.last_error, IoFailure::new(class, &e));
+                ex.poller.handle_transport_error(clock.now(), class);
+                return Ok(());
+            }
+            Err(_) => {
                 ex.poller
                     .handle_transport_error(clock.now(), TransportError::ConnectFailed);
                 return Ok(());
@@ -362,7 +448,10 @@ where
             return Ok::<(), Error>(());
         };
         send_and_read(
-            &mut Tokio(stream),
+            &mut Tokio {
+                stream,
+                last_error: ex.last_error,
+            },
             ex.poller,
             &mut ex.stage,
             || clock.now(),
@@ -382,6 +471,12 @@ where
             Ok(())
         }
     }
+}
+
+/// Writes the whole request and flushes it (a TLS stream holds records until flushed).
+async fn write_request<S: AsyncWrite + Unpin>(stream: &mut S, tx: &[u8]) -> io::Result<()> {
+    stream.write_all(tx).await?;
+    stream.flush().await
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ impl Default for AiqumOptions {
 }
 
 /// Unified Manager's facts: jobs under `{base}/management-server/jobs/`, a list paged by
-/// `max_records` and `offset`, no hold, no cancel.
+/// `max_records` and `offset` with its `total_records`, no hold, no cancel.
 pub const fn profile(options: &AiqumOptions) -> Profile {
     Profile {
         base_path: options.base_path,
@@ -45,7 +45,7 @@ pub const fn profile(options: &AiqumOptions) -> Profile {
                 ListParam::Offset("offset"),
             ],
             records: &["records"],
-            total: None,
+            total: Some(&["total_records"]),
             id_field: "key",
             description_field: "name",
             start_field: "submit_time",
@@ -119,6 +119,10 @@ pub(crate) fn job_from_object(obj: Object<'_>) -> Job<'_> {
 }
 
 /// Parses the answer to a submit.
+///
+/// Job-shaped: a `job` object with a `key` (or `_links.self.href`), or a top-level
+/// `operationId` or `job_key`. An object answered in place of a job (its own `key` at the
+/// root) is a record: its key is [`SubmitAnswer::record_id`].
 pub fn parse_submit_answer(
     body: &[u8],
     limits: json::Limits,
@@ -127,9 +131,10 @@ pub fn parse_submit_answer(
     let Some(root) = super::root_object(body, limits)? else {
         return Ok(answer);
     };
+    let mut record_id = None;
     for (key, value) in root.members() {
         match key.as_plain_str() {
-            Some("job") => answer.job = value.as_object().map(job_from_object),
+            Some("job") => answer.job = value.as_object().map(job_from_object).filter(Job::has_id),
             Some("operationId") | Some("job_key") if answer.job.is_none() => {
                 answer.job = value.as_str().map(|id| Job {
                     id: Some(id),
@@ -137,18 +142,18 @@ pub fn parse_submit_answer(
                 })
             }
             Some("error") => answer.error = value.as_object().map(super::api_error),
+            Some("key") => record_id = value.as_str(),
             _ => {}
         }
     }
+    answer.record_id = record_id.filter(|_| answer.job.is_none());
     Ok(answer)
 }
 
-/// Parses a job GET answer (a bare job object).
+/// Parses a job GET answer (a bare job object). A body that is JSON but not an object is
+/// [`JsonError::NotAnObject`].
 pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError> {
-    Ok(json::parse(body, limits)?
-        .as_object()
-        .map(job_from_object)
-        .unwrap_or_default())
+    Ok(job_from_object(super::job_root(body, limits)?))
 }
 
 #[cfg(test)]

@@ -88,6 +88,9 @@ pub(crate) fn job_from_object(obj: Object<'_>) -> Job<'_> {
 }
 
 /// Parses the answer to a submit: `{"job": {...}}`, or an error body.
+///
+/// Job-shaped: a `job` object with an `id`. A `{"record": {...}}` answer is the object itself
+/// (its `id` is [`SubmitAnswer::record_id`]), never a job.
 pub fn parse_submit_answer(
     body: &[u8],
     limits: json::Limits,
@@ -96,24 +99,33 @@ pub fn parse_submit_answer(
     let Some(root) = super::root_object(body, limits)? else {
         return Ok(answer);
     };
+    let mut record_id = None;
     for (key, value) in root.members() {
         match key.as_plain_str() {
-            Some("job") => answer.job = value.as_object().map(job_from_object),
+            Some("job") => answer.job = value.as_object().map(job_from_object).filter(Job::has_id),
             Some("error") => answer.error = value.as_object().map(super::api_error),
+            Some("record") => {
+                record_id = value
+                    .as_object()
+                    .and_then(|r| r.get("id"))
+                    .and_then(|v| v.as_str())
+            }
             _ => {}
         }
     }
+    answer.record_id = record_id.filter(|_| answer.job.is_none());
     Ok(answer)
 }
 
-/// Parses a job GET answer: `{"record": job}`, or a bare job object.
+/// Parses a job GET answer: `{"record": job}`, or a bare job object. A body that is JSON but
+/// not an object is [`JsonError::NotAnObject`].
 pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError> {
-    let root = json::parse(body, limits)?.as_object();
+    let root = super::job_root(body, limits)?;
     let job = root
-        .and_then(|r| r.get("record"))
+        .get("record")
         .and_then(|r| r.as_object())
-        .or(root);
-    Ok(job.map(job_from_object).unwrap_or_default())
+        .unwrap_or(root);
+    Ok(job_from_object(job))
 }
 
 /// Maps a Deploy state string (any letter case) to the normalized state.

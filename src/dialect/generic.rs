@@ -165,6 +165,10 @@ impl GenericDialect {
     }
 
     /// Parses the answer to a submit.
+    ///
+    /// Job-shaped: a string at `submit_id` (or the job's URL in the profile's `id_header`,
+    /// which the machine reads). Without it the answer names no job, and no record id is
+    /// read either: a success without one is a completion without a job.
     pub fn parse_submit_answer<'a>(
         &self,
         body: &'a [u8],
@@ -198,16 +202,15 @@ impl GenericDialect {
         Ok(answer)
     }
 
-    /// Parses a job GET answer.
+    /// Parses a job GET answer. A body that is JSON but not an object is
+    /// [`JsonError::NotAnObject`].
     pub fn parse_job<'a>(
         &self,
         body: &'a [u8],
         limits: json::Limits,
     ) -> Result<Job<'a>, JsonError> {
-        let root = json::parse(body, limits)?.as_object();
-        let job = root
-            .and_then(|r| keys(r, self.job_root))
-            .and_then(|v| v.as_object());
+        let root = super::job_root(body, limits)?;
+        let job = keys(root, self.job_root).and_then(|v| v.as_object());
         Ok(job.map(|o| self.job_from_object(o)).unwrap_or_default())
     }
 }

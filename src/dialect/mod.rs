@@ -95,6 +95,11 @@ pub struct Job<'a> {
     pub cursor: Option<JsonStr<'a>>,
     /// A failure detail separate from the message (ONTAP 9.9+ `error.message`).
     pub error_message: Option<JsonStr<'a>>,
+    /// The code of the job's error object (ONTAP 9.9+ `error.code`), kept when the job's own
+    /// `code` is absent.
+    pub error_code: Option<Code<'a>>,
+    /// The field or parameter the job's error names (ONTAP 9.9+ `error.target`).
+    pub error_target: Option<JsonStr<'a>>,
 }
 
 impl<'a> Job<'a> {
@@ -112,6 +117,11 @@ impl<'a> Job<'a> {
             }
             _ => self.best_message(),
         }
+    }
+
+    /// The job's code: its own `code`, else its error object's.
+    pub fn best_code(&self) -> Option<Code<'a>> {
+        self.code.or(self.error_code)
     }
 
     /// True when the job names itself (by id or by link).
@@ -133,10 +143,18 @@ pub struct ApiError<'a> {
 
 /// What the answer to a submit carries. Every part is optional; the machine decides what the
 /// combination means with the HTTP status.
+///
+/// `job` is set only when the answer holds something *job-shaped*, as each dialect defines it
+/// (its module docs say how); a record that is not a job (the object a synchronous change
+/// created or modified) is never read as one: its id is `record_id`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SubmitAnswer<'a> {
     /// The job it started.
     pub job: Option<Job<'a>>,
+    /// The id of a record the answer carries that is not a job: the object a synchronous
+    /// change created or modified (Service Engine's modify answers, a Select Deploy `record`,
+    /// a Unified Manager object). Set only when `job` is not.
+    pub record_id: Option<JsonStr<'a>>,
     /// Several jobs (ONTAP `jobs[]` for a PATCH or DELETE addressed by a query).
     pub jobs: Option<Array<'a>>,
     /// An API error.
@@ -182,6 +200,24 @@ pub(crate) fn root_object(
         return Ok(None);
     }
     Ok(json::parse(body, limits)?.as_object())
+}
+
+/// The root object of a job body; a body that is well-formed JSON but not an object (an
+/// array, a string, a number) is [`JsonError::NotAnObject`], never an empty job. (ONTAP's
+/// one-pass reader checks the root itself.)
+#[cfg_attr(
+    not(any(
+        feature = "deploy",
+        feature = "aiqum",
+        feature = "nse",
+        feature = "generic"
+    )),
+    allow(dead_code)
+)]
+pub(crate) fn job_root(body: &[u8], limits: json::Limits) -> Result<json::Object<'_>, JsonError> {
+    json::parse(body, limits)?
+        .as_object()
+        .ok_or(JsonError::NotAnObject)
 }
 
 /// An error object in the ONTAP shape `{message, code, target}` (also used where an API's
@@ -339,7 +375,8 @@ impl Dialect {
         self.select().parsers.parse_submit_answer(body, limits)
     }
 
-    /// Parses the answer to a job GET.
+    /// Parses the answer to a job GET. A body that is JSON but not an object is
+    /// [`JsonError::NotAnObject`].
     pub fn parse_job<'a>(
         &self,
         body: &'a [u8],

@@ -7,6 +7,12 @@
 //! `failed`, `failure`, `error`); anything else is an unknown state handled by the policy. The
 //! envelope's `status` is an error only when its `code` is 400 or more (a 202 carries
 //! `"code": 202` there). Job tasks carry credentials in `request_payload`: it is never read.
+//!
+//! Job-shaped: a submit answer's record is a job only with a string `status` and at least one
+//! field only jobs have (`job_tasks`, `job_summary`, `status_detail`, `object_type`,
+//! `object_id`; see [`is_job_record`]). A modify such as `PUT {base}/ontapclusters/{id}`
+//! answers with the modified object's record instead: that is a synchronous completion
+//! carrying the record's id, never a job id to poll.
 
 use super::profile::{ListParam, ListSpec, Profile};
 use super::{ApiError, Job, SubmitAnswer};
@@ -138,7 +144,28 @@ fn envelope_error(root: Object<'_>) -> Option<ApiError<'_>> {
     })
 }
 
+/// The fields only a job record has (apis.md section 4.2): the object a modify answers with
+/// may well have an `id` and a `status` of its own, but none of these.
+const JOB_ONLY_FIELDS: &[&str] = &[
+    "job_tasks",
+    "job_summary",
+    "status_detail",
+    "object_type",
+    "object_id",
+];
+
+/// Whether a record is a job: a string `status` and at least one of the job's own fields.
+/// Anything else in a submit answer is the object the change modified (Service Engine's
+/// "Modify ONTAP cluster" answers 202 with the cluster's record, not a job).
+pub fn is_job_record(record: Object<'_>) -> bool {
+    let status = record.get("status").and_then(|s| s.as_str()).is_some();
+    status && JOB_ONLY_FIELDS.iter().any(|f| record.get(f).is_some())
+}
+
 /// Parses the answer to a submit (the envelope with the job in `result.records[0]`).
+///
+/// Job-shaped: a record for which [`is_job_record`] holds. A record that is not a job is the
+/// modified object: its `id` is [`SubmitAnswer::record_id`], and it is never polled.
 pub fn parse_submit_answer(
     body: &[u8],
     limits: json::Limits,
@@ -147,18 +174,20 @@ pub fn parse_submit_answer(
     let Some(root) = super::root_object(body, limits)? else {
         return Ok(answer);
     };
-    answer.job = first_record(root).map(job_from_object);
+    match first_record(root) {
+        Some(record) if is_job_record(record) => answer.job = Some(job_from_object(record)),
+        Some(record) => answer.record_id = record.get("id").and_then(|v| v.as_str()),
+        None => {}
+    }
     answer.error = envelope_error(root);
     Ok(answer)
 }
 
-/// Parses a job GET answer (the envelope, or a bare job record).
+/// Parses a job GET answer (the envelope, or a bare job record). A body that is JSON but not
+/// an object is [`JsonError::NotAnObject`].
 pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError> {
-    let root = json::parse(body, limits)?.as_object();
-    Ok(root
-        .and_then(first_record)
-        .map(job_from_object)
-        .unwrap_or_default())
+    let root = super::job_root(body, limits)?;
+    Ok(first_record(root).map(job_from_object).unwrap_or_default())
 }
 
 #[cfg(test)]

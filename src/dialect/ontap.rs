@@ -128,16 +128,20 @@ fn job_member<'a>(job: &mut Job<'a>, key: JsonStr<'a>, value: Value<'a>) {
                 .and_then(|v| v.as_str())
         }
         b"error" => {
-            job.error_message = value
-                .as_object()
-                .and_then(|e| e.get("message"))
-                .and_then(|v| v.as_str())
+            let error = value.as_object().map(super::api_error).unwrap_or_default();
+            job.error_message = error.message;
+            job.error_code = error.code;
+            job.error_target = error.target;
         }
         _ => {}
     }
 }
 
 /// Parses the answer to a submit. An empty body is an answer with no parts.
+///
+/// Job-shaped: a `job` object that names the job (`uuid` or `_links.self.href`); anything
+/// else is not a job. No record id is read: the machine never asks for `return_records`, so a
+/// synchronous answer carries no record (and firmware pays no flash for reading one).
 pub fn parse_submit_answer(
     body: &[u8],
     limits: json::Limits,
@@ -148,7 +152,7 @@ pub fn parse_submit_answer(
     };
     for (key, value) in root.members() {
         match key.as_plain_str() {
-            Some("job") => answer.job = value.as_object().map(job_from_object),
+            Some("job") => answer.job = value.as_object().map(job_from_object).filter(Job::has_id),
             Some("jobs") => answer.jobs = value.as_array(),
             Some("error") => answer.error = value.as_object().map(super::api_error),
             _ => {}
@@ -158,7 +162,7 @@ pub fn parse_submit_answer(
 }
 
 /// Parses a job GET answer (a bare job object). A body that is valid JSON but not an object
-/// gives a job with no fields.
+/// is [`JsonError::NotAnObject`].
 pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError> {
     // One pass: validate and pick the job's fields together. Reading what `job_from_object`
     // reads: the last value at each key path decides, and a value of the wrong type (or an
@@ -176,7 +180,11 @@ pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError
                 b"message" => job.message = as_str,
                 b"code" => job.code = value.and_then(|v| v.as_code()),
                 b"_links" => job.href = None,
-                b"error" => job.error_message = None,
+                b"error" => {
+                    job.error_message = None;
+                    job.error_code = None;
+                    job.error_target = None;
+                }
                 _ => {}
             },
             [links, this]
@@ -184,10 +192,14 @@ pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError
             {
                 job.href = None;
             }
-            [error, message]
-                if error.raw() == b"error" && !error.has_escapes() && message.eq_str("message") =>
-            {
-                job.error_message = as_str;
+            [error, field] if error.raw() == b"error" && !error.has_escapes() => {
+                if field.eq_str("message") {
+                    job.error_message = as_str;
+                } else if field.eq_str("code") {
+                    job.error_code = value.and_then(|v| v.as_code());
+                } else if field.eq_str("target") {
+                    job.error_target = as_str;
+                }
             }
             [links, this, href]
                 if links.raw() == b"_links"
@@ -200,6 +212,10 @@ pub fn parse_job(body: &[u8], limits: json::Limits) -> Result<Job<'_>, JsonError
             _ => {}
         }
     })?;
+    // Validated above, so the first byte that is not whitespace opens the root.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(JsonError::NotAnObject);
+    }
     Ok(job)
 }
 
@@ -305,6 +321,9 @@ mod tests {
             br#"{"_links":{"\u0073elf":{"h\u0072ef":"/b"}}}"#,
             br#"{"\u005flinks":{"self":{"href":"/c"}},"st\u0061te":"success"}"#,
             br#"{"error":{"message":"e1","code":"3"},"error":{"code":4}}"#,
+            br#"{"error":{"message":"e1","code":"3","target":"t"},"error":{"code":"x"}}"#,
+            br#"{"error":{"code":{"n":1},"target":7,"message":"m"}}"#,
+            br#"{"error":"flat","error":{"target":"t","target":"u"}}"#,
             br#"{"error":{"message":"e1"},"message":null,"code":1.5}"#,
             br#"{"jobs":[{"uuid":"a","_links":{"self":{"href":"/d"}}}],"x":{"y":{"z":{"uuid":"n"}}}}"#,
             br#"[{"uuid":"u"}]"#,
@@ -315,8 +334,11 @@ mod tests {
             let walked = json::parse(body, lim())
                 .ok()
                 .and_then(|v| v.as_object())
-                .map(job_from_object)
-                .unwrap_or_default();
+                .map(job_from_object);
+            let Some(walked) = walked else {
+                assert_eq!(parse_job(body, lim()).err(), Some(JsonError::NotAnObject));
+                continue;
+            };
             let one_pass = parse_job(body, lim()).unwrap();
             assert_eq!(
                 format!("{one_pass:?}"),

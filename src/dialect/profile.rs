@@ -182,7 +182,8 @@ pub struct ListSpec {
     pub params: &'static [ListParam],
     /// Keys leading to the page's records (`["records"]`, `["result", "records"]`).
     pub records: &'static [&'static str],
-    /// Keys leading to the total count of jobs, when the API pages by it (Service Engine).
+    /// Keys leading to the total count of jobs, when the API pages by it (Unified Manager,
+    /// Service Engine); an answer without it is paged by the full-page rule.
     pub total: Option<&'static [&'static str]>,
     /// A record's id field.
     pub id_field: &'static str,

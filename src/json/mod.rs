@@ -150,6 +150,10 @@ pub enum JsonError {
         /// Where the literal starts.
         offset: usize,
     },
+    /// Well-formed JSON, but not an object where one is required (a job body that is an
+    /// array, a string, a number, `true`, `false` or `null`): the server sent something other
+    /// than a job.
+    NotAnObject,
 }
 
 impl fmt::Display for JsonError {
@@ -172,6 +176,9 @@ impl fmt::Display for JsonError {
             JsonError::InvalidNumber { offset } => write!(f, "invalid number at offset {offset}"),
             JsonError::InvalidLiteral { offset } => {
                 write!(f, "invalid literal at offset {offset}")
+            }
+            JsonError::NotAnObject => {
+                f.write_str("the body is JSON but not an object: the server sent no job")
             }
         }
     }

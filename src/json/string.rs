@@ -10,8 +10,9 @@ const REPLACEMENT: char = char::REPLACEMENT_CHARACTER;
 
 /// A JSON string as it appears between the quotes, still escaped; unescaped on demand, leniently.
 ///
-/// It borrows the body, so it is `Copy` and costs nothing until it is read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// It borrows the body, so it is `Copy` and costs nothing until it is read. `Debug` shows the
+/// unescaped text quoted and escaped as `str`'s `Debug` does; `Display` shows it as is.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct JsonStr<'a> {
     raw: &'a [u8],
@@ -216,6 +217,24 @@ impl fmt::Display for JsonStr<'_> {
     }
 }
 
+impl fmt::Debug for JsonStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        f.write_char('"')?;
+        for c in self.chars() {
+            // As `str`'s `Debug`: a single quote needs no escape inside double quotes.
+            if c == '\'' {
+                f.write_char(c)?;
+            } else {
+                for e in c.escape_debug() {
+                    f.write_char(e)?;
+                }
+            }
+        }
+        f.write_char('"')
+    }
+}
+
 /// The characters of a [`JsonStr`] after lenient unescaping (see [`JsonStr::chars`]).
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -403,6 +422,22 @@ mod tests {
 
     fn js(raw: &[u8]) -> JsonStr<'_> {
         JsonStr::from_raw_parts(raw, raw.contains(&b'\\'))
+    }
+
+    #[test]
+    fn debug_prints_the_text_escaped_like_str_table() {
+        let table: &[(&[u8], &str)] = &[
+            (b"running", "running"),
+            (br#"entry doesn't exist"#, "entry doesn't exist"),
+            (br#"say \"hi\""#, "say \"hi\""),
+            (br"tab\tnew\nline", "tab\tnew\nline"),
+            (br"\u00e9t\u00e9 \ud83d\ude00", "\u{e9}t\u{e9} \u{1f600}"),
+            (b"\x1b[31m", "\x1b[31m"),
+        ];
+        for (raw, text) in table {
+            let got = std::format!("{:?}", js(raw));
+            assert_eq!(got, std::format!("{text:?}"), "{raw:?}");
+        }
     }
 
     fn collect(raw: &[u8]) -> String {

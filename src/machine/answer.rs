@@ -147,6 +147,7 @@ impl JobPoller {
             keep_alive: false,
             message: None,
             jobs: None,
+            record_id: None,
         };
         // A wait under a second (`Retry-After: 0`, a date already past) would spend the whole
         // retry budget in a burst: the server gets at least a second.
@@ -240,7 +241,10 @@ impl JobPoller {
                 }
                 let job = answer.job.filter(|j| j.has_id());
                 let Some(job) = job else {
-                    let outcome = if status == 202 {
+                    // A record that is not a job (the object a change modified) is a
+                    // synchronous completion, whatever the status: there is nothing to poll.
+                    reply.record_id = answer.record_id;
+                    let outcome = if status == 202 && answer.record_id.is_none() {
                         Outcome::SubmitOutcomeUnknown
                     } else {
                         Outcome::CompletedWithoutJob { status }
@@ -258,7 +262,7 @@ impl JobPoller {
                 if let Some(marker) = job.cursor {
                     self.marker.record(marker);
                 }
-                self.last_seen.record_code(job.code);
+                self.last_seen.record_code(job.best_code());
                 let state = job.state_raw.zip(job.state);
                 if let Some((raw, state)) = state {
                     self.seen = true;
@@ -280,7 +284,7 @@ impl JobPoller {
                 if let Some(job) = job {
                     if self.record_job(job.id, job.href) {
                         reply.message = reply.message.or(job.best_message());
-                        self.last_seen.record_code(job.code);
+                        self.last_seen.record_code(job.best_code());
                         let state = job.state_raw.zip(job.state);
                         if let Some((raw, state)) = state {
                             self.seen = true;
@@ -331,7 +335,7 @@ impl JobPoller {
                 self.not_found_since = None;
                 self.stale_retry = false;
                 reply.message = job.message_for_state();
-                self.last_seen.record_code(job.code);
+                self.last_seen.record_code(job.best_code());
                 // The first sighting of a state is not a change the server reported.
                 let state_changed = self.last_seen.state().is_some_and(|s| s != state);
                 let cursor_changed = job.cursor.is_some_and(|marker| self.marker.record(marker));

@@ -108,6 +108,8 @@ pub struct Run {
     pub end: Instant,
     pub messages: Vec<String>,
     pub job_ids: Vec<String>,
+    /// Ids of records answered instead of a job (`Reply::record_id`).
+    pub record_ids: Vec<String>,
 }
 
 /// How answers are fed: whole, or a byte at a time.
@@ -153,6 +155,7 @@ pub fn run_hooked(
     let mut timeline = Vec::new();
     let mut messages = Vec::new();
     let mut job_ids = Vec::new();
+    let mut record_ids = Vec::new();
     let mut connections = 0u32;
     let mut open = false;
     for _ in 0..100_000 {
@@ -209,7 +212,7 @@ pub fn run_hooked(
                             &bytes,
                             feed,
                             &mut messages,
-                            &mut job_ids,
+                            (&mut job_ids, &mut record_ids),
                         );
                     }
                 }
@@ -244,6 +247,7 @@ pub fn run_hooked(
                     end: now,
                     messages,
                     job_ids,
+                    record_ids,
                 };
             }
             other => panic!("unknown action {other:?}"),
@@ -261,7 +265,7 @@ fn feed_bytes(
     bytes: &[u8],
     feed: Feed,
     messages: &mut Vec<String>,
-    job_ids: &mut Vec<String>,
+    (job_ids, record_ids): (&mut Vec<String>, &mut Vec<String>),
 ) {
     let n = bytes.len();
     let cuts: Vec<usize> = match feed {
@@ -291,6 +295,9 @@ fn feed_bytes(
                 }
                 if let Some(jobs) = reply.jobs {
                     job_ids.extend(jobs.iter().map(|id| id.to_string()));
+                }
+                if let Some(id) = reply.record_id {
+                    record_ids.push(id.to_string());
                 }
                 return;
             }
