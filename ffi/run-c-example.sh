@@ -85,4 +85,4 @@ if ((python)); then
     echo "-- poll_job.py (ctypes, $ffi/target/release/libjobpoll_ffi.so)"
     python3 examples/poll_job.py --lib "$ffi/target/release/libjobpoll_ffi.so" 127.0.0.1 "$port"
 fi
-echo "C example: success in both builds"
+echo "every example run ended with the job's success"
