@@ -13,6 +13,8 @@
  * - jobpoll_operation path and body are read again by jobpoll_poll while the submit is pending
  *   (first send, retries): keep them valid and unchanged until the job ends.
  * - A job id or token given to jobpoll_watch / jobpoll_resume is copied.
+ * - The transmit buffer given to jobpoll_poll: pass the same one to every call and leave it
+ *   alone between calls (a send may refer to bytes an earlier call wrote).
  * - A reply's message (jobpoll_received.message, jobpoll_last_message) points into the
  *   receive buffer: valid while that buffer keeps those bytes.
  * - jobpoll_job_id and jobpoll_last_seen point into the machine's storage: valid until the
@@ -700,6 +702,10 @@ jobpoll_error jobpoll_resume(jobpoll_machine *machine,
 // same `cfg` and `op` as to the constructor (a null `op` for a watched or resumed machine).
 // After every `jobpoll_handle_*` call, call this until it returns something other than an
 // event. On `JOBPOLL_ERR_BUFFER_TOO_SMALL`, `out->len` is the size `tx` needs.
+//
+// Pass the same `tx` to every call and leave its bytes alone between calls: a request is
+// written by the call that decides to send it, and that call may answer an event, a close or
+// a clock report first; the send comes from a later call and refers to those bytes.
 //
 // # Safety
 // `machine` as for the getters but used by this call alone; `cfg`, `op` as for

@@ -27,7 +27,6 @@
 #![allow(non_camel_case_types, clippy::upper_case_acronyms)]
 
 use core::ffi::c_char;
-use core::mem::{align_of, size_of};
 use core::ptr;
 use core::time::Duration;
 
@@ -39,6 +38,9 @@ use jobpoll::{
     Received, ResumeToken, RetryCause, Submit, TransportError,
 };
 
+#[cfg(any(test, feature = "__fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 
 // ---------------------------------------------------------------------------------------------
 // Storage
@@ -1395,6 +1397,10 @@ pub unsafe extern "C" fn jobpoll_resume(
 /// After every `jobpoll_handle_*` call, call this until it returns something other than an
 /// event. On `JOBPOLL_ERR_BUFFER_TOO_SMALL`, `out->len` is the size `tx` needs.
 ///
+/// Pass the same `tx` to every call and leave its bytes alone between calls: a request is
+/// written by the call that decides to send it, and that call may answer an event, a close or
+/// a clock report first; the send comes from a later call and refers to those bytes.
+///
 /// # Safety
 /// `machine` as for the getters but used by this call alone; `cfg`, `op` as for
 /// `jobpoll_submit`; `tx` is null or points to `tx_len` writable bytes that nothing else uses
@@ -1886,10 +1892,25 @@ mod tests {
 
     #[test]
     fn millis_matches_duration_from_millis() {
-        for ms in [0, 1, 999, 1000, 1001, 65_535, 65_536, 600_000, u64::from(u32::MAX)]
-            .into_iter()
-            .chain([u64::MAX - 1, u64::MAX, 1 << 48, (1 << 48) - 1, 123_456_789_012_345])
-        {
+        for ms in [
+            0,
+            1,
+            999,
+            1000,
+            1001,
+            65_535,
+            65_536,
+            600_000,
+            u64::from(u32::MAX),
+        ]
+        .into_iter()
+        .chain([
+            u64::MAX - 1,
+            u64::MAX,
+            1 << 48,
+            (1 << 48) - 1,
+            123_456_789_012_345,
+        ]) {
             assert_eq!(millis(ms), Duration::from_millis(ms), "{ms}");
         }
     }
