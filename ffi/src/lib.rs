@@ -1415,6 +1415,13 @@ pub unsafe extern "C" fn jobpoll_poll(
     tx_len: usize,
     out: *mut jobpoll_action,
 ) -> jobpoll_error {
+    // Checked first: an action taken from the machine must have somewhere to go.
+    if out.is_null() {
+        return JOBPOLL_ERR_NULL_POINTER;
+    }
+    if !out.is_aligned() {
+        return JOBPOLL_ERR_MISALIGNED;
+    }
     // SAFETY: the caller's guarantees, passed on.
     let result = unsafe { poll(machine, cfg, op, now_ms, tx, tx_len) };
     let (code, value) = match result {
@@ -1863,6 +1870,7 @@ pub extern "C" fn jobpoll_outcome_message(outcome: u32) -> *const c_char {
         14 => c"too many consecutive failed requests",
         15 => c"the job is paused",
         16 => c"the job reports an unknown state",
+        17 => c"an outcome this version of the interface does not name",
         _ => c"unknown jobpoll outcome",
     };
     text.as_ptr()
