@@ -70,6 +70,50 @@ pub(crate) fn url_path(value: &[u8]) -> Option<&[u8]> {
     rest.get(path_start..)
 }
 
+/// Writes `id` into `out` as one path segment: every byte outside the unreserved set, `:` and
+/// `@` percent-encoded, and a segment of dots alone (`.`, `..`) encoded whole, so no id a
+/// server sends can add a segment, climb the path, start a query or break the request line.
+/// Returns the length written, or `None` when `out` is too small.
+pub(crate) fn write_segment(id: &[u8], out: &mut [u8]) -> Option<usize> {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let dots_only = id.iter().all(|&b| b == b'.');
+    let mut len = 0usize;
+    for &b in id {
+        let keep = !dots_only
+            && (b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':' | b'@'));
+        let end = len.checked_add(if keep { 1 } else { 3 })?;
+        let slot = out.get_mut(len..end)?;
+        match slot {
+            [one] => *one = b,
+            [pct, hi, lo] => {
+                *pct = b'%';
+                *hi = *HEX.get(usize::from(b >> 4))?;
+                *lo = *HEX.get(usize::from(b & 0x0f))?;
+            }
+            _ => return None,
+        }
+        len = end;
+    }
+    Some(len)
+}
+
+/// Whether a server's link may be followed: a path under the dialect's base and job paths with
+/// no dot segment (`/./`, `/../`) that could climb out of it.
+pub(crate) fn link_is_followable(path: &[u8], base_path: &str, job_path: &str) -> bool {
+    let under = path
+        .strip_prefix(base_path.as_bytes())
+        .is_some_and(|rest| rest.starts_with(job_path.as_bytes()));
+    let end = path
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(path.len());
+    let target = path.get(..end).unwrap_or(path);
+    under
+        && !target
+            .split(|&b| b == b'/')
+            .any(|segment| segment == b"." || segment == b"..")
+}
+
 /// A job reference from an id or an href: an href (starts with '/') keeps its path without
 /// any fragment, and without its query unless the dialect needs it; anything else is a bare id.
 pub(crate) fn job_ref_from(text: &[u8], keep_query: bool) -> Option<JobRef> {
@@ -143,7 +187,56 @@ impl ChangeMarker {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
+
+    #[test]
+    fn ids_are_written_as_one_segment() {
+        let table: [(&[u8], &str); 7] = [
+            (b"1cd8a442-86d1-11e0", "1cd8a442-86d1-11e0"),
+            (b"key:12@a~b_c.d", "key:12@a~b_c.d"),
+            (b"../x", "..%2Fx"),
+            (b"..", "%2E%2E"),
+            (b".", "%2E"),
+            (b"a?b#c d", "a%3Fb%23c%20d"),
+            (b"\r\n\xff", "%0D%0A%FF"),
+        ];
+        for (id, want) in table {
+            let mut out = [0u8; 64];
+            let n = write_segment(id, &mut out).expect("fits");
+            assert_eq!(core::str::from_utf8(&out[..n]), Ok(want), "{id:?}");
+        }
+        assert_eq!(write_segment(b"a/b", &mut [0u8; 4]), None);
+    }
+
+    #[test]
+    fn links_are_followed_only_under_the_job_path() {
+        let table = [
+            ("/api/cluster/jobs/u1", true),
+            ("/api/cluster/jobs/u1?fields=state", true),
+            ("/api/cluster/jobs/../../private", false),
+            ("/api/cluster/jobs/./u1", false),
+            ("/api/cluster/jobsx/u1", false),
+            ("/api/private", false),
+        ];
+        for (path, ok) in table {
+            assert_eq!(
+                link_is_followable(path.as_bytes(), "", "/api/cluster/jobs/"),
+                ok,
+                "{path}"
+            );
+        }
+        assert!(link_is_followable(
+            b"/api/v2.1/jobs/9",
+            "/api/v2.1",
+            "/jobs/"
+        ));
+        assert!(!link_is_followable(
+            b"/api/v3/jobs/9",
+            "/api/v2.1",
+            "/jobs/"
+        ));
+    }
     use crate::json::{self, Limits};
 
     fn marker_in(body: &'static [u8]) -> JsonStr<'static> {

@@ -681,25 +681,32 @@ fn a_standard_link_keeps_the_id_and_any_other_link_is_followed() {
     let (job, _) = submitted(
         &cfg,
         202,
-        r#"{"job":{"uuid":"j1","_links":{"self":{"href":"/api/other/jobs/j1"}}}}"#,
+        r#"{"job":{"uuid":"j1","_links":{"self":{"href":"/api/cluster/jobs/j1/alias"}}}}"#,
     );
     assert_eq!(
         (job.job_id(), job.job_href()),
-        (Some("j1"), Some("/api/other/jobs/j1"))
+        (Some("alias"), Some("/api/cluster/jobs/j1/alias"))
     );
+    // A link outside the job path is never followed: the id is.
+    let (job, _) = submitted(
+        &cfg,
+        202,
+        r#"{"job":{"uuid":"j1","_links":{"self":{"href":"/api/other/jobs/j1"}}}}"#,
+    );
+    assert_eq!((job.job_id(), job.job_href()), (Some("j1"), None));
 }
 
 #[test]
 fn a_link_is_followed_without_its_query_and_fragment() {
     let cfg = config();
     for href in [
-        "/api/other/jobs/j3?return_records=true",
-        "/api/other/jobs/j3#top",
-        "/api/other/jobs/j3?return_records=true#top",
+        "/api/cluster/jobs/j3?return_records=true",
+        "/api/cluster/jobs/j3#top",
+        "/api/cluster/jobs/j3?return_records=true#top",
     ] {
         let body = format!(r#"{{"job":{{"_links":{{"self":{{"href":"{href}"}}}}}}}}"#);
         let (job, _) = submitted(&cfg, 202, &body);
-        assert_eq!(job.job_href(), Some("/api/other/jobs/j3"), "{href}");
+        assert_eq!(job.job_href(), Some("/api/cluster/jobs/j3"), "{href}");
     }
 }
 
@@ -874,8 +881,8 @@ fn a_configuration_changed_between_polls_is_checked_again() {
 fn a_job_path_beyond_the_path_buffer_is_refused() {
     use jobpoll::dialect::deploy::DeployOptions;
     use jobpoll::{Error, MAX_JOB_REF};
-    // The path room is the longest id plus 64 bytes: a base path of 80 bytes and the longest
-    // id do not fit; a short id does.
+    // The path room is the longest id with every byte percent-encoded plus 64 bytes: a base
+    // path of 80 bytes and the longest such id do not fit; a short id does.
     let base: &'static str = Box::leak(format!("/{}", "b".repeat(79)).into_boxed_str());
     let mut cfg = config();
     cfg.dialect = Dialect::Deploy(DeployOptions {
@@ -884,7 +891,7 @@ fn a_job_path_beyond_the_path_buffer_is_refused() {
     });
     let mut tx = vec![0u8; 2048];
     let now = Instant::from_secs(1);
-    let mut job = JobPoller::watch(&cfg, &"i".repeat(MAX_JOB_REF), now).unwrap();
+    let mut job = JobPoller::watch(&cfg, &"?".repeat(MAX_JOB_REF), now).unwrap();
     assert_eq!(
         job.poll(&cfg, &Submit::NONE, now, &mut tx).err(),
         Some(Error::Config(ConfigError::JobRefLength))

@@ -5,9 +5,13 @@
 //! - credentials and bearer tokens are redacted in `Debug` of `Config`, `Auth`, `Request` and
 //!   the machine (`defmt` uses the hand-written `Format` of `Auth`, by construction);
 //! - a Service Engine job task's `request_payload` (which carries passwords) never surfaces in
-//!   what jobpoll returns: messages, `last_seen`, `Debug` of a parsed job or of the machine.
+//!   what jobpoll returns: messages, `last_seen`, `Debug` of a parsed job or of the machine;
+//! - a server's job id goes on the wire as one percent-encoded path segment, and its links are
+//!   followed only under the dialect's job path, without dot segments.
 
 #![cfg(all(feature = "ontap", feature = "nse"))]
+
+mod support;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -304,4 +308,107 @@ fn service_engine_request_payload_never_surfaces() {
     let seen = poller.last_seen();
     assert_redacted("last_seen", &format!("{seen:?}"));
     assert_redacted("machine", &format!("{poller:?}"));
+}
+
+/// A server's job id becomes one percent-encoded path segment: no `..`, `/`, `?` or line
+/// break of it reaches the request line as such.
+#[test]
+fn a_server_id_is_one_encoded_segment() {
+    let cases = [
+        (
+            "../../../private/secret",
+            "/api/cluster/jobs/..%2F..%2F..%2Fprivate%2Fsecret",
+        ),
+        ("a?b#c", "/api/cluster/jobs/a%3Fb%23c"),
+        (
+            "x\r\nX-Injected: 1",
+            "/api/cluster/jobs/x%0D%0AX-Injected:%201",
+        ),
+        ("..", "/api/cluster/jobs/%2E%2E"),
+        ("u:1@2~-._", "/api/cluster/jobs/u:1@2~-._"),
+    ];
+    for (id, path) in cases {
+        let body = format!(
+            r#"{{"job":{{"uuid":{}}}}}"#,
+            serde_json::to_string(id).unwrap()
+        );
+        let target = first_poll_target(&body);
+        assert_eq!(
+            target,
+            format!("{path}?fields=state,message,code"),
+            "id {id:?}"
+        );
+    }
+}
+
+/// A server's link is followed only under the dialect's job path, without dot segments;
+/// otherwise the id is used.
+#[test]
+fn a_server_link_is_followed_only_under_the_job_path() {
+    let cases = [
+        ("/api/cluster/jobs/u1", "/api/cluster/jobs/u1"),
+        (
+            "/api/cluster/jobs/../../private/secret",
+            "/api/cluster/jobs/u1",
+        ),
+        ("/api/private/secret", "/api/cluster/jobs/u1"),
+        (
+            "https://cluster1/api/cluster/jobs/./u1",
+            "/api/cluster/jobs/u1",
+        ),
+    ];
+    for (link, path) in cases {
+        let body = format!(
+            r#"{{"job":{{"uuid":"u1","_links":{{"self":{{"href":{}}}}}}}}}"#,
+            serde_json::to_string(link).unwrap()
+        );
+        let target = first_poll_target(&body);
+        assert_eq!(
+            target,
+            format!("{path}?fields=state,message,code"),
+            "link {link:?}"
+        );
+    }
+}
+
+/// The target of the first poll after a 202 carrying `body`.
+fn first_poll_target(body: &str) -> String {
+    let cfg = {
+        let mut cfg = support::test_config();
+        cfg.dialect = jobpoll::Dialect::Ontap(jobpoll::dialect::ontap::OntapOptions {
+            return_timeout: std::time::Duration::ZERO,
+            ..Default::default()
+        });
+        cfg
+    };
+    let op = jobpoll::Submit::post("/api/storage/volumes", b"{}");
+    let mut job = jobpoll::JobPoller::submit(&cfg, &op, jobpoll::Instant::ZERO).unwrap();
+    let mut tx = vec![0u8; 2048];
+    let mut now = jobpoll::Instant::ZERO;
+    assert!(matches!(
+        job.poll(&cfg, &op, now, &mut tx),
+        Ok(jobpoll::Action::SendRequest(_))
+    ));
+    let answer = support::response(202, &[], body).into_bytes();
+    let mut rx = answer.clone();
+    let n = rx.len();
+    job.handle_response(now, &mut rx, n).unwrap();
+    for _ in 0..20 {
+        match job.poll(&cfg, &op, now, &mut tx).unwrap() {
+            jobpoll::Action::SendRequest(req) => {
+                let line = String::from_utf8_lossy(&tx[..req.len])
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .to_string();
+                return line
+                    .trim_start_matches("GET ")
+                    .trim_end_matches(" HTTP/1.1")
+                    .to_string();
+            }
+            jobpoll::Action::SleepUntil(t) => now = t,
+            other => assert!(!matches!(other, jobpoll::Action::Done(_)), "{other:?}"),
+        }
+    }
+    panic!("no poll");
 }

@@ -20,8 +20,8 @@ mod response;
 pub mod fuzz;
 
 pub use date::parse_http_date;
-pub(crate) use request::contains_byte;
 pub use request::{Accept, Auth, Authority, Request, RequestError, RequestPart, percent_decode};
+pub(crate) use request::{check_crlf_nul, contains_byte};
 pub use request_view::RequestView;
 pub(crate) use response::foreign_answer;
 pub use response::{

@@ -439,7 +439,7 @@ fn check_bytes(
 /// [`check_bytes`] with [`is_crlf_nul`], for the parts checked on every request: eight bytes
 /// at a time first (CR, LF and NUL are all below 0x0E), the byte-wise search only when some
 /// byte is that low.
-fn check_crlf_nul(bytes: &[u8], part: RequestPart) -> Result<(), RequestError> {
+pub(crate) fn check_crlf_nul(bytes: &[u8], part: RequestPart) -> Result<(), RequestError> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
     let mut words = bytes.chunks_exact(8);

@@ -6,7 +6,7 @@ use crate::action::{Event, JobIds, Outcome, Purpose, Received, Reply, RetryCause
 use crate::dialect::Profile;
 use crate::error::{Error, TransportError};
 use crate::http::{HttpError, Response, Status};
-use crate::job_ref::{MAX_JOB_REF, job_ref_from, url_path};
+use crate::job_ref::{MAX_JOB_REF, job_ref_from, link_is_followable, url_path};
 use crate::json::JsonStr;
 use crate::state::JobState;
 use crate::time::Instant;
@@ -186,7 +186,9 @@ impl JobPoller {
             .ok();
         // A job named by a header (e.g. `Operation-Location`) of a success answer.
         if let (200..=299, Some(href)) = (status, header_href) {
-            if let Some(job) = job_ref_from(href, self.dialect.profile().link_keeps_query) {
+            let profile = self.dialect.profile();
+            let followable = link_is_followable(href, profile.base_path, profile.job_path);
+            if let Some(job) = job_ref_from(href, profile.link_keeps_query).filter(|_| followable) {
                 self.job = job;
                 self.outbox.push_event(Event::Accepted);
                 let job = answer.and_then(|a| a.job);
@@ -391,6 +393,7 @@ impl JobPoller {
         let mut id_buf = [0u8; MAX_JOB_REF];
         let from_href = href
             .and_then(|h| h.unescape_into(&mut href_buf).ok())
+            .filter(|h| link_is_followable(h.as_bytes(), profile.base_path, profile.job_path))
             .and_then(|h| job_ref_from(h.as_bytes(), profile.link_keeps_query));
         let from_uuid = uuid
             .and_then(|u| u.unescape_into(&mut id_buf).ok())

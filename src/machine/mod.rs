@@ -204,6 +204,9 @@ impl JobPoller {
     /// (e.g. `/api/cluster/jobs/{uuid}`; a query part is ignored).
     pub fn watch(cfg: &Config<'_>, job: &str, now: Instant) -> Result<Self, ConfigError> {
         cfg.dialect.validate()?;
+        // The caller's own string: a line break is a mistake to report, not to encode.
+        crate::http::check_crlf_nul(job.as_bytes(), crate::http::RequestPart::Path)
+            .map_err(ConfigError::Request)?;
         let mut poller = Self::blank(cfg, now, Phase::Poll);
         poller.job = job_ref_from(job.as_bytes(), cfg.dialect.profile().link_keeps_query)
             .ok_or(ConfigError::JobRefLength)?;

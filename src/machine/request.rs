@@ -6,7 +6,7 @@ use crate::action::{Action, Connection, Purpose, SendRequest};
 use crate::config::{Config, Submit};
 use crate::error::{ConfigError, Error, MAX_QUERY_PAIRS};
 use crate::http::{self, Method, Request, ResponseParser};
-use crate::job_ref::{MAX_CURSOR, MAX_JOB_REF, RefKind};
+use crate::job_ref::{MAX_CURSOR, MAX_JOB_REF, RefKind, write_segment};
 use crate::time::Instant;
 
 use super::conn::Conn;
@@ -78,6 +78,10 @@ pub(super) fn push_pair<'a>(
     }
 }
 
+/// Room for a job's path: a base and job path of up to 64 bytes, and the longest id with every
+/// byte percent-encoded.
+const JOB_PATH_BUF: usize = MAX_JOB_REF * 3 + 64;
+
 impl JobPoller {
     pub(super) fn submit_hold(&self, now: Instant) -> Option<(&'static str, u64)> {
         self.dialect
@@ -147,7 +151,7 @@ impl JobPoller {
             .profile()
             .cancel
             .ok_or(Error::Config(ConfigError::CancelUnsupported))?;
-        let mut path_buf = [0u8; MAX_JOB_REF + 64];
+        let mut path_buf = [0u8; JOB_PATH_BUF];
         let path = self
             .job_path(&mut path_buf)
             .ok_or(Error::Config(ConfigError::JobRefLength))?;
@@ -184,7 +188,7 @@ impl JobPoller {
         tx: &mut [u8],
         purpose: Purpose,
     ) -> Result<(), Error> {
-        let mut path_buf = [0u8; MAX_JOB_REF + 64];
+        let mut path_buf = [0u8; JOB_PATH_BUF];
         // Only zeroed when a link carries a query.
         let mut decoded: [u8; MAX_JOB_REF + 64];
         let whole = self
@@ -322,21 +326,28 @@ impl JobPoller {
         core::str::from_utf8(buf.get(..end)?).ok()
     }
 
+    /// The job's path: the server's link as kept, or the dialect's path with the id written as
+    /// one percent-encoded segment.
     pub(super) fn job_path<'b>(&self, buf: &'b mut [u8]) -> Option<&'b str> {
-        let (base, middle) = match self.job.kind {
+        let len = match self.job.kind {
             RefKind::None => return None,
-            RefKind::Path => ("", ""),
+            RefKind::Path => {
+                let text = self.job.text.as_bytes();
+                buf.get_mut(..text.len())?.copy_from_slice(text);
+                text.len()
+            }
             RefKind::Id => {
                 let profile = self.dialect.profile();
-                (profile.base_path, profile.job_path)
+                let mut len = 0usize;
+                for part in [profile.base_path.as_bytes(), profile.job_path.as_bytes()] {
+                    let end = len.checked_add(part.len())?;
+                    buf.get_mut(len..end)?.copy_from_slice(part);
+                    len = end;
+                }
+                let segment = write_segment(self.job.text.as_bytes(), buf.get_mut(len..)?)?;
+                len.checked_add(segment)?
             }
         };
-        let mut len = 0usize;
-        for part in [base.as_bytes(), middle.as_bytes(), self.job.text.as_bytes()] {
-            let end = len.checked_add(part.len())?;
-            buf.get_mut(len..end)?.copy_from_slice(part);
-            len = end;
-        }
         core::str::from_utf8(buf.get(..len)?).ok()
     }
 }
