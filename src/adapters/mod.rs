@@ -8,7 +8,7 @@
 //! open connection and opens a new one, [`Connection::Reuse`] uses the open one (or opens one),
 //! and [`Action::Close`] closes now: the machine says it for every reason to close (the server
 //! closes, bytes after an answer, a failed or timed-out request), so no driver decides. Every
-//! answer is read through one [`Exchange`](crate::Exchange).
+//! answer is read through one [`Exchange`].
 //!
 //! Progress is observed through one trait, [`Observer`], in every adapter: each [`Event`] as it
 //! is drained, and each complete answer with the message the machine lends at that moment. A

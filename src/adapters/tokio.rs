@@ -34,7 +34,7 @@
 //!   handshake failure is an `Err`: a rejected certificate (rustls' errors, or
 //!   [`ConnectError::Untrusted`](super::ConnectError)) ends the job at once as `Untrusted`,
 //!   anything else is a retried `ConnectFailed` (see
-//!   [`classify_connect_error`](super::classify_connect_error)); the reason is
+//!   [`classify_connect_error`]); the reason is
 //!   [`Driver::last_io_error`]. The plain [`Tcp`] connector cannot do HTTPS: a run with an HTTPS
 //!   configuration ends at once with `ConfigError::TlsConnectorRequired`.
 //! - **Cancel-safety**: the driver spawns no task. Dropping the future of [`Driver::drive`]
@@ -103,13 +103,13 @@ pub trait Connect {
     /// Opens a connection to `endpoint` (TCP connect, and the TLS handshake when the endpoint
     /// says `tls`). Any error means no byte of a request was written. A rejected server
     /// certificate is told apart from other failures by
-    /// [`classify_connect_error`](super::classify_connect_error): rustls' certificate errors as
+    /// [`classify_connect_error`]: rustls' certificate errors as
     /// they are, any other stack's wrapped in [`ConnectError::Untrusted`](super::ConnectError).
     fn connect(&self, endpoint: Endpoint) -> impl Future<Output = io::Result<Self::Stream>> + Send;
 
     /// Whether this connector can give the TLS an HTTPS configuration asks for. Plain [`Tcp`]
     /// cannot: a driver then refuses the run at once
-    /// ([`ConfigError::TlsConnectorRequired`](crate::ConfigError::TlsConnectorRequired))
+    /// ([`ConfigError::TlsConnectorRequired`])
     /// instead of retrying connects that cannot succeed. Default `true` (a closure's TLS is its
     /// own business).
     fn offers_tls(&self) -> bool {

@@ -68,7 +68,7 @@ impl fmt::Debug for TlsConnector {
 
 impl TlsConnector {
     /// HTTPS trusting what `options` says (the blocking driver's
-    /// [`client_config`](super::tls::client_config); the insecure mode warns as it does
+    /// [`client_config`]; the insecure mode warns as it does
     /// there).
     pub fn new(options: &TlsOptions) -> Result<Self, TlsError> {
         Ok(Self::with_config(client_config(options)?))
