@@ -263,6 +263,100 @@ impl Outcome {
     }
 }
 
+/// What an outcome means to a script that acts on it: many outcomes to one verdict (jobctl
+/// prints its [`Display`](core::fmt::Display) word and picks its exit code by it).
+///
+/// | verdict | outcomes |
+/// |---|---|
+/// | `success` | `Succeeded`, `CompletedWithoutJob` (a synchronous operation), `MultipleJobs` (each job is followed on its own) |
+/// | `success_with_warnings` | `SucceededWithWarnings` |
+/// | `failure` | `Failed` |
+/// | `partial_failure` | `PartiallyFailed` |
+/// | `deadline_exceeded` | `DeadlineExceeded`, `Paused` and `UnknownState` (stops a policy asked for: the job did not finish while waited for) |
+/// | `expired` | `Expired` |
+/// | `submit_outcome_unknown` | `SubmitOutcomeUnknown` |
+/// | `rejected` | `Rejected` |
+/// | `auth_required` | `AuthRequired` |
+/// | `transport_error` | `TransportFailed`, `RetriesExhausted` |
+/// | `cancelled` | `Cancelled` |
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The job (or a synchronous operation) succeeded.
+    Success,
+    /// The job succeeded with warnings.
+    SuccessWithWarnings,
+    /// The job failed.
+    Failure,
+    /// Some parts of the job failed.
+    PartialFailure,
+    /// The job did not finish while waited for; resume it with the token.
+    DeadlineExceeded,
+    /// The server no longer knows the job.
+    Expired,
+    /// The submit may or may not have been done: check the server, never simply re-run.
+    SubmitOutcomeUnknown,
+    /// The server refused the operation.
+    Rejected,
+    /// The credentials were refused.
+    AuthRequired,
+    /// The server could not be reached or trusted.
+    TransportError,
+    /// The caller stopped waiting.
+    Cancelled,
+}
+
+impl Verdict {
+    /// The snake_case word, as [`Display`](core::fmt::Display) prints it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Verdict::Success => "success",
+            Verdict::SuccessWithWarnings => "success_with_warnings",
+            Verdict::Failure => "failure",
+            Verdict::PartialFailure => "partial_failure",
+            Verdict::DeadlineExceeded => "deadline_exceeded",
+            Verdict::Expired => "expired",
+            Verdict::SubmitOutcomeUnknown => "submit_outcome_unknown",
+            Verdict::Rejected => "rejected",
+            Verdict::AuthRequired => "auth_required",
+            Verdict::TransportError => "transport_error",
+            Verdict::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl core::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Outcome {
+    /// The verdict a script acts on (see [`Verdict`] for the table).
+    pub const fn verdict(self) -> Verdict {
+        match self {
+            Outcome::Succeeded
+            | Outcome::CompletedWithoutJob { .. }
+            | Outcome::MultipleJobs { .. } => Verdict::Success,
+            Outcome::SucceededWithWarnings => Verdict::SuccessWithWarnings,
+            Outcome::Failed => Verdict::Failure,
+            Outcome::PartiallyFailed => Verdict::PartialFailure,
+            Outcome::DeadlineExceeded | Outcome::Paused | Outcome::UnknownState => {
+                Verdict::DeadlineExceeded
+            }
+            Outcome::Expired => Verdict::Expired,
+            Outcome::SubmitOutcomeUnknown => Verdict::SubmitOutcomeUnknown,
+            Outcome::Rejected { .. } => Verdict::Rejected,
+            Outcome::AuthRequired { .. } => Verdict::AuthRequired,
+            Outcome::TransportFailed { .. } | Outcome::RetriesExhausted { .. } => {
+                Verdict::TransportError
+            }
+            Outcome::Cancelled => Verdict::Cancelled,
+        }
+    }
+}
+
 /// One distinct snake_case word per variant ([`Outcome::name`]).
 impl core::fmt::Display for Outcome {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -380,6 +474,27 @@ mod tests {
                 "{name}"
             );
             assert!(!names[..i].contains(name), "{name} twice");
+        }
+    }
+
+    #[test]
+    fn verdicts_follow_the_documented_table() {
+        let table = [
+            (Outcome::CompletedWithoutJob { status: 201 }, "success"),
+            (Outcome::MultipleJobs { count: 3 }, "success"),
+            (Outcome::Paused, "deadline_exceeded"),
+            (Outcome::UnknownState, "deadline_exceeded"),
+            (
+                Outcome::RetriesExhausted {
+                    last: RetryCause::Status(503),
+                },
+                "transport_error",
+            ),
+            (Outcome::SubmitOutcomeUnknown, "submit_outcome_unknown"),
+            (Outcome::Cancelled, "cancelled"),
+        ];
+        for (outcome, verdict) in table {
+            assert_eq!(outcome.verdict().to_string(), verdict, "{outcome:?}");
         }
     }
 

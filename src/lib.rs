@@ -62,6 +62,7 @@ mod util;
 
 pub use action::{
     Action, Connection, Event, JobIds, Outcome, Purpose, Received, Reply, RetryCause, SendRequest,
+    Verdict,
 };
 pub use config::{Config, Submit};
 pub use core::time::Duration;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use jobpoll::adapters::Observer;
 use jobpoll::adapters::blocking::{Cancel, Connect, Driver, connect_tcp};
-use jobpoll::adapters::tls::{TlsConnector, TlsOptions, fingerprint};
+use jobpoll::adapters::tls::{TlsConnector, TlsError, TlsOptions, fingerprint};
 use jobpoll::dialect::ontap::OntapOptions;
 use jobpoll::http::{Auth, Authority};
 use jobpoll::{
@@ -528,4 +528,25 @@ fn cancel_from_another_thread_then_resume_from_the_token() {
     assert_eq!(resumed.job_id(), poller.job_id());
     assert!(resumed.requests() > poller.requests());
     assert_eq!(sim.stats().submits, 1);
+}
+
+/// The TLS connector made from the configuration's authority connects to exactly that host and
+/// port, and refuses a plain-HTTP authority.
+#[test]
+fn the_tls_connector_takes_host_and_port_from_the_configuration() {
+    let sim = start(
+        true,
+        Scenario::new().default_job(script(0.2, Final::success())),
+    );
+    let port = sim.addr().port();
+    let cfg = config("localhost", port, true, &sim);
+    let options = pin_of(&sim);
+    let connector = TlsConnector::for_authority(&cfg.authority, &options).expect("config");
+    let (outcome, _, _, _) = run(connector, &cfg);
+    assert_eq!(outcome, Outcome::Succeeded);
+    let plain = config("localhost", port, false, &sim);
+    assert!(matches!(
+        TlsConnector::for_authority(&plain.authority, &options),
+        Err(TlsError::PlainAuthority)
+    ));
 }

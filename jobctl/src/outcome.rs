@@ -30,30 +30,10 @@ pub const RESULTS: &[(&str, i32)] = &[
     ("cancelled", EXIT_SIGINT),
 ];
 
-/// The result string and exit code of an outcome.
+/// The result string and exit code of an outcome: the library's verdict
+/// ([`Outcome::verdict`], the one many-to-one mapping) and its exit code here.
 pub fn classify(outcome: &Outcome) -> (&'static str, i32) {
-    let name = match outcome {
-        // A synchronous 200/201: the operation is done.
-        Outcome::Succeeded | Outcome::CompletedWithoutJob { .. } => "success",
-        Outcome::SucceededWithWarnings => "success_with_warnings",
-        Outcome::Failed => "failure",
-        Outcome::PartiallyFailed => "partial_failure",
-        // jobctl follows every job of a jobs[] answer and reports their sum instead; a list
-        // with no job in it started nothing.
-        Outcome::MultipleJobs { .. } => "success",
-        Outcome::DeadlineExceeded => "deadline_exceeded",
-        // Stops that only a policy jobctl does not set can cause: the job did not finish while
-        // jobctl waited, as with a deadline.
-        Outcome::Paused | Outcome::UnknownState => "deadline_exceeded",
-        Outcome::Expired => "expired",
-        Outcome::SubmitOutcomeUnknown => "submit_outcome_unknown",
-        Outcome::Rejected { .. } => "rejected",
-        Outcome::AuthRequired { .. } => "auth_required",
-        Outcome::Cancelled => "cancelled",
-        Outcome::RetriesExhausted { .. } | Outcome::TransportFailed { .. } => "transport_error",
-        // An outcome added by a later jobpoll: the job's fate is not known to this build.
-        _ => "submit_outcome_unknown",
-    };
+    let name = outcome.verdict().name();
     (name, exit_code(name))
 }
 

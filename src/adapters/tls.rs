@@ -98,6 +98,9 @@ pub enum TlsError {
     },
     /// rustls refused the configuration (protocol versions of the provider).
     Config(rustls::Error),
+    /// The configuration's authority is plain HTTP (`tls: false`): a TLS connector for it
+    /// would speak TLS to a plain port. Set `tls: true`, or use the plain TCP connector.
+    PlainAuthority,
 }
 
 impl fmt::Display for TlsError {
@@ -116,6 +119,10 @@ impl fmt::Display for TlsError {
                  or alone); bad at offset {at}"
             ),
             TlsError::Config(e) => write!(f, "TLS configuration: {e}"),
+            TlsError::PlainAuthority => f.write_str(
+                "the configuration's authority is plain HTTP (tls: false): set tls: true for \
+                 HTTPS, or use the plain TCP connector",
+            ),
         }
     }
 }
@@ -450,6 +457,19 @@ impl TlsConnector {
     /// literal is verified against the certificate's IP addresses).
     pub fn new(host: &str, port: u16, options: &TlsOptions) -> Result<Self, TlsError> {
         Self::with_config(host, port, client_config(options)?)
+    }
+
+    /// HTTPS to the configuration's own host and port (`cfg.authority`), so the two cannot
+    /// disagree: the host the machine writes in `Host` is the one connected to and verified.
+    /// An authority without `tls` is refused ([`TlsError::PlainAuthority`]).
+    pub fn for_authority(
+        authority: &crate::http::Authority<'_>,
+        options: &TlsOptions,
+    ) -> Result<Self, TlsError> {
+        if !authority.tls {
+            return Err(TlsError::PlainAuthority);
+        }
+        Self::new(authority.host, authority.port, options)
     }
 
     /// HTTPS with a rustls configuration built elsewhere (client certificates, other roots).
