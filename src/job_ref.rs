@@ -28,8 +28,12 @@ pub const MAX_CURSOR: usize = if cfg!(any(feature = "deploy", feature = "generic
 pub(crate) enum RefKind {
     /// No job yet.
     None,
-    /// A bare id: the path is built from the dialect's template.
+    /// A bare id of bytes a path segment carries as they are (a UUID, a key): the path is
+    /// built from the dialect's template.
     Id,
+    /// A bare id with bytes that must be percent-encoded in the path (checked once, when it is
+    /// stored, so the poll path of a plain id is a copy).
+    IdToEncode,
     /// A path taken from the server's link (query stripped).
     Path,
 }
@@ -51,7 +55,7 @@ impl JobRef {
     pub(crate) fn id(&self) -> Option<&str> {
         match self.kind {
             RefKind::None => None,
-            RefKind::Id => Some(self.text.as_str()),
+            RefKind::Id | RefKind::IdToEncode => Some(self.text.as_str()),
             RefKind::Path => self.text.as_str().rsplit('/').find(|s| !s.is_empty()),
         }
     }
@@ -70,17 +74,17 @@ pub(crate) fn url_path(value: &[u8]) -> Option<&[u8]> {
     rest.get(path_start..)
 }
 
-/// Writes `id` into `out` as one path segment: every byte outside the unreserved set, `:` and
-/// `@` percent-encoded, and a segment of dots alone (`.`, `..`) encoded whole, so no id a
-/// server sends can add a segment, climb the path, start a query or break the request line.
-/// Returns the length written, or `None` when `out` is too small.
+/// Writes an id that [`id_kind`] found needing it into `out` as one path segment: every byte
+/// outside the unreserved set, `:` and `@` percent-encoded, and its dots too (so `.` and `..`
+/// cannot be dot segments): no id a server sends can add a segment, climb the path, start a
+/// query or break the request line. Returns the length written, or `None` when `out` is too
+/// small.
 pub(crate) fn write_segment(id: &[u8], out: &mut [u8]) -> Option<usize> {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let dots_only = id.iter().all(|&b| b == b'.');
     let mut len = 0usize;
     for &b in id {
-        let keep = !dots_only
-            && (b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':' | b'@'));
+        // Dots are encoded too: an id that needs encoding may be a dots-only segment.
+        let keep = b != b'.' && is_segment_byte(b);
         let end = len.checked_add(if keep { 1 } else { 3 })?;
         let slot = out.get_mut(len..end)?;
         match slot {
@@ -133,9 +137,24 @@ pub(crate) fn job_ref_from(text: &[u8], keep_query: bool) -> Option<JobRef> {
     core::str::from_utf8(text).ok()?;
     let bounded = Bounded::new(text).filter(|b| !b.is_empty())?;
     Some(JobRef {
-        kind: RefKind::Id,
+        kind: id_kind(text),
         text: bounded,
     })
+}
+
+/// Whether an id goes into a path as it is, or percent-encoded ([`write_segment`]).
+pub(crate) fn id_kind(id: &[u8]) -> RefKind {
+    let dots_only = id.iter().all(|&b| b == b'.');
+    if !dots_only && id.iter().all(|&b| is_segment_byte(b)) {
+        RefKind::Id
+    } else {
+        RefKind::IdToEncode
+    }
+}
+
+/// The bytes a path segment carries as they are: unreserved, `:` and `@`.
+fn is_segment_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':' | b'@')
 }
 
 /// The server's change marker (Select Deploy `last_modified`), kept verbatim, and how the server
@@ -194,8 +213,8 @@ mod tests {
     fn ids_are_written_as_one_segment() {
         let table: [(&[u8], &str); 7] = [
             (b"1cd8a442-86d1-11e0", "1cd8a442-86d1-11e0"),
-            (b"key:12@a~b_c.d", "key:12@a~b_c.d"),
-            (b"../x", "..%2Fx"),
+            (b"key:12@a~b_c.d", "key:12@a~b_c%2Ed"),
+            (b"../x", "%2E%2E%2Fx"),
             (b"..", "%2E%2E"),
             (b".", "%2E"),
             (b"a?b#c d", "a%3Fb%23c%20d"),

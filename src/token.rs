@@ -26,7 +26,7 @@
 use core::time::Duration;
 
 use crate::error::ConfigError;
-use crate::job_ref::{ChangeMarker, JobRef, MAX_CURSOR, MAX_JOB_REF, RefKind};
+use crate::job_ref::{ChangeMarker, JobRef, MAX_CURSOR, MAX_JOB_REF, RefKind, id_kind};
 use crate::util::{Bounded, fnv1a};
 
 const MAGIC: &[u8; 2] = b"JP";
@@ -193,16 +193,17 @@ impl ResumeToken {
         }
         let dialect_tag = r.u8()?;
         let flags = r.u8()?;
-        let kind = match r.u8()? {
-            1 => RefKind::Id,
-            2 => RefKind::Path,
-            _ => return Err(ConfigError::BadToken),
-        };
+        let kind = r.u8()?;
         let n = usize::from(r.u8()?);
         let text = r.take(n)?;
         if n == 0 || core::str::from_utf8(text).is_err() {
             return Err(ConfigError::BadToken);
         }
+        let kind = match kind {
+            1 => id_kind(text),
+            2 => RefKind::Path,
+            _ => return Err(ConfigError::BadToken),
+        };
         let text = Bounded::new(text).ok_or(ConfigError::BadToken)?;
         let m = usize::from(r.u8()?);
         let cursor = r.take(m)?;

@@ -317,7 +317,7 @@ fn a_server_id_is_one_encoded_segment() {
     let cases = [
         (
             "../../../private/secret",
-            "/api/cluster/jobs/..%2F..%2F..%2Fprivate%2Fsecret",
+            "/api/cluster/jobs/%2E%2E%2F%2E%2E%2F%2E%2E%2Fprivate%2Fsecret",
         ),
         ("a?b#c", "/api/cluster/jobs/a%3Fb%23c"),
         (

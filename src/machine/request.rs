@@ -336,7 +336,7 @@ impl JobPoller {
                 buf.get_mut(..text.len())?.copy_from_slice(text);
                 text.len()
             }
-            RefKind::Id => {
+            RefKind::Id | RefKind::IdToEncode => {
                 let profile = self.dialect.profile();
                 let mut len = 0usize;
                 for part in [profile.base_path.as_bytes(), profile.job_path.as_bytes()] {
@@ -344,7 +344,15 @@ impl JobPoller {
                     buf.get_mut(len..end)?.copy_from_slice(part);
                     len = end;
                 }
-                let segment = write_segment(self.job.text.as_bytes(), buf.get_mut(len..)?)?;
+                let id = self.job.text.as_bytes();
+                let segment = if self.job.kind == RefKind::Id {
+                    // Checked when stored: every byte goes into the path as it is.
+                    buf.get_mut(len..len.checked_add(id.len())?)?
+                        .copy_from_slice(id);
+                    id.len()
+                } else {
+                    write_segment(id, buf.get_mut(len..)?)?
+                };
                 len.checked_add(segment)?
             }
         };
