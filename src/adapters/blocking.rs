@@ -39,7 +39,7 @@ use std::string::String;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::vec::Vec;
 
-use super::Observer;
+use super::{Observer, classify_connect_error};
 use crate::{
     Action, AfterRead, Config, Connection, Error, Exchange, Instant, JobPoller, JobSet, Machine,
     Outcome, SendRequest, SetAction, Submit, TransportError,
@@ -618,13 +618,6 @@ fn read_some<S: Stream + ?Sized>(
             Err(e) => return Err(Failure::Io(e)),
         }
     }
-}
-
-/// The class of a failed connect: a rejected server certificate is `Untrusted` (not retried:
-/// it will not fix itself), anything else `ConnectFailed` (nothing was sent; retried).
-fn classify_connect_error(e: &io::Error) -> TransportError {
-    // One classification for every driver.
-    super::classify_connect_error(e)
 }
 
 #[cfg(test)]
