@@ -30,6 +30,37 @@ pub enum Action {
     Done(Outcome),
 }
 
+/// The next thing a driver must do for any [`Machine`](crate::Machine): [`Action`]'s shape,
+/// with the machine's own event and result types. Drained the same way: after every `handle_*`
+/// call, `poll` until it returns something other than a [`Step::Event`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Step<E, O> {
+    /// Send `tx[..len]`, then feed the answer to the machine's `handle_*`.
+    SendRequest(SendRequest),
+    /// Close the current connection (if any) now.
+    Close,
+    /// Nothing to do before this instant; then call `poll` again.
+    SleepUntil(Instant),
+    /// Something worth reporting happened; keep draining.
+    Event(E),
+    /// The end. Sticky: every later `poll` returns the same `Done`.
+    Done(O),
+}
+
+impl From<Action> for Step<Event, Outcome> {
+    fn from(action: Action) -> Self {
+        match action {
+            Action::SendRequest(request) => Step::SendRequest(request),
+            Action::Close => Step::Close,
+            Action::SleepUntil(t) => Step::SleepUntil(t),
+            Action::Event(event) => Step::Event(event),
+            Action::Done(outcome) => Step::Done(outcome),
+        }
+    }
+}
+
 /// A request written into the caller's transmit buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -60,6 +91,8 @@ pub enum Purpose {
     FinalPoll,
     /// A server-side cancel of the job (ONTAP `PATCH ...?action=cancel`).
     Cancel,
+    /// A page of the server's job list ([`JobList`](crate::list::JobList)).
+    List,
 }
 
 /// Which connection a request goes on.

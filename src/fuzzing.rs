@@ -516,7 +516,7 @@ pub fn list(data: &[u8]) {
         let cut = usize::from(cut_byte).min(n);
         let eof = cut_byte & 1 == 1;
         if cut > 0 && cut < n {
-            match list.handle_response(&mut rx, cut) {
+            match list.handle_response(Instant::ZERO, &mut rx, cut) {
                 Ok(ListReceived::NeedMore) => {}
                 // A complete or failed answer from a prefix: the page is over.
                 Ok(_) => continue,
@@ -525,9 +525,9 @@ pub fn list(data: &[u8]) {
         }
         let rx_range = rx.as_ptr_range();
         let got = if eof {
-            list.handle_eof(&mut rx, n)
+            list.handle_eof(Instant::ZERO, &mut rx, n)
         } else {
-            list.handle_response(&mut rx, n)
+            list.handle_response(Instant::ZERO, &mut rx, n)
         };
         match got {
             Ok(ListReceived::NeedMore) => {

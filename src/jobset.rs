@@ -7,10 +7,10 @@
 //! job that ends early is seen before the server purges it, and never has two requests in
 //! flight.
 
-use crate::action::{Action, Outcome, Received, SendRequest};
+use crate::action::{Action, Event, Outcome, Received, Reply, SendRequest, Step};
 use crate::config::{Config, Submit};
 use crate::error::{Error, TransportError};
-use crate::machine::JobPoller;
+use crate::machine::{AfterRead, ConnectionState, JobPoller, Machine, after_read};
 use crate::time::Instant;
 
 /// What a [`JobSet`] asks of its driver: the same as [`Action`], with the index of the job
@@ -35,7 +35,7 @@ pub enum SetAction {
         /// Which job.
         index: usize,
         /// What happened.
-        event: crate::action::Event,
+        event: Event,
     },
     /// Every job has an outcome; this one sums them up (see [`JobSet::aggregate`]).
     Done(Outcome),
@@ -196,28 +196,73 @@ fn map(index: usize, action: Action) -> SetAction {
     }
 }
 
+/// An event of one job of a [`JobSet`]: the [`Step::Event`] of the set run as a [`Machine`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SetEvent {
+    /// Which job (an index into [`JobSet::jobs`]).
+    pub index: usize,
+    /// What happened.
+    pub event: Event,
+}
+
 /// The active job of the set is the machine with the request in flight.
-impl crate::machine::Machine for JobSet<'_> {
+impl Machine for JobSet<'_> {
+    type Input<'a> = ();
+    type Reply<'r> = Reply<'r>;
+    type Event = SetEvent;
+    type Output = Outcome;
+
+    fn poll(
+        &mut self,
+        cfg: &Config<'_>,
+        (): (),
+        now: Instant,
+        tx: &mut [u8],
+    ) -> Result<Step<SetEvent, Outcome>, Error> {
+        Ok(match JobSet::poll(self, cfg, now, tx)? {
+            SetAction::SendRequest { request, .. } => Step::SendRequest(request),
+            SetAction::Close => Step::Close,
+            SetAction::SleepUntil(t) => Step::SleepUntil(t),
+            SetAction::Event { index, event } => Step::Event(SetEvent { index, event }),
+            SetAction::Done(outcome) => Step::Done(outcome),
+        })
+    }
     fn handle_response<'r>(
         &mut self,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
-    ) -> Result<Received<'r>, Error> {
-        JobSet::handle_response(self, now, rx, filled)
+    ) -> Result<AfterRead<Reply<'r>>, Error> {
+        JobSet::handle_response(self, now, rx, filled).map(after_read)
     }
     fn handle_eof<'r>(
         &mut self,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
-    ) -> Result<Received<'r>, Error> {
-        JobSet::handle_eof(self, now, rx, filled)
+    ) -> Result<AfterRead<Reply<'r>>, Error> {
+        JobSet::handle_eof(self, now, rx, filled).map(after_read)
     }
     fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
         JobSet::handle_transport_error(self, now, error);
     }
     fn handle_timeout(&mut self, now: Instant) {
         JobSet::handle_timeout(self, now);
+    }
+    fn cancel(&mut self, now: Instant) {
+        JobSet::cancel(self, now);
+    }
+    fn is_request_in_flight(&self) -> bool {
+        self.active().is_some_and(JobPoller::is_request_in_flight)
+    }
+    /// The jobs of a set share its connection: each learns what it is.
+    fn adopt_connection(&mut self, state: ConnectionState) {
+        for job in self.jobs.iter_mut() {
+            job.adopt_connection(state);
+        }
+    }
+    fn connection_state(&self) -> Option<ConnectionState> {
+        self.active().map(JobPoller::connection_state)
     }
 }

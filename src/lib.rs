@@ -62,14 +62,14 @@ mod util;
 
 pub use action::{
     Action, Connection, Event, JobIds, Outcome, Purpose, Received, Reply, RetryCause, SendRequest,
-    Verdict,
+    Step, Verdict,
 };
 pub use config::{Config, Submit};
 pub use core::time::Duration;
 pub use dialect::Dialect;
 pub use error::{ConfigError, Error, MAX_QUERY_PAIRS, TransportError};
 pub use job_ref::MAX_JOB_REF;
-pub use jobset::{JobSet, SetAction};
+pub use jobset::{JobSet, SetAction, SetEvent};
 pub use machine::{
     AfterRead, ConnectionState, Exchange, JobPoller, JobView, MAX_RAW_STATE, Machine, ParsedAnswer,
 };

@@ -68,7 +68,7 @@ fn list_all(
         let bytes = answer(page, DATE);
         rx[..bytes.len()].copy_from_slice(&bytes);
         match list
-            .handle_response(&mut rx, bytes.len())
+            .handle_response(jobpoll::Instant::ZERO, &mut rx, bytes.len())
             .expect("in flight")
         {
             ListReceived::Page(p) => {

@@ -75,10 +75,12 @@ fn a_lost_submit_is_recovered_from_the_job_list() {
         loop {
             let n = sock.read(&mut rx[filled..]).expect("read");
             let got = if n == 0 {
-                list.handle_eof(&mut rx, filled).expect("page")
+                list.handle_eof(jobpoll::Instant::ZERO, &mut rx, filled)
+                    .expect("page")
             } else {
                 filled += n;
-                list.handle_response(&mut rx, filled).expect("page")
+                list.handle_response(jobpoll::Instant::ZERO, &mut rx, filled)
+                    .expect("page")
             };
             match got {
                 ListReceived::NeedMore => continue,
@@ -155,10 +157,12 @@ fn list_all(
         loop {
             let n = sock.read(&mut rx[filled..]).expect("read");
             let got = if n == 0 {
-                list.handle_eof(&mut rx, filled).expect("page")
+                list.handle_eof(jobpoll::Instant::ZERO, &mut rx, filled)
+                    .expect("page")
             } else {
                 filled += n;
-                list.handle_response(&mut rx, filled).expect("page")
+                list.handle_response(jobpoll::Instant::ZERO, &mut rx, filled)
+                    .expect("page")
             };
             match got {
                 ListReceived::NeedMore => continue,

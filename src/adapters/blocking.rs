@@ -39,10 +39,10 @@ use std::string::String;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::vec::Vec;
 
-use super::{Observer, classify_connect_error};
+use super::{EachJob, Observer, classify_connect_error};
 use crate::{
-    Action, AfterRead, Config, Connection, Error, Exchange, Instant, JobPoller, JobSet, Machine,
-    Outcome, SendRequest, SetAction, Submit, TransportError,
+    AfterRead, Config, Connection, Error, Exchange, Instant, JobPoller, JobSet, Machine, Outcome,
+    SendRequest, Step, Submit, TransportError,
 };
 
 /// Default size of the receive buffer: an ONTAP job body with its message is well under 1 KiB;
@@ -326,25 +326,7 @@ impl<C: Connect> Driver<C> {
         op: &Submit<'_>,
         observer: &mut impl Observer,
     ) -> Result<Outcome, Error> {
-        loop {
-            if self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
-                poller.cancel(self.now());
-            }
-            let action = match poller.poll(cfg, op, self.now(), &mut self.tx) {
-                Err(Error::BufferTooSmall { required }) if required > self.tx.len() => {
-                    self.tx.resize(required, 0);
-                    continue;
-                }
-                other => other?,
-            };
-            match action {
-                Action::SendRequest(req) => self.exchange(poller, req, observer)?,
-                Action::Close => self.close(),
-                Action::SleepUntil(t) => self.sleep_until(t),
-                Action::Event(event) => observer.on_event(poller, event),
-                Action::Done(outcome) => return Ok(outcome),
-            }
-        }
+        self.run(poller, cfg, op, observer)
     }
 
     /// Runs a [`JobSet`] until every job in it is done (e.g. the jobs of an ONTAP `jobs[]`
@@ -356,27 +338,37 @@ impl<C: Connect> Driver<C> {
         cfg: &Config<'_>,
         observer: &mut impl Observer,
     ) -> Result<Outcome, Error> {
+        self.run(set, cfg, (), &mut EachJob(observer))
+    }
+
+    /// Runs any [`Machine`] until it is done: a [`JobPoller`] (input: its [`Submit`]), a
+    /// [`JobSet`] (`()`), a [`JobList`](crate::list::JobList) or a
+    /// [`RecoveryPager`](crate::list::RecoveryPager) (their [`ListQuery`](crate::list::ListQuery)).
+    /// Returns the machine's result; the machine stays with the caller.
+    pub fn run<M: Machine + ?Sized>(
+        &mut self,
+        machine: &mut M,
+        cfg: &Config<'_>,
+        input: M::Input<'_>,
+        observer: &mut impl Observer<M>,
+    ) -> Result<M::Output, Error> {
         loop {
             if self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
-                set.cancel(self.now());
+                machine.cancel(self.now());
             }
-            let action = match set.poll(cfg, self.now(), &mut self.tx) {
+            let step = match machine.poll(cfg, input, self.now(), &mut self.tx) {
                 Err(Error::BufferTooSmall { required }) if required > self.tx.len() => {
                     self.tx.resize(required, 0);
                     continue;
                 }
                 other => other?,
             };
-            match action {
-                SetAction::SendRequest { request, .. } => self.exchange(set, request, observer)?,
-                SetAction::Close => self.close(),
-                SetAction::SleepUntil(t) => self.sleep_until(t),
-                SetAction::Event { index, event } => {
-                    if let Some(job) = set.jobs().get(index) {
-                        observer.on_event(job, event);
-                    }
-                }
-                SetAction::Done(outcome) => return Ok(outcome),
+            match step {
+                Step::SendRequest(req) => self.exchange(machine, req, observer)?,
+                Step::Close => self.close(),
+                Step::SleepUntil(t) => self.sleep_until(t),
+                Step::Event(event) => observer.on_event(machine, event),
+                Step::Done(output) => return Ok(output),
             }
         }
     }
@@ -401,11 +393,11 @@ impl<C: Connect> Driver<C> {
 
     /// One request: connect if needed, write, read until the machine has a complete answer (or
     /// a failure).
-    fn exchange(
+    fn exchange<M: Machine + ?Sized>(
         &mut self,
-        poller: &mut impl Driven,
+        poller: &mut M,
         req: SendRequest,
-        observer: &mut impl Observer,
+        observer: &mut impl Observer<M>,
     ) -> Result<(), Error> {
         if req.connection == Connection::Fresh {
             self.close();
@@ -459,9 +451,7 @@ impl<C: Connect> Driver<C> {
             match exchange.read(poller, clock.now(), &mut self.rx, n)? {
                 AfterRead::ReadMore => {}
                 AfterRead::Answered(reply) => {
-                    if let Some(job) = poller.current() {
-                        observer.on_reply(job, &reply);
-                    }
+                    observer.on_reply(poller, &reply);
                     return Ok(());
                 }
                 _ => return Ok(()),
@@ -473,7 +463,7 @@ impl<C: Connect> Driver<C> {
 /// Tells the machine why a write or read stopped (`class` for an I/O error); returns the I/O
 /// error to keep for [`Driver::last_io_error`].
 fn report(
-    poller: &mut impl Driven,
+    poller: &mut (impl Machine + ?Sized),
     failure: Failure,
     class: TransportError,
     now: Instant,
@@ -487,32 +477,6 @@ fn report(
         }
     }
     None
-}
-
-/// A machine the driver runs: the exchange's inputs, the run's cancel, and the job a reply is
-/// for (for the observer). A [`JobPoller`], or the active job of a [`JobSet`].
-trait Driven: Machine {
-    fn cancel(&mut self, now: Instant);
-    /// The job the request is for, for the observer.
-    fn current(&self) -> Option<&JobPoller>;
-}
-
-impl Driven for JobPoller {
-    fn cancel(&mut self, now: Instant) {
-        JobPoller::cancel(self, now);
-    }
-    fn current(&self) -> Option<&JobPoller> {
-        Some(self)
-    }
-}
-
-impl Driven for JobSet<'_> {
-    fn cancel(&mut self, now: Instant) {
-        JobSet::cancel(self, now);
-    }
-    fn current(&self) -> Option<&JobPoller> {
-        self.active()
-    }
 }
 
 /// Why a read or write stopped without bytes.

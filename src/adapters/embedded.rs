@@ -29,8 +29,8 @@ pub use super::Clock;
 use super::Observer;
 use crate::http::Authority;
 use crate::{
-    Action, AfterRead, Config, Connection, Error, Exchange, Instant, JobPoller, Outcome,
-    SendRequest, Submit, TransportError,
+    AfterRead, Config, Connection, Error, Exchange, Instant, JobPoller, Machine, Outcome,
+    SendRequest, Step, Submit, TransportError,
 };
 
 /// How often, by default, the driver checks a connection for data while waiting for an answer.
@@ -96,8 +96,23 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
         op: &Submit<'_>,
         tx: &mut [u8],
         rx: &mut [u8],
-        mut observer: O,
+        observer: O,
     ) -> Result<Outcome, Error> {
+        self.run(poller, cfg, op, tx, rx, observer)
+    }
+
+    /// Runs any [`Machine`] until it is done (a [`JobPoller`] as [`drive`](Self::drive) does,
+    /// a [`JobSet`](crate::JobSet), a [`JobList`](crate::list::JobList), a
+    /// [`RecoveryPager`](crate::list::RecoveryPager)) and returns its result.
+    pub fn run<M: Machine + ?Sized, O: Observer<M>>(
+        &mut self,
+        poller: &mut M,
+        cfg: &Config<'_>,
+        input: M::Input<'_>,
+        tx: &mut [u8],
+        rx: &mut [u8],
+        mut observer: O,
+    ) -> Result<M::Output, Error> {
         let Driver {
             connector,
             clock,
@@ -109,18 +124,18 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
         loop {
             let mut req = match pending.take() {
                 Some(req) => req,
-                None => match poller.poll(cfg, op, clock.now(), tx)? {
-                    Action::SendRequest(req) => req,
-                    Action::Close => continue,
-                    Action::SleepUntil(t) => {
+                None => match poller.poll(cfg, input, clock.now(), tx)? {
+                    Step::SendRequest(req) => req,
+                    Step::Close => continue,
+                    Step::SleepUntil(t) => {
                         sleep_until(clock, delay, t);
                         continue;
                     }
-                    Action::Event(event) => {
+                    Step::Event(event) => {
                         observer.on_event(poller, event);
                         continue;
                     }
-                    Action::Done(outcome) => return Ok(outcome),
+                    Step::Done(output) => return Ok(output),
                 },
             };
             let Ok(mut conn) = connector.connect(&cfg.authority) else {
@@ -144,12 +159,12 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
                 )?;
                 // The machine says `Close` when this connection must not carry the next request.
                 let next = loop {
-                    match poller.poll(cfg, op, clock.now(), tx)? {
-                        Action::SendRequest(next) => break Some(next),
-                        Action::Close => break None,
-                        Action::SleepUntil(t) => sleep_until(clock, delay, t),
-                        Action::Event(event) => observer.on_event(poller, event),
-                        Action::Done(outcome) => return Ok(outcome),
+                    match poller.poll(cfg, input, clock.now(), tx)? {
+                        Step::SendRequest(next) => break Some(next),
+                        Step::Close => break None,
+                        Step::SleepUntil(t) => sleep_until(clock, delay, t),
+                        Step::Event(event) => observer.on_event(poller, event),
+                        Step::Done(output) => return Ok(output),
                     }
                 };
                 match next {
@@ -167,9 +182,9 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
 
 /// Writes `tx`, then waits for, reads and feeds the answer until `deadline`.
 #[allow(clippy::too_many_arguments)]
-fn exchange<S, K, D, O>(
+fn exchange<S, K, D, M, O>(
     conn: &mut S,
-    poller: &mut JobPoller,
+    poller: &mut M,
     clock: &K,
     delay: &mut D,
     ready_poll_us: u32,
@@ -182,7 +197,8 @@ where
     S: Read + Write + ReadReady,
     K: Clock,
     D: DelayNs,
-    O: Observer + ?Sized,
+    M: Machine + ?Sized,
+    O: Observer<M> + ?Sized,
 {
     if conn.write_all(tx).is_err() || conn.flush().is_err() {
         poller.handle_transport_error(clock.now(), TransportError::WriteFailed);

@@ -61,7 +61,7 @@ pub use super::Clock;
 use super::{AsyncConnection, Observer, send_and_read};
 use crate::http::Authority;
 use crate::{
-    Action, Config, Connection, Error, Instant, JobPoller, Outcome, SendRequest, Submit,
+    Config, Connection, Error, Instant, JobPoller, Machine, Outcome, SendRequest, Step, Submit,
     TransportError,
 };
 
@@ -124,8 +124,23 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
         op: &Submit<'_>,
         tx: &mut [u8],
         rx: &mut [u8],
-        mut observer: O,
+        observer: O,
     ) -> Result<Outcome, Error> {
+        self.run(poller, cfg, op, tx, rx, observer).await
+    }
+
+    /// Runs any [`Machine`] until it is done (a [`JobPoller`] as [`drive`](Self::drive) does,
+    /// a [`JobSet`](crate::JobSet), a [`JobList`](crate::list::JobList), a
+    /// [`RecoveryPager`](crate::list::RecoveryPager)) and returns its result.
+    pub async fn run<M: Machine + ?Sized, O: Observer<M>>(
+        &mut self,
+        poller: &mut M,
+        cfg: &Config<'_>,
+        input: M::Input<'_>,
+        tx: &mut [u8],
+        rx: &mut [u8],
+        mut observer: O,
+    ) -> Result<M::Output, Error> {
         let Driver {
             connector,
             clock,
@@ -137,18 +152,18 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
             // No connection is open here.
             let mut req = match pending.take() {
                 Some(req) => req,
-                None => match poller.poll(cfg, op, clock.now(), tx)? {
-                    Action::SendRequest(req) => req,
-                    Action::Close => continue,
-                    Action::SleepUntil(t) => {
+                None => match poller.poll(cfg, input, clock.now(), tx)? {
+                    Step::SendRequest(req) => req,
+                    Step::Close => continue,
+                    Step::SleepUntil(t) => {
                         sleep_until(clock, delay, t).await;
                         continue;
                     }
-                    Action::Event(event) => {
+                    Step::Event(event) => {
                         observer.on_event(poller, event);
                         continue;
                     }
-                    Action::Done(outcome) => return Ok(outcome),
+                    Step::Done(output) => return Ok(output),
                 },
             };
             let mut guard = InFlight {
@@ -193,13 +208,13 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
                 .await?;
                 // The machine says `Close` when this connection must not carry the next request.
                 let next = loop {
-                    match poller.poll(cfg, op, clock.now(), tx)? {
-                        Action::SendRequest(next) => break Some(next),
-                        Action::Close => break None,
+                    match poller.poll(cfg, input, clock.now(), tx)? {
+                        Step::SendRequest(next) => break Some(next),
+                        Step::Close => break None,
                         // The idle connection stays open while the job sleeps.
-                        Action::SleepUntil(t) => sleep_until(clock, delay, t).await,
-                        Action::Event(event) => observer.on_event(poller, event),
-                        Action::Done(outcome) => return Ok(outcome),
+                        Step::SleepUntil(t) => sleep_until(clock, delay, t).await,
+                        Step::Event(event) => observer.on_event(poller, event),
+                        Step::Done(output) => return Ok(output),
                     }
                 };
                 match next {
@@ -218,14 +233,14 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
 
 /// A request the machine has in flight: while armed, the machine is told of a failure at
 /// `stage` if the future is dropped with the request unfinished.
-struct InFlight<'a, K: Clock> {
-    poller: &'a mut JobPoller,
+struct InFlight<'a, K: Clock, M: Machine + ?Sized> {
+    poller: &'a mut M,
     clock: &'a K,
     stage: TransportError,
     armed: bool,
 }
 
-impl<K: Clock> Drop for InFlight<'_, K> {
+impl<K: Clock, M: Machine + ?Sized> Drop for InFlight<'_, K, M> {
     fn drop(&mut self) {
         if self.armed && self.poller.is_request_in_flight() {
             self.poller
@@ -235,9 +250,9 @@ impl<K: Clock> Drop for InFlight<'_, K> {
 }
 
 /// Writes `tx`, then reads and feeds the answer, racing the deadline.
-async fn exchange<S, K, D, O>(
+async fn exchange<S, K, D, M, O>(
     conn: &mut S,
-    mut ex: InFlight<'_, K>,
+    mut ex: InFlight<'_, K, M>,
     delay: &mut D,
     tx: &[u8],
     rx: &mut [u8],
@@ -248,7 +263,8 @@ where
     S: Read + Write,
     K: Clock,
     D: DelayNs,
-    O: Observer + ?Sized,
+    M: Machine + ?Sized,
+    O: Observer<M> + ?Sized,
 {
     let clock = ex.clock;
     let ex = &mut ex;

@@ -76,7 +76,7 @@ use super::tokio::{
 use super::{IoFailure, Observer};
 use crate::TransportError;
 use crate::{
-    Action, Config, Connection, ConnectionState, Error, Instant, JobPoller, Outcome, Submit,
+    Config, Connection, ConnectionState, Error, Instant, JobPoller, Machine, Outcome, Step, Submit,
 };
 
 /// Limits of a [`Fleet`].
@@ -299,8 +299,21 @@ impl<C: Connect> Slot<'_, C> {
         poller: &mut JobPoller,
         cfg: &Config<'_>,
         op: &Submit<'_>,
-        mut observer: O,
+        observer: O,
     ) -> Result<Outcome, Error> {
+        self.run(poller, cfg, op, observer).await
+    }
+
+    /// Runs any [`Machine`] to its end over the fleet's pool (a [`JobSet`](crate::JobSet), a
+    /// [`JobList`](crate::list::JobList), a [`RecoveryPager`](crate::list::RecoveryPager), or a
+    /// [`JobPoller`] as [`drive`](Self::drive) does). Cancel-safe like `drive`.
+    pub async fn run<M: Machine + ?Sized, O: Observer<M>>(
+        self,
+        poller: &mut M,
+        cfg: &Config<'_>,
+        input: M::Input<'_>,
+        mut observer: O,
+    ) -> Result<M::Output, Error> {
         let fleet = self.fleet;
         let clock = fleet.clock;
         let endpoint = Endpoint::from_authority(&cfg.authority);
@@ -311,9 +324,9 @@ impl<C: Connect> Slot<'_, C> {
             let now = clock.now();
             let conn = lease.as_mut().and_then(|l| l.conn.as_deref_mut());
             let polled = match conn {
-                Some(conn) => poller.poll(cfg, op, now, &mut conn.tx),
+                Some(conn) => poller.poll(cfg, input, now, &mut conn.tx),
                 // No buffer yet: a due request answers `BufferTooSmall`, which changes nothing.
-                None => poller.poll(cfg, op, now, &mut []),
+                None => poller.poll(cfg, input, now, &mut []),
             };
             let action = match polled {
                 Err(Error::BufferTooSmall { required }) => {
@@ -339,7 +352,7 @@ impl<C: Connect> Slot<'_, C> {
                 other => other?,
             };
             match action {
-                Action::SendRequest(req) => {
+                Step::SendRequest(req) => {
                     let Some(conn) = lease.as_mut().and_then(|l| l.conn.as_deref_mut()) else {
                         return Err(Error::BufferTooSmall { required: req.len });
                     };
@@ -376,20 +389,22 @@ impl<C: Connect> Slot<'_, C> {
                         &mut observer,
                     ))
                     .await?;
-                    *state = poller.connection_state();
+                    if let Some(known) = poller.connection_state() {
+                        *state = known;
+                    }
                 }
-                Action::Close => {
+                Step::Close => {
                     if let Some(conn) = lease.as_mut().and_then(|l| l.conn.as_deref_mut()) {
                         conn.stream = None;
                     }
                 }
-                Action::SleepUntil(t) => {
+                Step::SleepUntil(t) => {
                     // Waiting jobs hold no connection.
                     lease = None;
                     clock.sleep_until(t).await;
                 }
-                Action::Event(event) => observer.on_event(poller, event),
-                Action::Done(outcome) => return Ok(outcome),
+                Step::Event(event) => observer.on_event(poller, event),
+                Step::Done(output) => return Ok(output),
             }
         }
     }

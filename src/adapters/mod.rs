@@ -35,7 +35,7 @@
 
 #[cfg(any(feature = "tokio", feature = "embedded-io-async"))]
 use crate::{AfterRead, Error, Exchange, Instant, TransportError};
-use crate::{Event, JobPoller, Reply};
+use crate::{JobPoller, Machine, Reply};
 
 /// A monotonic clock for the bare-metal drivers: the caller picks the epoch (boot, usually) and
 /// the source (a hardware timer, `embassy_time::Instant`, ...).
@@ -75,32 +75,57 @@ pub mod tokio_tls;
 
 /// What a caller sees of a driver run while it happens, without copying into the machine.
 ///
+/// `M` is the machine run: a [`JobPoller`] by default (events are [`Event`](crate::Event)s, replies
+/// [`Reply`]s), or any other [`Machine`] (a [`JobSet`](crate::JobSet), a
+/// [`JobList`](crate::list::JobList) whose replies are its pages...).
+///
 /// Both methods have empty defaults; `()` observes nothing. Neither can influence the run: to
 /// stop following a job, drop the driver's future (async drivers) or call
 /// [`JobPoller::cancel`] between runs.
-pub trait Observer {
-    /// An event drained from the machine; `poller.last_seen()` has the raw state and code.
-    fn on_event(&mut self, poller: &JobPoller, event: Event) {
-        let _ = (poller, event);
+pub trait Observer<M: Machine + ?Sized = JobPoller> {
+    /// An event drained from the machine; for a job, `poller.last_seen()` has the raw state
+    /// and code.
+    fn on_event(&mut self, machine: &M, event: M::Event) {
+        let _ = (machine, event);
     }
 
-    /// A complete answer was handled. `reply.message` (the job's or the API error's message)
-    /// and `reply.jobs` are lent only for this call.
-    fn on_reply(&mut self, poller: &JobPoller, reply: &Reply<'_>) {
-        let _ = (poller, reply);
+    /// A complete answer was handled. What it lends (a job's message and `jobs`, a listing's
+    /// records) is lent only for this call.
+    fn on_reply(&mut self, machine: &M, reply: &M::Reply<'_>) {
+        let _ = (machine, reply);
     }
 }
 
 /// Observes nothing.
-impl Observer for () {}
+impl<M: Machine + ?Sized> Observer<M> for () {}
 
-impl<O: Observer + ?Sized> Observer for &mut O {
-    fn on_event(&mut self, poller: &JobPoller, event: Event) {
-        (**self).on_event(poller, event);
+impl<M: Machine + ?Sized, O: Observer<M> + ?Sized> Observer<M> for &mut O {
+    fn on_event(&mut self, machine: &M, event: M::Event) {
+        (**self).on_event(machine, event);
     }
 
-    fn on_reply(&mut self, poller: &JobPoller, reply: &Reply<'_>) {
-        (**self).on_reply(poller, reply);
+    fn on_reply(&mut self, machine: &M, reply: &M::Reply<'_>) {
+        (**self).on_reply(machine, reply);
+    }
+}
+
+/// A job observer watching a [`JobSet`](crate::JobSet): each event and reply is observed with
+/// the job it concerns.
+#[cfg(feature = "std")]
+pub(crate) struct EachJob<O>(pub(crate) O);
+
+#[cfg(feature = "std")]
+impl<O: Observer> Observer<crate::JobSet<'_>> for EachJob<O> {
+    fn on_event(&mut self, set: &crate::JobSet<'_>, event: crate::SetEvent) {
+        if let Some(job) = set.jobs().get(event.index) {
+            self.0.on_event(job, event.event);
+        }
+    }
+
+    fn on_reply(&mut self, set: &crate::JobSet<'_>, reply: &Reply<'_>) {
+        if let Some(job) = set.active() {
+            self.0.on_reply(job, reply);
+        }
     }
 }
 
@@ -117,9 +142,9 @@ pub(crate) trait AsyncConnection {
 /// async drivers share (each races it against the request's deadline). `stage` says which
 /// failure a dropped future leaves behind.
 #[cfg(any(feature = "tokio", feature = "embedded-io-async"))]
-pub(crate) async fn send_and_read<C, O>(
+pub(crate) async fn send_and_read<C, M, O>(
     conn: &mut C,
-    poller: &mut JobPoller,
+    poller: &mut M,
     stage: &mut TransportError,
     now: impl Fn() -> Instant,
     tx: &[u8],
@@ -128,7 +153,8 @@ pub(crate) async fn send_and_read<C, O>(
 ) -> Result<(), Error>
 where
     C: AsyncConnection,
-    O: Observer + ?Sized,
+    M: Machine + ?Sized,
+    O: Observer<M> + ?Sized,
 {
     *stage = TransportError::WriteFailed;
     if !conn.send(tx).await {

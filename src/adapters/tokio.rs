@@ -60,7 +60,7 @@ use super::{AsyncConnection, IoFailure, Observer, classify_connect_error, send_a
 use crate::error::ConfigError;
 use crate::http::Authority;
 use crate::{
-    Action, Config, Connection, Error, Instant, JobPoller, Outcome, SendRequest, Submit,
+    Config, Connection, Error, Instant, JobPoller, Machine, Outcome, SendRequest, Step, Submit,
     TransportError,
 };
 
@@ -308,21 +308,34 @@ impl<C: Connect> Driver<C> {
         poller: &mut JobPoller,
         cfg: &Config<'_>,
         op: &Submit<'_>,
-        mut observer: O,
+        observer: O,
     ) -> Result<Outcome, Error> {
+        self.run(poller, cfg, op, observer).await
+    }
+
+    /// Runs any [`Machine`] until it is done (a [`JobPoller`], a [`JobSet`](crate::JobSet), a
+    /// [`JobList`](crate::list::JobList), a [`RecoveryPager`](crate::list::RecoveryPager)) and
+    /// returns its result. Cancel-safe like [`drive`](Self::drive).
+    pub async fn run<M: Machine + ?Sized, O: Observer<M>>(
+        &mut self,
+        machine: &mut M,
+        cfg: &Config<'_>,
+        input: M::Input<'_>,
+        mut observer: O,
+    ) -> Result<M::Output, Error> {
         let endpoint = Endpoint::from_authority(&cfg.authority);
         check_connector(&self.connector, &endpoint, &self.last_error)?;
         let clock = self.clock;
         loop {
-            let action = match poller.poll(cfg, op, clock.now(), &mut self.tx) {
+            let step = match machine.poll(cfg, input, clock.now(), &mut self.tx) {
                 Err(Error::BufferTooSmall { required }) if required > self.tx.len() => {
                     self.tx.resize(required, 0);
                     continue;
                 }
                 other => other?,
             };
-            match action {
-                Action::SendRequest(req) => {
+            match step {
+                Step::SendRequest(req) => {
                     let Some(bytes) = self.tx.get(..req.len) else {
                         return Err(Error::BufferTooSmall { required: req.len });
                     };
@@ -331,7 +344,7 @@ impl<C: Connect> Driver<C> {
                     }
                     exchange(
                         InFlight {
-                            poller: &mut *poller,
+                            poller: &mut *machine,
                             stream: &mut self.stream,
                             clock,
                             stage: TransportError::ConnectFailed,
@@ -345,10 +358,10 @@ impl<C: Connect> Driver<C> {
                     )
                     .await?;
                 }
-                Action::Close => self.stream = None,
-                Action::SleepUntil(t) => clock.sleep_until(t).await,
-                Action::Event(event) => observer.on_event(poller, event),
-                Action::Done(outcome) => return Ok(outcome),
+                Step::Close => self.stream = None,
+                Step::SleepUntil(t) => clock.sleep_until(t).await,
+                Step::Event(event) => observer.on_event(machine, event),
+                Step::Done(output) => return Ok(output),
             }
         }
     }
@@ -386,8 +399,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncConnection for Tokio<'_, S> {
 
 /// One request in flight, with what a dropped future must clean up: if it is dropped while the
 /// machine still has the request in flight, the connection is closed and the machine told.
-pub(crate) struct InFlight<'a, S> {
-    pub(crate) poller: &'a mut JobPoller,
+pub(crate) struct InFlight<'a, S, M: Machine + ?Sized> {
+    pub(crate) poller: &'a mut M,
     pub(crate) stream: &'a mut Option<S>,
     pub(crate) clock: Clock,
     /// What the machine is told if the future is dropped now.
@@ -396,7 +409,7 @@ pub(crate) struct InFlight<'a, S> {
     pub(crate) last_error: &'a Mutex<Option<IoFailure>>,
 }
 
-impl<S> Drop for InFlight<'_, S> {
+impl<S, M: Machine + ?Sized> Drop for InFlight<'_, S, M> {
     fn drop(&mut self) {
         if self.poller.is_request_in_flight() {
             *self.stream = None;
@@ -409,8 +422,8 @@ impl<S> Drop for InFlight<'_, S> {
 /// Sends `tx` for `req` (opening a connection with `connect` when none is open) and feeds the
 /// answer to the machine, all before `req.deadline`. Whether the connection stays open is the
 /// machine's to say (`Close`).
-pub(crate) async fn exchange<S, F, Fut, O>(
-    mut ex: InFlight<'_, S>,
+pub(crate) async fn exchange<S, M, F, Fut, O>(
+    mut ex: InFlight<'_, S, M>,
     connect: F,
     tx: &[u8],
     rx: &mut [u8],
@@ -419,9 +432,10 @@ pub(crate) async fn exchange<S, F, Fut, O>(
 ) -> Result<(), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
+    M: Machine + ?Sized,
     F: FnOnce() -> Fut,
     Fut: Future<Output = io::Result<S>>,
-    O: Observer + ?Sized,
+    O: Observer<M> + ?Sized,
 {
     let clock = ex.clock;
     let deadline = clock.to_tokio(req.deadline);

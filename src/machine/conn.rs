@@ -77,6 +77,23 @@ pub struct ConnectionState(Conn);
 impl ConnectionState {
     /// No open connection: the next request opens one.
     pub const CLOSED: ConnectionState = ConnectionState(Conn::Closed);
+
+    /// The connection after a complete answer (see [`Conn::after_answer`]); closed when the
+    /// server closes it.
+    pub(crate) fn after_answer(
+        keep_alive: bool,
+        keep_alive_timeout: Option<Duration>,
+        now: Instant,
+    ) -> Self {
+        ConnectionState(
+            Conn::after_answer(keep_alive, keep_alive_timeout, now).unwrap_or(Conn::Closed),
+        )
+    }
+
+    /// An idempotent request may go on it (see [`Conn::reusable`]).
+    pub(crate) fn reusable(self, now: Instant) -> bool {
+        self.0.reusable(now)
+    }
 }
 
 impl JobPoller {

@@ -6,51 +6,114 @@
 //! answer was cut or unreadable, the request failed), so a driver only connects, writes, reads
 //! and sleeps.
 
-use crate::action::{Received, Reply};
+use crate::action::{Event, Outcome, Received, Reply, Step};
+use crate::config::{Config, Submit};
 use crate::error::{Error, TransportError};
 use crate::time::Instant;
 
-use super::JobPoller;
+use super::{ConnectionState, JobPoller};
 
-/// A machine with one request in flight: the inputs an [`Exchange`] feeds. Implemented by
-/// [`JobPoller`] and [`JobSet`](crate::JobSet) (its active job).
+/// The one shape of every sans-IO machine in this crate ([`JobPoller`], [`JobSet`],
+/// [`JobList`], [`RecoveryPager`]), so one driver loop runs each of them: `poll` says what to do
+/// next, `handle_*` take what happened. The drain rule is [`Action`](crate::Action)'s.
+///
+/// [`JobSet`]: crate::JobSet
+/// [`JobList`]: crate::list::JobList
+/// [`RecoveryPager`]: crate::list::RecoveryPager
 pub trait Machine {
-    /// See [`JobPoller::handle_response`].
+    /// What `poll` reads besides the configuration, the clock and the buffer: the operation
+    /// ([`Submit`]) for a job, the query for a listing, nothing for a set.
+    type Input<'a>: Copy;
+    /// What a complete answer lends an observer (for a job, the [`Reply`]; for a listing, the
+    /// page).
+    type Reply<'r>;
+    /// What the machine reports as it goes.
+    type Event: Copy;
+    /// What it ends with.
+    type Output: Copy;
+
+    /// The next step; see [`JobPoller::poll`]. An `Err` changes nothing.
+    fn poll(
+        &mut self,
+        cfg: &Config<'_>,
+        input: Self::Input<'_>,
+        now: Instant,
+        tx: &mut [u8],
+    ) -> Result<Step<Self::Event, Self::Output>, Error>;
+    /// The answer read so far (`rx[..filled]`, growing); see [`JobPoller::handle_response`].
     fn handle_response<'r>(
         &mut self,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
-    ) -> Result<Received<'r>, Error>;
-    /// See [`JobPoller::handle_eof`].
+    ) -> Result<AfterRead<Self::Reply<'r>>, Error>;
+    /// The peer closed the stream after `rx[..filled]`; see [`JobPoller::handle_eof`].
     fn handle_eof<'r>(
         &mut self,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
-    ) -> Result<Received<'r>, Error>;
-    /// See [`JobPoller::handle_transport_error`].
+    ) -> Result<AfterRead<Self::Reply<'r>>, Error>;
+    /// The request failed in transport; see [`JobPoller::handle_transport_error`].
     fn handle_transport_error(&mut self, now: Instant, error: TransportError);
-    /// See [`JobPoller::handle_timeout`].
+    /// The request's deadline passed; see [`JobPoller::handle_timeout`].
     fn handle_timeout(&mut self, now: Instant);
+    /// The caller wants to stop (a signal, a shutdown); see [`JobPoller::cancel`].
+    fn cancel(&mut self, now: Instant);
+    /// Whether a request was sent whose answer is not yet fed (a driver dropping its future
+    /// then tells the machine the request failed).
+    fn is_request_in_flight(&self) -> bool;
+    /// A pooled connection is about to carry this machine's next request; see
+    /// [`JobPoller::adopt_connection`]. The default ignores it (a machine that always reuses).
+    fn adopt_connection(&mut self, state: ConnectionState) {
+        let _ = state;
+    }
+    /// What this machine knows of the connection it used last, for the next user of a pooled
+    /// connection; `None` when it keeps no such knowledge.
+    fn connection_state(&self) -> Option<ConnectionState> {
+        None
+    }
+}
+
+/// What a job's `handle_*` said, in the shape every machine shares.
+pub(crate) fn after_read(received: Received<'_>) -> AfterRead<Reply<'_>> {
+    match received {
+        Received::NeedMore => AfterRead::ReadMore,
+        Received::Complete(reply) => AfterRead::Answered(reply),
+        _ => AfterRead::Failed,
+    }
 }
 
 impl Machine for JobPoller {
+    type Input<'a> = &'a Submit<'a>;
+    type Reply<'r> = Reply<'r>;
+    type Event = Event;
+    type Output = Outcome;
+
+    fn poll(
+        &mut self,
+        cfg: &Config<'_>,
+        op: &Submit<'_>,
+        now: Instant,
+        tx: &mut [u8],
+    ) -> Result<Step<Event, Outcome>, Error> {
+        JobPoller::poll(self, cfg, op, now, tx).map(Step::from)
+    }
     fn handle_response<'r>(
         &mut self,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
-    ) -> Result<Received<'r>, Error> {
-        JobPoller::handle_response(self, now, rx, filled)
+    ) -> Result<AfterRead<Reply<'r>>, Error> {
+        JobPoller::handle_response(self, now, rx, filled).map(after_read)
     }
     fn handle_eof<'r>(
         &mut self,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
-    ) -> Result<Received<'r>, Error> {
-        JobPoller::handle_eof(self, now, rx, filled)
+    ) -> Result<AfterRead<Reply<'r>>, Error> {
+        JobPoller::handle_eof(self, now, rx, filled).map(after_read)
     }
     fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
         JobPoller::handle_transport_error(self, now, error);
@@ -58,18 +121,31 @@ impl Machine for JobPoller {
     fn handle_timeout(&mut self, now: Instant) {
         JobPoller::handle_timeout(self, now);
     }
+    fn cancel(&mut self, now: Instant) {
+        JobPoller::cancel(self, now);
+    }
+    fn is_request_in_flight(&self) -> bool {
+        JobPoller::is_request_in_flight(self)
+    }
+    fn adopt_connection(&mut self, state: ConnectionState) {
+        JobPoller::adopt_connection(self, state);
+    }
+    fn connection_state(&self) -> Option<ConnectionState> {
+        Some(JobPoller::connection_state(self))
+    }
 }
 
-/// What the driver does after feeding bytes to an [`Exchange`].
+/// What the driver does after feeding bytes to an [`Exchange`] (or to a machine's
+/// `handle_*`): `A` is the machine's [`Reply`](Machine::Reply).
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
-pub enum AfterRead<'r> {
+pub enum AfterRead<A> {
     /// Read more into [`Exchange::free`], until the request's deadline (then
     /// `handle_timeout`).
     ReadMore,
     /// The answer is complete; here is what it said (for an observer). Drain `poll` next.
-    Answered(Reply<'r>),
+    Answered(A),
     /// The answer was cut, too large or unreadable; the machine has decided what follows.
     /// Drain `poll` next.
     Failed,
@@ -118,25 +194,24 @@ impl Exchange {
         now: Instant,
         rx: &'r mut [u8],
         n: usize,
-    ) -> Result<AfterRead<'r>, Error> {
+    ) -> Result<AfterRead<M::Reply<'r>>, Error> {
         let capacity = rx.len();
         let end_of_stream = n == 0;
-        let received = if end_of_stream {
+        let after = if end_of_stream {
             machine.handle_eof(now, rx, self.filled)?
         } else {
             self.filled = self.filled.saturating_add(n).min(capacity);
             machine.handle_response(now, rx, self.filled)?
         };
-        Ok(match received {
-            Received::Complete(reply) => AfterRead::Answered(reply),
-            Received::NeedMore if !end_of_stream && self.filled < capacity => AfterRead::ReadMore,
-            Received::NeedMore => {
+        Ok(match after {
+            AfterRead::ReadMore if !end_of_stream && self.filled < capacity => AfterRead::ReadMore,
+            AfterRead::ReadMore => {
                 // The machine judges the end of the stream and a full buffer itself (cut, too
                 // large) and never asks for more then; were it to, the request has failed.
                 machine.handle_transport_error(now, TransportError::ReadFailed);
                 AfterRead::Failed
             }
-            _ => AfterRead::Failed,
+            other => other,
         })
     }
 }

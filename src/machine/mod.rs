@@ -33,6 +33,7 @@ use last_seen::LastSeen;
 use outbox::Outbox;
 
 pub use conn::ConnectionState;
+pub(crate) use exchange::after_read;
 pub use exchange::{AfterRead, Exchange, Machine};
 pub use parsed::ParsedAnswer;
 

@@ -20,15 +20,21 @@
 //! "recovered"; none or several stay "outcome unknown", with the candidates. The submit is never
 //! sent again.
 
-use core::time::Duration;
+use core::convert::Infallible;
 
+use crate::action::{Connection, Purpose, SendRequest, Step};
 use crate::config::Config;
 use crate::dialect::{Dialect, ListParam};
-use crate::error::{ConfigError, Error};
+use crate::error::{ConfigError, Error, TransportError};
 use crate::http::{self, HttpError, Method, Request, ResponseParser, Status};
 use crate::json::{self, Array, JsonStr, Object, Value};
+use crate::machine::{AfterRead, ConnectionState, Machine};
 use crate::state::JobState;
+use crate::time::Instant;
 use crate::util::Bounded;
+
+mod recovery;
+pub use recovery::{MAX_CANDIDATES, Recovered, Recovery, RecoveryPager};
 
 /// Longest next-page link kept.
 pub const MAX_NEXT_LINK: usize = 192;
@@ -182,9 +188,18 @@ pub struct JobList {
     dialect: Dialect,
     page_size: u16,
     pages_left: u16,
+    pages_read: u16,
     next: Next,
     parser: Option<ResponseParser>,
     json_limits: json::Limits,
+    /// The connection the last page came on.
+    conn: ConnectionState,
+    /// `Close` is owed to the driver (a connection the server closes, or abandoned mid-answer).
+    close: bool,
+    /// Why the listing stopped early, once it did.
+    failure: Option<ListEnd>,
+    /// When the page request in flight is given up.
+    deadline: Instant,
 }
 
 impl JobList {
@@ -198,15 +213,111 @@ impl JobList {
             dialect: cfg.dialect,
             page_size: query.page_size.max(1),
             pages_left: query.max_pages,
+            pages_read: 0,
             next: Next::First,
             parser: None,
             json_limits: cfg.json_limits,
+            conn: ConnectionState::CLOSED,
+            close: false,
+            failure: None,
+            deadline: Instant::ZERO,
         })
     }
 
     /// True when no page is left to request.
     pub fn is_done(&self) -> bool {
-        self.next == Next::End || self.pages_left == 0
+        self.next == Next::End || self.pages_left == 0 || self.failure.is_some()
+    }
+
+    /// How the listing ended, once it has ([`is_done`](Self::is_done) with no request in
+    /// flight).
+    pub fn end(&self) -> Option<ListEnd> {
+        if self.parser.is_some() || !self.is_done() {
+            return None;
+        }
+        Some(self.failure.unwrap_or(ListEnd::Complete {
+            pages: self.pages_read,
+        }))
+    }
+
+    /// The next step: a page request written into `tx`, a `Close` owed, or the end. An `Err`
+    /// changes nothing (grow `tx` to `required` on [`Error::BufferTooSmall`]).
+    pub fn poll(
+        &mut self,
+        cfg: &Config<'_>,
+        query: &ListQuery<'_>,
+        now: Instant,
+        tx: &mut [u8],
+    ) -> Result<Step<Infallible, ListEnd>, Error> {
+        if self.close {
+            self.close = false;
+            return Ok(Step::Close);
+        }
+        if let Some(end) = self.end() {
+            return Ok(Step::Done(end));
+        }
+        if self.parser.is_some() {
+            // Asked again before the answer: wait for it until its deadline, then give up.
+            if now < self.deadline {
+                return Ok(Step::SleepUntil(self.deadline));
+            }
+            self.handle_timeout(now);
+            self.close = false;
+            return Ok(Step::Close);
+        }
+        let connection = if self.conn.reusable(now) {
+            Connection::Reuse
+        } else {
+            Connection::Fresh
+        };
+        let Some(len) = self.write_request(cfg, query, tx)? else {
+            return Ok(Step::Done(self.end().unwrap_or(ListEnd::Complete {
+                pages: self.pages_read,
+            })));
+        };
+        self.deadline = now.saturating_add(cfg.policy.request_timeout);
+        Ok(Step::SendRequest(SendRequest {
+            len,
+            deadline: self.deadline,
+            purpose: Purpose::List,
+            idempotent: true,
+            connection,
+        }))
+    }
+
+    /// The page request in flight failed in transport: the listing ends (it is not retried).
+    pub fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
+        let _ = now;
+        if self.parser.take().is_some() {
+            self.abandon(ListEnd::Transport(error));
+        }
+    }
+
+    /// The page request's deadline passed: the listing ends.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.handle_transport_error(now, TransportError::TimedOut);
+    }
+
+    /// Stops listing (a page in flight is abandoned, its connection closed).
+    pub fn cancel(&mut self, now: Instant) {
+        let _ = now;
+        if self.parser.take().is_some() {
+            self.abandon(ListEnd::Cancelled);
+        } else if self.failure.is_none() && !self.is_done() {
+            self.failure = Some(ListEnd::Cancelled);
+        }
+    }
+
+    /// Whether a page request is waiting for its answer.
+    pub fn is_request_in_flight(&self) -> bool {
+        self.parser.is_some()
+    }
+
+    /// A request abandoned mid-answer: its connection may still carry the answer, so it closes.
+    fn abandon(&mut self, end: ListEnd) {
+        self.close = true;
+        self.conn = ConnectionState::CLOSED;
+        self.failure.get_or_insert(end);
     }
 
     /// Writes the next page request into `tx` (send it on any connection; it is a GET).
@@ -303,23 +414,26 @@ impl JobList {
     /// Feeds the page answer received so far (`rx[..filled]`, growing).
     pub fn handle_response<'r>(
         &mut self,
+        now: Instant,
         rx: &'r mut [u8],
         filled: usize,
     ) -> Result<ListReceived<'r>, Error> {
-        self.feed(rx, filled, false)
+        self.feed(now, rx, filled, false)
     }
 
     /// The peer closed the connection after `rx[..filled]`.
     pub fn handle_eof<'r>(
         &mut self,
+        now: Instant,
         rx: &'r mut [u8],
         filled: usize,
     ) -> Result<ListReceived<'r>, Error> {
-        self.feed(rx, filled, true)
+        self.feed(now, rx, filled, true)
     }
 
     fn feed<'r>(
         &mut self,
+        now: Instant,
         rx: &'r mut [u8],
         filled: usize,
         eof: bool,
@@ -340,6 +454,7 @@ impl JobList {
             Err(error) => {
                 self.parser = None;
                 self.next = Next::End;
+                self.abandon(ListEnd::Unreadable(Some(error)));
                 return Ok(ListReceived::Failed {
                     status: None,
                     error: Some(error),
@@ -347,8 +462,20 @@ impl JobList {
             }
         };
         self.parser = None;
+        // Kept only when the server keeps it and sent nothing after the answer.
+        self.conn = ConnectionState::after_answer(
+            response.keep_alive && response.consumed == filled,
+            response.keep_alive_timeout,
+            now,
+        );
+        if !self.conn.reusable(now) {
+            self.close = true;
+        }
         if !(200..300).contains(&response.status) {
             self.next = Next::End;
+            self.failure = Some(ListEnd::Refused {
+                status: response.status,
+            });
             return Ok(ListReceived::Failed {
                 status: Some(response.status),
                 error: None,
@@ -360,11 +487,13 @@ impl JobList {
             .and_then(|v| v.as_object())
         else {
             self.next = Next::End;
+            self.failure = Some(ListEnd::Unreadable(None));
             return Ok(ListReceived::Failed {
                 status: Some(response.status),
                 error: None,
             });
         };
+        self.pages_read = self.pages_read.saturating_add(1);
         let (records, next) = self.read_page(root);
         self.next = if self.pages_left == 0 {
             Next::End
@@ -440,6 +569,110 @@ impl JobList {
     }
 }
 
+/// How a [`JobList`] ended: the `Done` of its [`poll`](JobList::poll).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ListEnd {
+    /// Every page was read, or [`ListQuery::max_pages`] were.
+    Complete {
+        /// Pages read.
+        pages: u16,
+    },
+    /// The server answered a page with this error status (the server's or the credentials'
+    /// fault: its message says which).
+    Refused {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// A page's answer was unreadable: the HTTP problem, or `None` for a body that is not a
+    /// JSON object (the server's fault; a list of another API answers like that).
+    Unreadable(Option<HttpError>),
+    /// A page's request failed in transport or timed out (the network's or the server's; list
+    /// again later). Pages are not retried: the caller decides whether a listing is worth it.
+    Transport(TransportError),
+    /// The caller cancelled.
+    Cancelled,
+}
+
+impl core::fmt::Display for ListEnd {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ListEnd::Complete { pages } => write!(f, "listed {pages} page(s)"),
+            ListEnd::Refused { status } => {
+                write!(f, "the server refused the job list: HTTP {status}")
+            }
+            ListEnd::Unreadable(Some(e)) => write!(f, "the job list answer was unreadable: {e}"),
+            ListEnd::Unreadable(None) => f.write_str("the job list answer was not a JSON object"),
+            ListEnd::Transport(e) => write!(f, "the job list request failed: {e}"),
+            ListEnd::Cancelled => f.write_str("the listing was cancelled"),
+        }
+    }
+}
+
+/// The pager as a [`Machine`]: any driver runs it; each page is lent to the driver's observer.
+impl Machine for JobList {
+    type Input<'a> = &'a ListQuery<'a>;
+    type Reply<'r> = Page<'r>;
+    type Event = Infallible;
+    type Output = ListEnd;
+
+    fn poll(
+        &mut self,
+        cfg: &Config<'_>,
+        query: &ListQuery<'_>,
+        now: Instant,
+        tx: &mut [u8],
+    ) -> Result<Step<Infallible, ListEnd>, Error> {
+        JobList::poll(self, cfg, query, now, tx)
+    }
+    fn handle_response<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<AfterRead<Page<'r>>, Error> {
+        JobList::handle_response(self, now, rx, filled).map(page_read)
+    }
+    fn handle_eof<'r>(
+        &mut self,
+        now: Instant,
+        rx: &'r mut [u8],
+        filled: usize,
+    ) -> Result<AfterRead<Page<'r>>, Error> {
+        JobList::handle_eof(self, now, rx, filled).map(page_read)
+    }
+    fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
+        JobList::handle_transport_error(self, now, error);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        JobList::handle_timeout(self, now);
+    }
+    fn cancel(&mut self, now: Instant) {
+        JobList::cancel(self, now);
+    }
+    fn is_request_in_flight(&self) -> bool {
+        JobList::is_request_in_flight(self)
+    }
+    fn adopt_connection(&mut self, state: ConnectionState) {
+        if self.parser.is_none() {
+            self.conn = state;
+        }
+    }
+    fn connection_state(&self) -> Option<ConnectionState> {
+        Some(self.conn)
+    }
+}
+
+/// What a page answer said, in the shape every machine shares.
+fn page_read(received: ListReceived<'_>) -> AfterRead<Page<'_>> {
+    match received {
+        ListReceived::NeedMore => AfterRead::ReadMore,
+        ListReceived::Page(page) => AfterRead::Answered(page),
+        _ => AfterRead::Failed,
+    }
+}
+
 fn join<'b>(buf: &'b mut [u8], parts: &[&str]) -> Option<&'b str> {
     let mut len = 0usize;
     for part in parts {
@@ -512,107 +745,6 @@ pub fn parse_rfc3339(s: &[u8]) -> Option<i64> {
             .checked_add(second)?,
     )?;
     i64::try_from(local).ok()?.checked_sub(offset)
-}
-
-/// How a [`Recovery`] ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub enum Recovered {
-    /// Exactly one job matches: follow it with [`JobPoller::watch`](crate::JobPoller::watch).
-    Job,
-    /// No job matches: the outcome stays unknown.
-    NotFound,
-    /// Several jobs match: the outcome stays unknown; the candidates are listed.
-    Ambiguous,
-    /// The listing failed (an error status or an unreadable answer).
-    ListFailed,
-}
-
-/// Most candidates a [`Recovery`] keeps.
-pub const MAX_CANDIDATES: usize = 4;
-
-/// Finds the job a lost submit started. See the module docs.
-#[derive(Clone, Debug)]
-pub struct Recovery {
-    /// The description the job carries (ONTAP: `"POST /api/storage/volumes"`).
-    description: Bounded<96>,
-    /// Time since the submit was sent (monotonic), plus the margin.
-    window: Duration,
-    candidates: [Bounded<64>; MAX_CANDIDATES],
-    found: usize,
-}
-
-impl Recovery {
-    /// Looks for a job described as `description` that started no earlier than
-    /// `since_submit + margin` before the server's clock. ONTAP's description of a REST job is
-    /// the method and path, e.g. `"POST /api/storage/volumes"`; pass what your server writes.
-    pub fn new(
-        description: &str,
-        since_submit: Duration,
-        margin: Duration,
-    ) -> Result<Self, ConfigError> {
-        Ok(Recovery {
-            description: Bounded::new(description.as_bytes()).ok_or(ConfigError::JobRefLength)?,
-            window: since_submit.saturating_add(margin),
-            candidates: [Bounded::EMPTY; MAX_CANDIDATES],
-            found: 0,
-        })
-    }
-
-    /// Checks one page; call for each page of a [`JobList`].
-    pub fn check_page(&mut self, page: &Page<'_>) {
-        let Some(server_now) = page.server_date.and_then(|d| i64::try_from(d).ok()) else {
-            return;
-        };
-        let earliest =
-            server_now.saturating_sub(i64::try_from(self.window.as_secs()).unwrap_or(i64::MAX));
-        for job in page.jobs() {
-            let described = job
-                .description
-                .is_some_and(|d| d.eq_str(self.description.as_str()));
-            let recent = job.start_unix().is_some_and(|t| t >= earliest);
-            if !(described && recent) {
-                continue;
-            }
-            let Some(id) = job.id.and_then(|i| i.as_plain_str()) else {
-                continue;
-            };
-            if let Some(slot) = self.candidates.get_mut(self.found) {
-                *slot = Bounded::new(id.as_bytes()).unwrap_or(Bounded::EMPTY);
-            }
-            self.found = self.found.saturating_add(1);
-        }
-    }
-
-    /// The verdict so far (final once the listing is over).
-    pub fn verdict(&self) -> Recovered {
-        match self.found {
-            0 => Recovered::NotFound,
-            1 => Recovered::Job,
-            _ => Recovered::Ambiguous,
-        }
-    }
-
-    /// The job found, when exactly one matched.
-    pub fn job_id(&self) -> Option<&str> {
-        (self.found == 1)
-            .then(|| self.candidates.first().map(Bounded::as_str))
-            .flatten()
-    }
-
-    /// Every matching job id kept (at most [`MAX_CANDIDATES`]).
-    pub fn candidates(&self) -> impl Iterator<Item = &str> {
-        self.candidates
-            .iter()
-            .take(self.found.min(MAX_CANDIDATES))
-            .map(Bounded::as_str)
-    }
-
-    /// Number of matching jobs seen (may exceed the candidates kept).
-    pub fn matches(&self) -> usize {
-        self.found
-    }
 }
 
 #[cfg(test)]
