@@ -6,21 +6,12 @@ mod adapters;
 
 use std::time::Duration;
 
+use adapters::embedded_host::HostClock;
 use adapters::{Record, config, job};
-use jobpoll::adapters::Clock;
-use jobpoll::{Event, Instant, JobPoller, Outcome, RetryCause, Submit, TransportError};
+use jobpoll::{Event, JobPoller, Outcome, RetryCause, Submit, TransportError};
 use jobpoll_sim::{Fault, Scenario, SimConfig};
 
 const BODY: &[u8] = br#"{"name":"vol1","svm":{"name":"vs1"}}"#;
-
-/// Milliseconds since the clock was made.
-struct HostClock(std::time::Instant);
-
-impl Clock for HostClock {
-    fn now(&self) -> Instant {
-        Instant::from_millis(self.0.elapsed().as_millis() as u64)
-    }
-}
 
 fn scenario_with_faults() -> Scenario {
     // Job 1 runs cleanly; job 2's first poll is reset mid-body; job 3's first poll stalls.
@@ -36,37 +27,9 @@ fn scenario_with_faults() -> Scenario {
 #[cfg(feature = "embedded-io-async")]
 mod asynchronous {
     use super::*;
-    use embedded_io_adapters::tokio_1::FromTokio;
-    use jobpoll::adapters::embedded_async::{Connector, Driver};
-    use jobpoll::http::Authority;
+    use adapters::embedded_host::{AsyncTcp as Tcp, TokioDelay};
+    use jobpoll::adapters::embedded_async::Driver;
     use jobpoll_sim::Sim;
-    use tokio::net::TcpStream;
-
-    struct Tcp;
-
-    impl Connector for Tcp {
-        type Conn<'c> = FromTokio<TcpStream>;
-        type Error = std::io::Error;
-
-        async fn connect(
-            &mut self,
-            authority: &Authority<'_>,
-        ) -> Result<FromTokio<TcpStream>, std::io::Error> {
-            let stream = TcpStream::connect((authority.host, authority.port)).await?;
-            Ok(FromTokio::new(stream))
-        }
-    }
-
-    struct TokioDelay;
-
-    impl embedded_hal_async::delay::DelayNs for TokioDelay {
-        async fn delay_ns(&mut self, ns: u32) {
-            tokio::time::sleep(Duration::from_nanos(ns.into())).await;
-        }
-        async fn delay_ms(&mut self, ms: u32) {
-            tokio::time::sleep(Duration::from_millis(ms.into())).await;
-        }
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn jobs_over_tcp_with_reuse_reset_and_stall() {
@@ -143,67 +106,9 @@ mod asynchronous {
 #[cfg(feature = "embedded-io")]
 mod blocking {
     use super::*;
-    use embedded_io::{ErrorType, Read, ReadReady, Write};
-    use embedded_io_adapters::std::FromStd;
-    use jobpoll::adapters::embedded::{Connector, Driver};
-    use jobpoll::http::Authority;
+    use adapters::embedded_host::{Tcp, ThreadDelay};
+    use jobpoll::adapters::embedded::Driver;
     use jobpoll_sim::Sim;
-    use std::net::TcpStream;
-
-    /// `FromStd<TcpStream>` plus `ReadReady` (a non-blocking peek).
-    struct Conn(FromStd<TcpStream>);
-
-    impl ErrorType for Conn {
-        type Error = std::io::Error;
-    }
-    impl Read for Conn {
-        fn read(&mut self, buf: &mut [u8]) -> Result<usize, std::io::Error> {
-            self.0.read(buf)
-        }
-    }
-    impl Write for Conn {
-        fn write(&mut self, buf: &[u8]) -> Result<usize, std::io::Error> {
-            self.0.write(buf)
-        }
-        fn flush(&mut self) -> Result<(), std::io::Error> {
-            self.0.flush()
-        }
-    }
-    impl ReadReady for Conn {
-        fn read_ready(&mut self) -> Result<bool, std::io::Error> {
-            let s = self.0.inner();
-            s.set_nonblocking(true)?;
-            let peeked = s.peek(&mut [0u8; 1]);
-            s.set_nonblocking(false)?;
-            match peeked {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
-                // Data, the end of the stream, or an error: `read` answers at once.
-                _ => Ok(true),
-            }
-        }
-    }
-
-    struct Tcp;
-
-    impl Connector for Tcp {
-        type Conn<'c> = Conn;
-        type Error = std::io::Error;
-
-        fn connect(&mut self, authority: &Authority<'_>) -> Result<Conn, std::io::Error> {
-            Ok(Conn(FromStd::new(TcpStream::connect((
-                authority.host,
-                authority.port,
-            ))?)))
-        }
-    }
-
-    struct ThreadDelay;
-
-    impl embedded_hal::delay::DelayNs for ThreadDelay {
-        fn delay_ns(&mut self, ns: u32) {
-            std::thread::sleep(Duration::from_nanos(ns.into()));
-        }
-    }
 
     #[test]
     fn jobs_over_tcp_with_reuse_reset_and_stall() {

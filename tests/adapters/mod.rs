@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+#[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
+pub mod embedded_host;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
