@@ -1,6 +1,9 @@
 //! The bare-metal drivers' I/O on the host: TCP through embedded-io-adapters, delays and a
 //! clock from std and tokio.
 
+// Shared by several test crates, each using some of it.
+#![allow(unused_imports)]
+
 use std::time::Duration;
 
 use jobpoll::Instant;
