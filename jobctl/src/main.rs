@@ -3,6 +3,7 @@
 //! (see README.md).
 
 mod outcome;
+mod recover;
 mod stop;
 mod target;
 mod terminal;
@@ -317,6 +318,17 @@ fn run(cli: &Cli) -> Result<i32, Usage> {
     let mut report = follow(driver, &cfg, &work, &run)?;
     // From here on, a second signal prints this line as it is.
     run.set_if_ended_now(report.clone());
+    if let Work::Submit { method, path, .. } = &work {
+        let unanswered = matches!(run.stopped(), Some(Stop::Signal(_)))
+            && report.outcome == "submit_outcome_unknown"
+            && report.job.is_none()
+            && report.jobs.is_empty();
+        if unanswered {
+            let found = recover::search(connector.clone(), &cfg, *method, path, run.elapsed());
+            recovered(&mut report, found, *method, path);
+            run.set_if_ended_now(report.clone());
+        }
+    }
     // Interrupted while the job may still run (not after it ended).
     let interrupted = matches!(run.stopped(), Some(Stop::Signal(_)))
         && matches!(report.outcome, "cancelled" | "submit_outcome_unknown");
@@ -350,6 +362,45 @@ fn run(cli: &Cli) -> Result<i32, Usage> {
         say(&format!("{}: {message}", report.outcome));
     }
     Ok(run.finish(&report))
+}
+
+/// The result line after the job list was searched for an interrupted submit's job: one match
+/// is the job, stopped by the signal (`cancelled`, with its id and token); several stay
+/// unknown, named in the message; none, or a list that could not be read, stay unknown.
+fn recovered(report: &mut Report, found: Option<recover::Found>, method: Method, path: &str) {
+    let what = format!("{} {path}", method.as_str());
+    match found {
+        Some(recover::Found::Job(id, token)) => {
+            say(&format!(
+                "the job list shows the job the submit started: {id}"
+            ));
+            report.outcome = "cancelled";
+            report.message = Some(format!(
+                "interrupted before the server answered the submit; the job list shows the job \
+                 it started ({what}): {id}"
+            ));
+            report.job = Some(id);
+            report.resume = token;
+        }
+        Some(recover::Found::Several(candidates, matches)) => {
+            report.message = Some(format!(
+                "{SUBMIT_UNANSWERED}; {matches} recent jobs in the job list match {what}: {} \
+                 (follow the right one with: jobctl ... wait ID)",
+                candidates.join(", ")
+            ));
+        }
+        Some(recover::Found::None) => {
+            report.message = Some(format!(
+                "{SUBMIT_UNANSWERED}; no recent job in the job list matches {what} (yet)"
+            ));
+        }
+        Some(recover::Found::Unreadable(why)) => {
+            report.message = Some(format!(
+                "{SUBMIT_UNANSWERED}; the job list could not be searched: {why}"
+            ));
+        }
+        None => {}
+    }
 }
 
 /// The token of a result line, decoded.

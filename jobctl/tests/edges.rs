@@ -613,3 +613,94 @@ fn tls_rejections_name_their_cause() {
         let _ = std::fs::remove_file(file);
     }
 }
+
+/// ONTAP's job list with `jobs` (uuid, description), all started at the answer's `Date`.
+fn ontap_job_list(jobs: &[(&str, &str)]) -> Answer {
+    let records: Vec<String> = jobs
+        .iter()
+        .map(|(uuid, description)| {
+            format!(
+                r#"{{"uuid":"{uuid}","description":"{description}","state":"running","start_time":"2026-12-03T18:00:00+00:00"}}"#
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"{{"records":[{}],"num_records":{}}}"#,
+        records.join(","),
+        jobs.len()
+    );
+    Answer::Bytes(
+        format!(
+            "HTTP/1.1 200 OK\r\nDate: Thu, 03 Dec 2026 18:00:01 GMT\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
+}
+
+/// A server whose submit never answers and whose job list shows `jobs`.
+fn unanswered_submit_listing(jobs: &'static [(&'static str, &'static str)]) -> TestServer {
+    TestServer::start(move |request| {
+        if request.method == "GET" && request.target.starts_with("/api/cluster/jobs?") {
+            ontap_job_list(jobs)
+        } else {
+            Answer::Hang
+        }
+    })
+}
+
+/// A signal before the submit's answer, where the job list shows exactly one job the submit
+/// could have started: that job is reported (`cancelled`, with its id and a token), so a script
+/// resumes it rather than submitting again; the submit is never re-sent.
+#[test]
+fn a_signal_before_the_answer_finds_the_job_in_the_list() {
+    let server = unanswered_submit_listing(&[
+        (JOB, "POST /api/storage/volumes"),
+        ("other-job", "DELETE /api/storage/volumes/x"),
+    ]);
+    let running = Running::spawn(submit(&mut server.jobctl()));
+    server.wait_for_request("POST");
+    running.signal(libc::SIGINT);
+    let (out, stderr) = running.finish_within(Duration::from_secs(5));
+    let (v, code) = result(&out);
+    assert_eq!(
+        (v["outcome"].as_str(), code),
+        (Some("cancelled"), 130),
+        "{v}"
+    );
+    assert_eq!(v["job"], JOB, "{v}");
+    assert!(v["resume"].is_string(), "{v}");
+    assert!(stderr.contains("job list"), "{stderr}");
+    let posts = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posts, 1, "the submit is never re-sent");
+}
+
+/// Several jobs in the list match the interrupted submit: the outcome stays unknown (exit 3),
+/// and the message names the candidates rather than guessing.
+#[test]
+fn a_signal_before_the_answer_with_several_candidates_stays_unknown() {
+    let server = unanswered_submit_listing(&[
+        ("cand-1", "POST /api/storage/volumes"),
+        ("cand-2", "POST /api/storage/volumes"),
+    ]);
+    let running = Running::spawn(submit(&mut server.jobctl()));
+    server.wait_for_request("POST");
+    running.signal(libc::SIGTERM);
+    let (out, _) = running.finish_within(Duration::from_secs(5));
+    let (v, code) = result(&out);
+    assert_eq!(
+        (v["outcome"].as_str(), code),
+        (Some("submit_outcome_unknown"), 3),
+        "{v}"
+    );
+    assert_eq!(v["job"], Value::Null, "{v}");
+    let message = v["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("cand-1") && message.contains("cand-2"),
+        "{message}"
+    );
+}
