@@ -122,7 +122,7 @@ fn follow_with_ureq(cfg: &Config<'_>, op: &Submit<'_>) -> Result<(Outcome, u32),
                 let agent = agent.get_or_insert_with(|| new_agent(timeout));
                 let Some(view) = RequestView::parse(&tx[..req.len]) else {
                     // Not reachable: the machine wrote it.
-                    job.handle_transport_error(now(), TransportError::WriteFailed);
+                    job.handle_transport_error(cfg, now(), TransportError::WriteFailed);
                     continue;
                 };
                 match send(agent, cfg, &view) {
@@ -136,17 +136,17 @@ fn follow_with_ureq(cfg: &Config<'_>, op: &Submit<'_>) -> Result<(Outcome, u32),
                             fields: &fields,
                             body: &body,
                         };
-                        job.handle_parsed(now(), answer)?;
+                        job.handle_parsed(cfg, now(), answer)?;
                     }
                     // ureq cannot tell whether the request left; the machine treats a failed
                     // submit as possibly delivered and never sends it again.
-                    Err(ureq::Error::Timeout(_)) => job.handle_timeout(req.deadline),
+                    Err(ureq::Error::Timeout(_)) => job.handle_timeout(cfg, req.deadline),
                     Err(ureq::Error::Io(e))
                         if e.kind() == std::io::ErrorKind::ConnectionRefused =>
                     {
-                        job.handle_transport_error(now(), TransportError::ConnectFailed)
+                        job.handle_transport_error(cfg, now(), TransportError::ConnectFailed)
                     }
-                    Err(_) => job.handle_transport_error(now(), TransportError::ReadFailed),
+                    Err(_) => job.handle_transport_error(cfg, now(), TransportError::ReadFailed),
                 }
             }
             Action::Close => agent = None,

@@ -95,7 +95,7 @@ fn main() {
                 let n = answer.len();
                 rx[..n].copy_from_slice(answer.as_bytes());
                 match poller
-                    .handle_response(now, &mut rx, n)
+                    .handle_response(&cfg, now, &mut rx, n)
                     .expect("request in flight")
                 {
                     Received::Complete(reply) => {

@@ -204,9 +204,9 @@ fn drive(case: &Case, tx_len: usize, rx_len: usize) -> Option<bool> {
                 now = Instant::from_millis(now.as_millis() + 20);
                 let n = bytes.len().min(rx.len());
                 rx[..n].copy_from_slice(&bytes[..n]);
-                match job.handle_response(now, &mut rx, n).ok()? {
+                match job.handle_response(&cfg, now, &mut rx, n).ok()? {
                     Received::NeedMore => {
-                        job.handle_eof(now, &mut rx, n).ok()?;
+                        job.handle_eof(&cfg, now, &mut rx, n).ok()?;
                     }
                     Received::Complete(_) => answered += 1,
                     _ => {}

@@ -217,13 +217,13 @@ fn drive(data: &[u8], whole: bool) -> Run {
                 match op_byte % 8 {
                     0 => {
                         reached = false;
-                        job.handle_transport_error(now, TransportError::ConnectFailed);
+                        job.handle_transport_error(&cfg, now, TransportError::ConnectFailed);
                     }
-                    1 => job.handle_transport_error(now, TransportError::ReadFailed),
+                    1 => job.handle_transport_error(&cfg, now, TransportError::ReadFailed),
                     2 => {
-                        job.handle_timeout(now);
+                        job.handle_timeout(&cfg, now);
                         now = now.max(req.deadline);
-                        job.handle_timeout(now);
+                        job.handle_timeout(&cfg, now);
                     }
                     3 => job.cancel(now),
                     4 | 5 => {
@@ -236,7 +236,7 @@ fn drive(data: &[u8], whole: bool) -> Run {
                         }
                         let cut = usize::from(s.byte()).min(n);
                         let cuts = if whole { [0, n] } else { [cut, n] };
-                        let status = feed(&mut job, now, &mut rx, &cuts, op_byte % 8 == 5);
+                        let status = feed(&mut job, &cfg, now, &mut rx, &cuts, op_byte % 8 == 5);
                         reached = !matches!(status, Some(429 | 503));
                     }
                     _ => {
@@ -267,7 +267,7 @@ fn drive(data: &[u8], whole: bool) -> Run {
                         let n = w.len;
                         let cut = usize::from(s.byte()).min(n);
                         let cuts = if whole { [0, n] } else { [cut, n] };
-                        let status = feed(&mut job, now, &mut rx, &cuts, true);
+                        let status = feed(&mut job, &cfg, now, &mut rx, &cuts, true);
                         reached = !matches!(status, Some(429 | 503));
                     }
                 }
@@ -316,6 +316,7 @@ fn drive(data: &[u8], whole: bool) -> Run {
 /// Returns the status of a complete answer.
 fn feed(
     job: &mut JobPoller,
+    cfg: &crate::Config<'_>,
     now: Instant,
     rx: &mut [u8],
     cuts: &[usize],
@@ -327,7 +328,7 @@ fn feed(
             continue;
         }
         last = cut;
-        match job.handle_response(now, rx, cut) {
+        match job.handle_response(cfg, now, rx, cut) {
             Ok(crate::Received::NeedMore) => {}
             Ok(crate::Received::Complete(reply)) => return Some(reply.status),
             Ok(_) => return None,
@@ -335,14 +336,14 @@ fn feed(
         }
     }
     if eof {
-        match job.handle_eof(now, rx, last) {
+        match job.handle_eof(cfg, now, rx, last) {
             Ok(crate::Received::NeedMore) => panic!("end of stream left the answer incomplete"),
             Ok(crate::Received::Complete(reply)) => return Some(reply.status),
             Ok(_) => {}
             Err(e) => panic!("handle_eof misuse: {e:?}"),
         }
     } else if job.is_request_in_flight() {
-        job.handle_transport_error(now, TransportError::ReadFailed);
+        job.handle_transport_error(cfg, now, TransportError::ReadFailed);
     }
     None
 }

@@ -107,34 +107,41 @@ impl<'s> JobSet<'s> {
     /// The answer for the job in flight; see [`JobPoller::handle_response`].
     pub fn handle_response<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
     ) -> Result<Received<'r>, Error> {
-        self.active_job()?.handle_response(now, rx, filled)
+        self.active_job()?.handle_response(cfg, now, rx, filled)
     }
 
     /// End of stream for the job in flight; see [`JobPoller::handle_eof`].
     pub fn handle_eof<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
     ) -> Result<Received<'r>, Error> {
-        self.active_job()?.handle_eof(now, rx, filled)
+        self.active_job()?.handle_eof(cfg, now, rx, filled)
     }
 
     /// A transport failure for the job in flight.
-    pub fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
+    pub fn handle_transport_error(
+        &mut self,
+        cfg: &Config<'_>,
+        now: Instant,
+        error: TransportError,
+    ) {
         if let Ok(job) = self.active_job() {
-            job.handle_transport_error(now, error);
+            job.handle_transport_error(cfg, now, error);
         }
     }
 
     /// Time passed; see [`JobPoller::handle_timeout`].
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub fn handle_timeout(&mut self, cfg: &Config<'_>, now: Instant) {
         if let Ok(job) = self.active_job() {
-            job.handle_timeout(now);
+            job.handle_timeout(cfg, now);
         }
     }
 
@@ -230,25 +237,27 @@ impl Machine for JobSet<'_> {
     }
     fn handle_response<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
     ) -> Result<AfterRead<Reply<'r>>, Error> {
-        JobSet::handle_response(self, now, rx, filled).map(after_read)
+        JobSet::handle_response(self, cfg, now, rx, filled).map(after_read)
     }
     fn handle_eof<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
     ) -> Result<AfterRead<Reply<'r>>, Error> {
-        JobSet::handle_eof(self, now, rx, filled).map(after_read)
+        JobSet::handle_eof(self, cfg, now, rx, filled).map(after_read)
     }
-    fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
-        JobSet::handle_transport_error(self, now, error);
+    fn handle_transport_error(&mut self, cfg: &Config<'_>, now: Instant, error: TransportError) {
+        JobSet::handle_transport_error(self, cfg, now, error);
     }
-    fn handle_timeout(&mut self, now: Instant) {
-        JobSet::handle_timeout(self, now);
+    fn handle_timeout(&mut self, cfg: &Config<'_>, now: Instant) {
+        JobSet::handle_timeout(self, cfg, now);
     }
     fn cancel(&mut self, now: Instant) {
         JobSet::cancel(self, now);

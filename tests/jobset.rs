@@ -64,7 +64,7 @@ fn run(finish_at: &[(&str, u64, &str)]) -> (Outcome, Vec<String>, Vec<Option<Out
                 );
                 rx[..answer.len()].copy_from_slice(answer.as_bytes());
                 log.push(format!("{} {index} {id} {state}", now.as_millis()));
-                set.handle_response(now, &mut rx, answer.len())
+                set.handle_response(&cfg, now, &mut rx, answer.len())
                     .expect("in flight");
             }
             SetAction::SleepUntil(t) => now = t,

@@ -175,7 +175,7 @@ fn pooled_connection(cfg: &Config<'_>, op: &Submit<'_>, now: Instant) -> Connect
                 r#"{"job":{"uuid":"other"}}"#,
             );
             let filled = rx.len();
-            let _ = other.handle_response(now, &mut rx, filled);
+            let _ = other.handle_response(cfg, now, &mut rx, filled);
             break;
         }
     }
@@ -236,7 +236,7 @@ fn check(script: Vec<Step>, deadline_s: u64, small_tx: bool) -> Result<(), TestC
                     );
                 }
                 if s.early_timer {
-                    job.handle_timeout(now);
+                    job.handle_timeout(&cfg, now);
                     prop_assert!(job.is_request_in_flight());
                 }
                 if s.cancel {
@@ -253,12 +253,14 @@ fn check(script: Vec<Step>, deadline_s: u64, small_tx: bool) -> Result<(), TestC
                 now = Instant::from_millis(now.as_millis() + u64::from(s.latency_ms));
                 match s.server {
                     Server::Refuse => {
-                        job.handle_transport_error(now, TransportError::ConnectFailed)
+                        job.handle_transport_error(&cfg, now, TransportError::ConnectFailed)
                     }
-                    Server::Reset => job.handle_transport_error(now, TransportError::ReadFailed),
+                    Server::Reset => {
+                        job.handle_transport_error(&cfg, now, TransportError::ReadFailed)
+                    }
                     Server::Stall => {
                         now = now.max(req.deadline);
-                        job.handle_timeout(now);
+                        job.handle_timeout(&cfg, now);
                     }
                     ref other => {
                         let bytes = answer(other).unwrap_or_default();
@@ -271,7 +273,7 @@ fn check(script: Vec<Step>, deadline_s: u64, small_tx: bool) -> Result<(), TestC
                                 continue;
                             }
                             let r = job
-                                .handle_response(now, &mut rx, filled)
+                                .handle_response(&cfg, now, &mut rx, filled)
                                 .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
                             if !matches!(r, Received::NeedMore) {
                                 done = true;
@@ -280,7 +282,7 @@ fn check(script: Vec<Step>, deadline_s: u64, small_tx: bool) -> Result<(), TestC
                         }
                         if !done {
                             let _ = job
-                                .handle_eof(now, &mut rx, n)
+                                .handle_eof(&cfg, now, &mut rx, n)
                                 .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
                         }
                         if now >= deadline {

@@ -399,18 +399,20 @@ fn check(
                 now = now + Duration::from_millis(s.latency_ms.min(14_000));
                 match s.answer {
                     Answer::Refused => {
-                        job.handle_transport_error(now, TransportError::ConnectFailed)
+                        job.handle_transport_error(&cfg, now, TransportError::ConnectFailed)
                     }
-                    Answer::Reset => job.handle_transport_error(now, TransportError::ReadFailed),
+                    Answer::Reset => {
+                        job.handle_transport_error(&cfg, now, TransportError::ReadFailed)
+                    }
                     Answer::Stall => {
                         now = req.deadline;
-                        job.handle_timeout(now);
+                        job.handle_timeout(&cfg, now);
                     }
                     other => {
                         let bytes = body_of(req.purpose, other).unwrap();
                         rx[..bytes.len()].copy_from_slice(&bytes);
                         let r = job
-                            .handle_response(now, &mut rx, bytes.len())
+                            .handle_response(&cfg, now, &mut rx, bytes.len())
                             .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
                         prop_assert!(matches!(r, jobpoll::Received::Complete(_)));
                     }

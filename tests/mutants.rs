@@ -50,10 +50,10 @@ fn next(job: &mut JobPoller, cfg: &Config<'_>, op: &Submit<'_>, now: &mut Instan
     }
 }
 
-fn answer(job: &mut JobPoller, now: Instant, bytes: Vec<u8>) {
+fn answer(job: &mut JobPoller, cfg: &Config<'_>, now: Instant, bytes: Vec<u8>) {
     let mut rx = bytes;
     let n = rx.len();
-    job.handle_response(now, &mut rx, n).unwrap();
+    job.handle_response(cfg, now, &mut rx, n).unwrap();
 }
 
 #[test]
@@ -68,6 +68,7 @@ fn a_job_known_by_its_link_has_the_last_segment_as_id() {
     ));
     answer(
         &mut job,
+        &cfg,
         now,
         http(
             202,
@@ -125,6 +126,7 @@ fn offline_exactly_the_purge_window_is_not_past_it() {
         ));
         answer(
             &mut job,
+            &cfg,
             now,
             http(
                 404,
@@ -151,7 +153,7 @@ fn poll_timeout_names_the_next_instant_the_machine_needs() {
         panic!("submit first");
     };
     assert_eq!(job.poll_timeout(), Some(req.deadline));
-    answer(&mut job, now, http(202, r#"{"job":{"uuid":"j1"}}"#));
+    answer(&mut job, &cfg, now, http(202, r#"{"job":{"uuid":"j1"}}"#));
     let sleep = loop {
         match job.poll(&cfg, &op, now, &mut tx).unwrap() {
             Action::SleepUntil(t) => break t,
@@ -183,7 +185,7 @@ fn end_of_stream_accepts_a_full_buffer_and_refuses_beyond_it() {
             Action::SendRequest(_)
         ));
         let mut rx = whole.clone();
-        let got = job.handle_eof(now, &mut rx, filled);
+        let got = job.handle_eof(&cfg, now, &mut rx, filled);
         if ok {
             assert!(matches!(got, Ok(jobpoll::Received::Complete(_))), "{got:?}");
             assert_eq!(job.job_id(), Some("j1"));
@@ -202,10 +204,10 @@ fn a_timer_before_the_request_deadline_changes_nothing() {
     let Action::SendRequest(req) = next(&mut job, &cfg, &op, &mut now) else {
         panic!("submit first");
     };
-    job.handle_timeout(now);
-    job.handle_timeout(Instant::from_millis(req.deadline.as_millis() - 1));
+    job.handle_timeout(&cfg, now);
+    job.handle_timeout(&cfg, Instant::from_millis(req.deadline.as_millis() - 1));
     assert!(job.is_request_in_flight());
-    job.handle_timeout(req.deadline);
+    job.handle_timeout(&cfg, req.deadline);
     assert!(!job.is_request_in_flight());
 }
 
@@ -260,6 +262,7 @@ fn a_long_job_id_is_polled_and_cancelled() {
     );
     answer(
         &mut job,
+        &cfg,
         now,
         http(200, &format!(r#"{{"uuid":"{id}","state":"running"}}"#)),
     );
@@ -323,7 +326,7 @@ fn polled_once(cfg: &Config<'_>, idle_secs: u32) -> JobPoller {
         sent(&drain(&mut job, cfg, now)).connection,
         Connection::Fresh
     );
-    answer(&mut job, now, kept_alive(200, RUNNING, idle_secs));
+    answer(&mut job, cfg, now, kept_alive(200, RUNNING, idle_secs));
     job
 }
 
@@ -375,7 +378,7 @@ fn a_poll_reuses_the_connection_only_before_its_idle_time_ends() {
             "poll at {at} s"
         );
         // An unreadable answer ends the fresh connection too: the machine says `Close`.
-        answer_invalid(&mut job, now);
+        answer_invalid(&mut job, &cfg, now);
         let after = drain(&mut job, &cfg, now);
         assert!(after.contains(&Action::Close), "poll at {at} s: {after:?}");
         assert_eq!(retry_cause(&after), Some(RetryCause::InvalidResponse));
@@ -383,18 +386,18 @@ fn a_poll_reuses_the_connection_only_before_its_idle_time_ends() {
 }
 
 /// Bytes that are no HTTP answer.
-fn answer_invalid(job: &mut JobPoller, now: Instant) {
+fn answer_invalid(job: &mut JobPoller, cfg: &Config<'_>, now: Instant) {
     let mut rx = b"SMTP ready\r\n\r\n".to_vec();
     let n = rx.len();
-    let got = job.handle_response(now, &mut rx, n).unwrap();
+    let got = job.handle_response(cfg, now, &mut rx, n).unwrap();
     assert!(matches!(got, Received::Invalid(_)), "{got:?}");
 }
 
 /// The peer closes after `bytes` (nothing at all, or a cut answer).
-fn answer_eof(job: &mut JobPoller, now: Instant, bytes: &[u8]) -> HttpError {
+fn answer_eof(job: &mut JobPoller, cfg: &Config<'_>, now: Instant, bytes: &[u8]) -> HttpError {
     let mut rx = bytes.to_vec();
     rx.resize(bytes.len() + 64, 0);
-    match job.handle_eof(now, &mut rx, bytes.len()).unwrap() {
+    match job.handle_eof(cfg, now, &mut rx, bytes.len()).unwrap() {
         Received::Invalid(e) => e,
         other => panic!("{other:?}"),
     }
@@ -421,7 +424,7 @@ fn no_answer_on_a_new_connection_is_a_failed_read_not_a_stale_connection() {
             sent(&drain(&mut job, &cfg, now)).connection,
             Connection::Fresh
         );
-        assert_eq!(answer_eof(&mut job, now, bytes), error);
+        assert_eq!(answer_eof(&mut job, &cfg, now, bytes), error);
         assert_eq!(
             retry_cause(&drain(&mut job, &cfg, now)),
             Some(RetryCause::Transport(TransportError::ReadFailed)),
@@ -442,12 +445,12 @@ fn a_stale_connection_is_retried_at_once_only_once() {
         sent(&drain(&mut job, &cfg, due)).connection,
         Connection::Reuse
     );
-    assert_eq!(answer_eof(&mut job, due, b""), HttpError::NoResponse);
+    assert_eq!(answer_eof(&mut job, &cfg, due, b""), HttpError::NoResponse);
     let redo = drain(&mut job, &cfg, due);
     assert_eq!(retry_cause(&redo), Some(RetryCause::StaleConnection));
     assert_eq!(sent(&redo).connection, Connection::Fresh);
     // No answer on the fresh connection either: a failure, with its backoff.
-    assert_eq!(answer_eof(&mut job, due, b""), HttpError::NoResponse);
+    assert_eq!(answer_eof(&mut job, &cfg, due, b""), HttpError::NoResponse);
     let after = drain(&mut job, &cfg, due);
     assert_eq!(
         retry_cause(&after),
@@ -481,14 +484,14 @@ fn fewer_fields_are_asked_for_once_then_an_oversize_answer_is_a_failure() {
     let now = Instant::from_secs(1);
     let mut job = JobPoller::watch(&cfg, "j1", now).unwrap();
     sent(&drain(&mut job, &cfg, now));
-    answer(&mut job, now, oversize());
+    answer(&mut job, &cfg, now, oversize());
     let redo = drain(&mut job, &cfg, now);
     assert!(
         redo.contains(&Action::Event(Event::FieldsReduced)),
         "{redo:?}"
     );
     assert_eq!(sent(&redo).purpose, Purpose::Poll);
-    answer(&mut job, now, oversize());
+    answer(&mut job, &cfg, now, oversize());
     let after = drain(&mut job, &cfg, now);
     assert!(
         !after.contains(&Action::Event(Event::FieldsReduced)),
@@ -503,7 +506,7 @@ fn a_final_poll_redone_with_fewer_fields_is_still_the_final_poll() {
     let start = Instant::from_secs(1);
     let mut job = JobPoller::watch(&cfg, "j1", start).unwrap();
     sent(&drain(&mut job, &cfg, start));
-    answer(&mut job, start, http(200, RUNNING));
+    answer(&mut job, &cfg, start, http(200, RUNNING));
     assert!(matches!(
         drain(&mut job, &cfg, start).last(),
         Some(Action::SleepUntil(_))
@@ -512,14 +515,14 @@ fn a_final_poll_redone_with_fewer_fields_is_still_the_final_poll() {
     let end = Instant::from_secs(21);
     let last = drain(&mut job, &cfg, end);
     assert_eq!(sent(&last).purpose, Purpose::FinalPoll, "{last:?}");
-    answer(&mut job, end, oversize());
+    answer(&mut job, &cfg, end, oversize());
     let redo = drain(&mut job, &cfg, end);
     assert!(
         redo.contains(&Action::Event(Event::FieldsReduced)),
         "{redo:?}"
     );
     assert_eq!(sent(&redo).purpose, Purpose::FinalPoll, "{redo:?}");
-    answer(&mut job, end, http(200, r#"{"state":"success"}"#));
+    answer(&mut job, &cfg, end, http(200, r#"{"state":"success"}"#));
     assert_eq!(
         drain(&mut job, &cfg, end).last(),
         Some(&Action::Done(Outcome::Succeeded))
@@ -537,7 +540,7 @@ fn polls_answered(cfg: &Config<'_>, bodies: &[&str]) -> (JobPoller, Vec<Action>)
         let actions = drain(&mut job, cfg, now);
         sent(&actions);
         seen.extend(actions);
-        answer(&mut job, now, http(200, body));
+        answer(&mut job, cfg, now, http(200, body));
         let actions = drain(&mut job, cfg, now);
         if let Some(Action::SleepUntil(t)) = actions.last() {
             now = *t;
@@ -640,7 +643,7 @@ fn submitted(cfg: &Config<'_>, status: u16, body: &str) -> (JobPoller, Vec<Actio
         panic!("submit first");
     };
     assert_eq!(req.purpose, Purpose::Submit);
-    answer(&mut job, now, http(status, body));
+    answer(&mut job, cfg, now, http(status, body));
     let mut seen = Vec::new();
     loop {
         let action = job.poll(cfg, &op, now, &mut tx).unwrap();
@@ -835,7 +838,7 @@ fn extending_the_deadline_to_itself_does_not_allow_a_second_final_poll() {
     let start = Instant::from_secs(1);
     let mut job = JobPoller::watch(&cfg, "j1", start).unwrap();
     sent(&drain(&mut job, &cfg, start));
-    answer(&mut job, start, http(200, RUNNING));
+    answer(&mut job, &cfg, start, http(200, RUNNING));
     drain(&mut job, &cfg, start);
     let end = Instant::from_secs(21);
     assert_eq!(
@@ -845,7 +848,7 @@ fn extending_the_deadline_to_itself_does_not_allow_a_second_final_poll() {
     // Not later than the deadline: no change, so the final poll stays sent.
     job.extend_deadline(end, Duration::ZERO);
     assert_eq!(job.deadline(), end);
-    answer(&mut job, end, http(503, ""));
+    answer(&mut job, &cfg, end, http(503, ""));
     assert_eq!(
         drain(&mut job, &cfg, end).last(),
         Some(&Action::Done(Outcome::DeadlineExceeded))
@@ -861,7 +864,7 @@ fn a_configuration_changed_between_polls_is_checked_again() {
     let start = Instant::from_secs(1);
     let mut job = JobPoller::watch(&cfg, "j1", start).unwrap();
     sent(&drain(&mut job, &cfg, start));
-    answer(&mut job, start, http(200, RUNNING));
+    answer(&mut job, &cfg, start, http(200, RUNNING));
     let Some(Action::SleepUntil(due)) = drain(&mut job, &cfg, start).last().copied() else {
         panic!("a sleep before the next poll");
     };

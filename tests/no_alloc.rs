@@ -113,7 +113,10 @@ fn drive(cfg: &Config<'_>, op: &Submit<'_>, script: &[Answer]) -> (Outcome, u32,
                 now = Instant::from_millis(now.as_millis() + answer.after_ms);
                 let n = answer.bytes.len();
                 rx[..n].copy_from_slice(&answer.bytes);
-                match job.handle_response(now, &mut rx, n).expect("in flight") {
+                match job
+                    .handle_response(cfg, now, &mut rx, n)
+                    .expect("in flight")
+                {
                     Received::Complete(reply) => {
                         if let Some(m) = reply.message {
                             let mut buf = [0u8; 512];

@@ -56,6 +56,7 @@ fn drive(script: &[Canned], parsed: bool) -> (Vec<String>, Outcome) {
                     let fields: Vec<(&str, &[u8])> =
                         answer.1.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
                     job.handle_parsed(
+                        &cfg,
                         now,
                         ParsedAnswer {
                             status: answer.0,
@@ -67,7 +68,8 @@ fn drive(script: &[Canned], parsed: bool) -> (Vec<String>, Outcome) {
                 } else {
                     let bytes = raw(answer);
                     rx[..bytes.len()].copy_from_slice(&bytes);
-                    job.handle_response(now, &mut rx, bytes.len()).unwrap();
+                    job.handle_response(&cfg, now, &mut rx, bytes.len())
+                        .unwrap();
                 }
             }
             Action::SleepUntil(t) => now = t,
@@ -128,7 +130,7 @@ fn a_parsed_answer_without_a_request_in_flight_changes_nothing() {
         body: b"{}",
     };
     assert_eq!(
-        job.handle_parsed(Instant::ZERO, answer).err(),
+        job.handle_parsed(&cfg, Instant::ZERO, answer).err(),
         Some(jobpoll::Error::NoRequestInFlight)
     );
     assert_eq!(job.requests(), 0);

@@ -728,7 +728,7 @@ fn clock_going_backwards_is_clamped() {
     assert!(matches!(a, jobpoll::Action::SendRequest(_)));
     let mut rx = response(202, &[], ACCEPTED).into_bytes();
     let n = rx.len();
-    p.handle_response(Instant::from_secs(50), &mut rx, n)
+    p.handle_response(&cfg, Instant::from_secs(50), &mut rx, n)
         .expect("response");
     let mut saw_clamp = false;
     let mut sleep = None;
@@ -762,7 +762,7 @@ fn cancel_keeps_the_job() {
     p.poll(&cfg, &op(), Instant::ZERO, &mut tx).expect("send");
     let mut rx = response(202, &[], ACCEPTED).into_bytes();
     let n = rx.len();
-    p.handle_response(Instant::from_secs(1), &mut rx, n)
+    p.handle_response(&cfg, Instant::from_secs(1), &mut rx, n)
         .expect("response");
     p.cancel(Instant::from_secs(2));
     let mut last = None;
@@ -953,7 +953,7 @@ fn exchange(
     let now = Instant::from_millis(at_ms);
     let mut rx = answer.as_bytes().to_vec();
     let filled = rx.len();
-    poller.handle_response(now, &mut rx, filled).unwrap();
+    poller.handle_response(cfg, now, &mut rx, filled).unwrap();
     req
 }
 
@@ -1010,7 +1010,7 @@ fn a_submit_lost_on_a_reused_connection_is_never_resent() {
     let mut tx = [0u8; 2048];
     // The server closed the connection without a byte: a poll would be resent, a submit not.
     let mut rx = [0u8; 16];
-    second.handle_eof(now, &mut rx, 0).unwrap();
+    second.handle_eof(&cfg, now, &mut rx, 0).unwrap();
     let mut outcome = None;
     for _ in 0..8 {
         match second.poll(&cfg, &op(), now, &mut tx).unwrap() {
@@ -1071,7 +1071,7 @@ fn the_busiest_answer_loses_no_action() {
     let filled = rx.len();
     let earlier = Instant::from_millis(4_000);
     assert!(matches!(
-        job.handle_response(earlier, &mut rx, filled),
+        job.handle_response(&cfg, earlier, &mut rx, filled),
         Ok(jobpoll::Received::Complete(_))
     ));
     let mut actions = Vec::new();

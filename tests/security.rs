@@ -288,7 +288,8 @@ fn service_engine_request_payload_never_surfaces() {
                 );
                 let mut rx = answer.into_bytes();
                 let n = rx.len();
-                if let Received::Complete(reply) = poller.handle_response(now, &mut rx, n).unwrap()
+                if let Received::Complete(reply) =
+                    poller.handle_response(&cfg, now, &mut rx, n).unwrap()
                 {
                     replies.push(format!(
                         "{reply:?} {:?}",
@@ -392,7 +393,7 @@ fn first_poll_target(body: &str) -> String {
     let answer = support::response(202, &[], body).into_bytes();
     let mut rx = answer.clone();
     let n = rx.len();
-    job.handle_response(now, &mut rx, n).unwrap();
+    job.handle_response(&cfg, now, &mut rx, n).unwrap();
     for _ in 0..20 {
         match job.poll(&cfg, &op, now, &mut tx).unwrap() {
             jobpoll::Action::SendRequest(req) => {

@@ -242,7 +242,10 @@ impl JobpollCycle {
         if self.chunked {
             self.rx[..n].copy_from_slice(&self.answer);
         }
-        let extracted = match self.poller.handle_response(self.now, &mut self.rx, n) {
+        let extracted = match self
+            .poller
+            .handle_response(&self.cfg, self.now, &mut self.rx, n)
+        {
             Ok(Received::Complete(reply)) => {
                 let message = reply
                     .message

@@ -359,13 +359,13 @@ pub fn run_ours_with(
                 let back = Instant::from_millis(answer_at + ONE_WAY);
                 if back > req.deadline {
                     now = req.deadline;
-                    poller.handle_timeout(now);
+                    poller.handle_timeout(&cfg, now);
                     continue;
                 }
                 now = back;
                 rx[..bytes.len()].copy_from_slice(&bytes);
                 match poller
-                    .handle_response(now, &mut rx, bytes.len())
+                    .handle_response(&cfg, now, &mut rx, bytes.len())
                     .expect("in flight")
                 {
                     Received::Complete(_) => {}

@@ -134,12 +134,12 @@ int main(int argc, char **argv) {
                 if (fd >= 0) close(fd);
                 fd = connect_to(host, port);
                 if (fd < 0) {
-                    CHECK(jobpoll_handle_transport_error(&job, now_ms(), JOBPOLL_TRANSPORT_CONNECT_FAILED));
+                    CHECK(jobpoll_handle_transport_error(&job, &cfg, now_ms(), JOBPOLL_TRANSPORT_CONNECT_FAILED));
                     continue;
                 }
             }
             if (send_all(fd, tx, a.len) != 0) {
-                CHECK(jobpoll_handle_transport_error(&job, now_ms(), JOBPOLL_TRANSPORT_WRITE_FAILED));
+                CHECK(jobpoll_handle_transport_error(&job, &cfg, now_ms(), JOBPOLL_TRANSPORT_WRITE_FAILED));
                 continue;
             }
             size_t filled = 0;
@@ -147,18 +147,18 @@ int main(int argc, char **argv) {
                 jobpoll_received r;
                 ssize_t n = recv_until(fd, rx + filled, sizeof rx - filled, a.at_ms);
                 if (n == -2) {
-                    CHECK(jobpoll_handle_timeout(&job, now_ms()));
+                    CHECK(jobpoll_handle_timeout(&job, &cfg, now_ms()));
                     break;
                 }
                 if (n < 0) {
-                    CHECK(jobpoll_handle_transport_error(&job, now_ms(), JOBPOLL_TRANSPORT_READ_FAILED));
+                    CHECK(jobpoll_handle_transport_error(&job, &cfg, now_ms(), JOBPOLL_TRANSPORT_READ_FAILED));
                     break;
                 }
                 if (n == 0) {
-                    CHECK(jobpoll_handle_eof(&job, now_ms(), rx, sizeof rx, filled, &r));
+                    CHECK(jobpoll_handle_eof(&job, &cfg, now_ms(), rx, sizeof rx, filled, &r));
                 } else {
                     filled += (size_t)n;
-                    CHECK(jobpoll_handle_response(&job, now_ms(), rx, sizeof rx, filled, &r));
+                    CHECK(jobpoll_handle_response(&job, &cfg, now_ms(), rx, sizeof rx, filled, &r));
                 }
                 if (r.kind == JOBPOLL_RECEIVED_NEED_MORE && n > 0) continue;
                 if (r.kind == JOBPOLL_RECEIVED_COMPLETE) {

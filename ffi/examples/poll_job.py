@@ -87,11 +87,11 @@ def load(lib_path):
         "jobpoll_submit": [C.c_void_p, P(Config), P(Operation), C.c_uint64],
         "jobpoll_poll": [C.c_void_p, P(Config), P(Operation), C.c_uint64, u8p, C.c_size_t,
                          P(Action)],
-        "jobpoll_handle_response": [C.c_void_p, C.c_uint64, u8p, C.c_size_t, C.c_size_t,
+        "jobpoll_handle_response": [C.c_void_p, C.c_void_p, C.c_uint64, u8p, C.c_size_t, C.c_size_t,
                                     P(Received)],
-        "jobpoll_handle_eof": [C.c_void_p, C.c_uint64, u8p, C.c_size_t, C.c_size_t, P(Received)],
-        "jobpoll_handle_transport_error": [C.c_void_p, C.c_uint64, C.c_uint32],
-        "jobpoll_handle_timeout": [C.c_void_p, C.c_uint64],
+        "jobpoll_handle_eof": [C.c_void_p, C.c_void_p, C.c_uint64, u8p, C.c_size_t, C.c_size_t, P(Received)],
+        "jobpoll_handle_transport_error": [C.c_void_p, C.c_void_p, C.c_uint64, C.c_uint32],
+        "jobpoll_handle_timeout": [C.c_void_p, C.c_void_p, C.c_uint64],
         "jobpoll_job_id": [C.c_void_p, P(C.c_void_p), P(C.c_size_t)],
         "jobpoll_last_seen": [C.c_void_p, P(JobView)],
         "jobpoll_requests": [C.c_void_p, P(C.c_uint32)],
@@ -170,38 +170,38 @@ def main():
                     sock = socket.create_connection((args.host, args.port), timeout=5)
                 except OSError:
                     sock = None
-                    lib.jobpoll_handle_transport_error(job, now_ms(),
+                    lib.jobpoll_handle_transport_error(job, C.byref(cfg), now_ms(),
                                                        K["JOBPOLL_TRANSPORT_CONNECT_FAILED"])
                     continue
             try:
                 sock.sendall(bytes(tx[: action.len]))
             except OSError:
-                lib.jobpoll_handle_transport_error(job, now_ms(), K["JOBPOLL_TRANSPORT_WRITE_FAILED"])
+                lib.jobpoll_handle_transport_error(job, C.byref(cfg), now_ms(), K["JOBPOLL_TRANSPORT_WRITE_FAILED"])
                 continue
             filled = 0
             view = memoryview(rx).cast("B")
             while True:
                 left = action.at_ms - now_ms()
                 if left <= 0:
-                    check(lib.jobpoll_handle_timeout(job, now_ms()), "handle_timeout")
+                    check(lib.jobpoll_handle_timeout(job, C.byref(cfg), now_ms()), "handle_timeout")
                     break
                 sock.settimeout(left / 1000)
                 try:
                     n = sock.recv_into(view[filled:])
                 except socket.timeout:
-                    check(lib.jobpoll_handle_timeout(job, now_ms()), "handle_timeout")
+                    check(lib.jobpoll_handle_timeout(job, C.byref(cfg), now_ms()), "handle_timeout")
                     break
                 except OSError:
-                    lib.jobpoll_handle_transport_error(job, now_ms(),
+                    lib.jobpoll_handle_transport_error(job, C.byref(cfg), now_ms(),
                                                        K["JOBPOLL_TRANSPORT_READ_FAILED"])
                     break
                 r = Received()
                 if n == 0:
-                    check(lib.jobpoll_handle_eof(job, now_ms(), rx, len(rx), filled, C.byref(r)),
+                    check(lib.jobpoll_handle_eof(job, C.byref(cfg), now_ms(), rx, len(rx), filled, C.byref(r)),
                           "handle_eof")
                 else:
                     filled += n
-                    check(lib.jobpoll_handle_response(job, now_ms(), rx, len(rx), filled,
+                    check(lib.jobpoll_handle_response(job, C.byref(cfg), now_ms(), rx, len(rx), filled,
                                                       C.byref(r)), "handle_response")
                 if r.kind == K["JOBPOLL_RECEIVED_NEED_MORE"] and n > 0:
                     continue

@@ -81,7 +81,7 @@ int main(void) {
         if (a.kind != JOBPOLL_ACTION_SEND) continue;
         keep(tx[0] + a.len); /* a device hands tx[0..len) to its socket */
         if (next >= 3) {
-            jobpoll_handle_transport_error(&job, now, JOBPOLL_TRANSPORT_READ_FAILED);
+            jobpoll_handle_transport_error(&job, &cfg, now, JOBPOLL_TRANSPORT_READ_FAILED);
             continue;
         }
         const char *answer = answers[next].bytes;
@@ -95,15 +95,15 @@ int main(void) {
             if (n > SEGMENT) n = SEGMENT;
             if (n > sizeof rx - filled) n = sizeof rx - filled;
             if (now >= a.at_ms) {
-                jobpoll_handle_timeout(&job, now);
+                jobpoll_handle_timeout(&job, &cfg, now);
                 break;
             }
             if (n == 0) {
-                rc = jobpoll_handle_eof(&job, now, rx, sizeof rx, filled, &r);
+                rc = jobpoll_handle_eof(&job, &cfg, now, rx, sizeof rx, filled, &r);
             } else {
                 for (size_t i = 0; i < n; i++) rx[filled + i] = (uint8_t)answer[filled + i];
                 filled += n;
-                rc = jobpoll_handle_response(&job, now, rx, sizeof rx, filled, &r);
+                rc = jobpoll_handle_response(&job, &cfg, now, rx, sizeof rx, filled, &r);
             }
             if (rc == JOBPOLL_OK && r.kind == JOBPOLL_RECEIVED_NEED_MORE && n > 0) continue;
             if (rc == JOBPOLL_OK && r.kind == JOBPOLL_RECEIVED_COMPLETE) {

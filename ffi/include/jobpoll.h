@@ -720,14 +720,16 @@ jobpoll_error jobpoll_poll(jobpoll_machine *machine,
                            jobpoll_action *out);
 
 // Feeds the bytes received so far: `rx[0..filled)` of a buffer of `rx_len` bytes, into
-// `*out`. Chunked bodies are decoded in place, so `rx` is written. A complete reply's message
+// `*out`. `cfg` is the configuration passed to `jobpoll_poll` (what follows the answer, a retry
+// or the next poll, is decided now, with its policy). Chunked bodies are decoded in place, so `rx` is written. A complete reply's message
 // points into `rx` (see `jobpoll_received.message`, and `jobpoll_last_message`).
 //
 // # Safety
-// `machine` used by this call alone; `rx` is null or points to `rx_len` readable and
-// writable bytes that nothing else uses during the call; `out` is null or points to a
-// writable `jobpoll_received`.
+// `machine` used by this call alone; `cfg` as for `jobpoll_poll`; `rx` is null or points to
+// `rx_len` readable and writable bytes that nothing else uses during the call; `out` is null
+// or points to a writable `jobpoll_received`.
 jobpoll_error jobpoll_handle_response(jobpoll_machine *machine,
+                                      const jobpoll_config *cfg,
                                       uint64_t now_ms,
                                       uint8_t *rx,
                                       size_t rx_len,
@@ -740,6 +742,7 @@ jobpoll_error jobpoll_handle_response(jobpoll_machine *machine,
 // # Safety
 // As for `jobpoll_handle_response`.
 jobpoll_error jobpoll_handle_eof(jobpoll_machine *machine,
+                                 const jobpoll_config *cfg,
                                  uint64_t now_ms,
                                  uint8_t *rx,
                                  size_t rx_len,
@@ -751,8 +754,10 @@ jobpoll_error jobpoll_handle_eof(jobpoll_machine *machine,
 // flight.
 //
 // # Safety
-// `machine` is null or points to storage used by this call alone.
+// `machine` is null or points to storage used by this call alone; `cfg` as for
+// `jobpoll_poll`.
 jobpoll_error jobpoll_handle_transport_error(jobpoll_machine *machine,
+                                             const jobpoll_config *cfg,
                                              uint64_t now_ms,
                                              uint32_t error);
 
@@ -760,8 +765,11 @@ jobpoll_error jobpoll_handle_transport_error(jobpoll_machine *machine,
 // answer. Ignored before the deadline or with no request in flight.
 //
 // # Safety
-// `machine` is null or points to storage used by this call alone.
-jobpoll_error jobpoll_handle_timeout(jobpoll_machine *machine, uint64_t now_ms);
+// `machine` is null or points to storage used by this call alone; `cfg` as for
+// `jobpoll_poll`.
+jobpoll_error jobpoll_handle_timeout(jobpoll_machine *machine,
+                                     const jobpoll_config *cfg,
+                                     uint64_t now_ms);
 
 // Stops following the job (client side only: it keeps running on the server); the next
 // `jobpoll_poll` answers done with `JOBPOLL_OUTCOME_CANCELLED`.

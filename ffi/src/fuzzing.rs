@@ -256,12 +256,14 @@ pub fn run(data: &[u8]) -> jobpoll_outcome {
                 } else {
                     &mut received
                 };
+                // The configuration as it stands (a null one is the boundary tests' to check).
+                let c: *const jobpoll_config = &cfg;
                 // SAFETY: see the top of the function.
                 let rc = unsafe {
                     if eof {
-                        jobpoll_handle_eof(machine_p, now, r, n, f, out)
+                        jobpoll_handle_eof(machine_p, c, now, r, n, f, out)
                     } else {
-                        jobpoll_handle_response(machine_p, now, r, n, f, out)
+                        jobpoll_handle_response(machine_p, c, now, r, n, f, out)
                     }
                 };
                 if rc == JOBPOLL_OK && !received.message.is_null() {
@@ -278,13 +280,15 @@ pub fn run(data: &[u8]) -> jobpoll_outcome {
             }
             10 => {
                 let e = input.u32() % 8;
+                let c: *const jobpoll_config = &cfg;
                 // SAFETY: see the top of the function.
-                let _ = unsafe { jobpoll_handle_transport_error(machine_p, now, e) };
+                let _ = unsafe { jobpoll_handle_transport_error(machine_p, c, now, e) };
             }
             11 => {
                 now = now.saturating_add(u64::from(input.u32()));
+                let c: *const jobpoll_config = &cfg;
                 // SAFETY: see the top of the function.
-                let _ = unsafe { jobpoll_handle_timeout(machine_p, now) };
+                let _ = unsafe { jobpoll_handle_timeout(machine_p, c, now) };
             }
             12 => {
                 // SAFETY: see the top of the function.

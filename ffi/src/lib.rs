@@ -1474,16 +1474,18 @@ unsafe fn poll(
 // Inputs
 
 /// Feeds the bytes received so far: `rx[0..filled)` of a buffer of `rx_len` bytes, into
-/// `*out`. Chunked bodies are decoded in place, so `rx` is written. A complete reply's message
+/// `*out`. `cfg` is the configuration passed to `jobpoll_poll` (what follows the answer, a retry
+/// or the next poll, is decided now, with its policy). Chunked bodies are decoded in place, so `rx` is written. A complete reply's message
 /// points into `rx` (see `jobpoll_received.message`, and `jobpoll_last_message`).
 ///
 /// # Safety
-/// `machine` used by this call alone; `rx` is null or points to `rx_len` readable and
-/// writable bytes that nothing else uses during the call; `out` is null or points to a
-/// writable `jobpoll_received`.
+/// `machine` used by this call alone; `cfg` as for `jobpoll_poll`; `rx` is null or points to
+/// `rx_len` readable and writable bytes that nothing else uses during the call; `out` is null
+/// or points to a writable `jobpoll_received`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jobpoll_handle_response(
     machine: *mut jobpoll_machine,
+    cfg: *const jobpoll_config,
     now_ms: u64,
     rx: *mut u8,
     rx_len: usize,
@@ -1491,7 +1493,7 @@ pub unsafe extern "C" fn jobpoll_handle_response(
     out: *mut jobpoll_received,
 ) -> jobpoll_error {
     // SAFETY: the caller's guarantees, passed on.
-    unsafe { handle_bytes(machine, now_ms, rx, rx_len, filled, out, false) }
+    unsafe { handle_bytes(machine, cfg, now_ms, rx, rx_len, filled, out, false) }
 }
 
 /// The peer closed the connection after `rx[0..filled)`: like `jobpoll_handle_response`, for a
@@ -1502,6 +1504,7 @@ pub unsafe extern "C" fn jobpoll_handle_response(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jobpoll_handle_eof(
     machine: *mut jobpoll_machine,
+    cfg: *const jobpoll_config,
     now_ms: u64,
     rx: *mut u8,
     rx_len: usize,
@@ -1509,13 +1512,15 @@ pub unsafe extern "C" fn jobpoll_handle_eof(
     out: *mut jobpoll_received,
 ) -> jobpoll_error {
     // SAFETY: the caller's guarantees, passed on.
-    unsafe { handle_bytes(machine, now_ms, rx, rx_len, filled, out, true) }
+    unsafe { handle_bytes(machine, cfg, now_ms, rx, rx_len, filled, out, true) }
 }
 
 /// # Safety
 /// As for `jobpoll_handle_response`.
+#[allow(clippy::too_many_arguments)]
 unsafe fn handle_bytes(
     machine: *mut jobpoll_machine,
+    cfg: *const jobpoll_config,
     now_ms: u64,
     rx: *mut u8,
     rx_len: usize,
@@ -1532,17 +1537,19 @@ unsafe fn handle_bytes(
     if let Err(e) = outside_storage(machine, rx, rx_len) {
         return e;
     }
-    // SAFETY: the caller's guarantees for the machine and the receive buffer.
-    let parts = unsafe { slot_mut(machine).and_then(|s| Ok((s, bytes_mut(rx, rx_len)?))) };
-    let (slot, rx) = match parts {
+    // SAFETY: the caller's guarantees for the machine, the configuration and the receive
+    // buffer.
+    let parts =
+        unsafe { slot_mut(machine).and_then(|s| Ok((s, config(cfg)?, bytes_mut(rx, rx_len)?))) };
+    let (slot, cfg, rx) = match parts {
         Ok(p) => p,
         Err(e) => return e,
     };
     let now = instant(now_ms);
     let result = if eof {
-        slot.machine.handle_eof(now, rx, filled)
+        slot.machine.handle_eof(&cfg, now, rx, filled)
     } else {
-        slot.machine.handle_response(now, rx, filled)
+        slot.machine.handle_response(&cfg, now, rx, filled)
     };
     let mut message = (slot.message, slot.message_len);
     let (code, value) = match result {
@@ -1560,10 +1567,12 @@ unsafe fn handle_bytes(
 /// flight.
 ///
 /// # Safety
-/// `machine` is null or points to storage used by this call alone.
+/// `machine` is null or points to storage used by this call alone; `cfg` as for
+/// `jobpoll_poll`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jobpoll_handle_transport_error(
     machine: *mut jobpoll_machine,
+    cfg: *const jobpoll_config,
     now_ms: u64,
     error: u32,
 ) -> jobpoll_error {
@@ -1571,10 +1580,11 @@ pub unsafe extern "C" fn jobpoll_handle_transport_error(
         Ok(e) => e,
         Err(e) => return e,
     };
-    // SAFETY: the caller's guarantee for the machine.
-    match unsafe { slot_mut(machine) } {
-        Ok(slot) => {
-            slot.machine.handle_transport_error(instant(now_ms), error);
+    // SAFETY: the caller's guarantees for the machine and the configuration.
+    match unsafe { slot_mut(machine).and_then(|s| Ok((s, config(cfg)?))) } {
+        Ok((slot, cfg)) => {
+            slot.machine
+                .handle_transport_error(&cfg, instant(now_ms), error);
             JOBPOLL_OK
         }
         Err(e) => e,
@@ -1585,16 +1595,18 @@ pub unsafe extern "C" fn jobpoll_handle_transport_error(
 /// answer. Ignored before the deadline or with no request in flight.
 ///
 /// # Safety
-/// `machine` is null or points to storage used by this call alone.
+/// `machine` is null or points to storage used by this call alone; `cfg` as for
+/// `jobpoll_poll`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jobpoll_handle_timeout(
     machine: *mut jobpoll_machine,
+    cfg: *const jobpoll_config,
     now_ms: u64,
 ) -> jobpoll_error {
-    // SAFETY: the caller's guarantee for the machine.
-    match unsafe { slot_mut(machine) } {
-        Ok(slot) => {
-            slot.machine.handle_timeout(instant(now_ms));
+    // SAFETY: the caller's guarantees for the machine and the configuration.
+    match unsafe { slot_mut(machine).and_then(|s| Ok((s, config(cfg)?))) } {
+        Ok((slot, cfg)) => {
+            slot.machine.handle_timeout(&cfg, instant(now_ms));
             JOBPOLL_OK
         }
         Err(e) => e,

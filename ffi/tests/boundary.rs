@@ -80,7 +80,7 @@ fn null_and_uninitialised_arguments_are_error_codes() {
             JOBPOLL_ERR_NULL_POINTER
         );
         assert_eq!(
-            jobpoll_handle_timeout(&mut *job, 0),
+            jobpoll_handle_timeout(&mut *job, &cfg, 0),
             JOBPOLL_ERR_NOT_INITIALIZED
         );
         let mut cfg_zero: jobpoll_config = core::mem::zeroed();
@@ -108,8 +108,33 @@ fn null_and_uninitialised_arguments_are_error_codes() {
             JOBPOLL_ERR_INVALID_UTF8
         );
         assert_eq!(
-            jobpoll_handle_transport_error(&mut *job, 0, 77),
+            jobpoll_handle_transport_error(&mut *job, &cfg, 0, 77),
             JOBPOLL_ERR_INVALID_ARGUMENT
+        );
+        // Every input reads the configuration: a null one is refused, the machine unchanged.
+        assert_eq!(jobpoll_submit(&mut *job, &cfg, &op, 0), JOBPOLL_OK);
+        assert_eq!(
+            jobpoll_handle_timeout(&mut *job, ptr::null(), 0),
+            JOBPOLL_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            // 3: JOBPOLL_TRANSPORT_READ_FAILED, a valid error.
+            jobpoll_handle_transport_error(&mut *job, ptr::null(), 0, 3),
+            JOBPOLL_ERR_NULL_POINTER
+        );
+        let mut r: jobpoll_received = core::mem::zeroed();
+        let mut rx = [0u8; 16];
+        assert_eq!(
+            jobpoll_handle_eof(
+                &mut *job,
+                ptr::null(),
+                0,
+                rx.as_mut_ptr(),
+                rx.len(),
+                0,
+                &mut r
+            ),
+            JOBPOLL_ERR_NULL_POINTER
         );
     }
 }
@@ -165,7 +190,7 @@ fn a_small_buffer_is_answered_with_the_size_needed_and_a_poll_without_output_cha
         let overlap = (&mut *job as *mut jobpoll_machine).cast::<u8>();
         let mut r: jobpoll_received = core::mem::zeroed();
         assert_eq!(
-            jobpoll_handle_response(&mut *job, 1, overlap, 64, 0, &mut r),
+            jobpoll_handle_response(&mut *job, &cfg, 1, overlap, 64, 0, &mut r),
             JOBPOLL_ERR_INVALID_ARGUMENT
         );
         // No job named yet: no id, no token.

@@ -77,7 +77,7 @@ fn main() -> ! {
                 Ok(Action::SendRequest(req)) => {
                     black_box(&tx[..req.len.min(tx.len())]);
                     let Some(answer) = answers.next() else {
-                        job.handle_transport_error(now, jobpoll::TransportError::ReadFailed);
+                        job.handle_transport_error(&cfg, now, jobpoll::TransportError::ReadFailed);
                         continue;
                     };
                     now = now + core::time::Duration::from_millis(20);
@@ -86,11 +86,11 @@ fn main() -> ! {
                         let rest = answer.get(filled..).unwrap_or_default();
                         let n = rest.len().min(SEGMENT).min(rx.len() - filled);
                         let received = if n == 0 {
-                            job.handle_eof(now, &mut rx, filled)
+                            job.handle_eof(&cfg, now, &mut rx, filled)
                         } else {
                             rx[filled..filled + n].copy_from_slice(&rest[..n]);
                             filled += n;
-                            job.handle_response(now, &mut rx, filled)
+                            job.handle_response(&cfg, now, &mut rx, filled)
                         };
                         match received {
                             Ok(Received::NeedMore) => continue,

@@ -364,7 +364,7 @@ impl<C: Connect> Driver<C> {
                 other => other?,
             };
             match step {
-                Step::SendRequest(req) => self.exchange(machine, req, observer)?,
+                Step::SendRequest(req) => self.exchange(machine, cfg, req, observer)?,
                 Step::Close => self.close(),
                 Step::SleepUntil(t) => self.sleep_until(t),
                 Step::Event(event) => observer.on_event(machine, event),
@@ -396,6 +396,7 @@ impl<C: Connect> Driver<C> {
     fn exchange<M: Machine + ?Sized>(
         &mut self,
         poller: &mut M,
+        cfg: &Config<'_>,
         req: SendRequest,
         observer: &mut impl Observer<M>,
     ) -> Result<(), Error> {
@@ -411,7 +412,7 @@ impl<C: Connect> Driver<C> {
             slot @ None => {
                 let left = clock.left(req.deadline);
                 if left.is_zero() {
-                    poller.handle_timeout(clock.now());
+                    poller.handle_timeout(cfg, clock.now());
                     return Ok(());
                 }
                 match self.connector.connect(left) {
@@ -422,7 +423,7 @@ impl<C: Connect> Driver<C> {
                     Err(e) => {
                         let class = classify_connect_error(&e);
                         self.last_io_error = Some(e);
-                        poller.handle_transport_error(clock.now(), class);
+                        poller.handle_transport_error(cfg, clock.now(), class);
                         return Ok(());
                     }
                 }
@@ -431,7 +432,7 @@ impl<C: Connect> Driver<C> {
         let request = self.tx.get(..req.len).unwrap_or_default();
         if let Err(failure) = write_request(stream, request, req.deadline, &clock) {
             let now = clock.now();
-            if let Some(e) = report(poller, failure, TransportError::WriteFailed, now) {
+            if let Some(e) = report(poller, cfg, failure, TransportError::WriteFailed, now) {
                 self.last_io_error = Some(e);
             }
             return Ok(());
@@ -442,13 +443,13 @@ impl<C: Connect> Driver<C> {
                 Ok(n) => n,
                 Err(failure) => {
                     let now = clock.now();
-                    if let Some(e) = report(poller, failure, TransportError::ReadFailed, now) {
+                    if let Some(e) = report(poller, cfg, failure, TransportError::ReadFailed, now) {
                         self.last_io_error = Some(e);
                     }
                     return Ok(());
                 }
             };
-            match exchange.read(poller, clock.now(), &mut self.rx, n)? {
+            match exchange.read(poller, cfg, clock.now(), &mut self.rx, n)? {
                 AfterRead::ReadMore => {}
                 AfterRead::Answered(reply) => {
                     observer.on_reply(poller, &reply);
@@ -464,15 +465,16 @@ impl<C: Connect> Driver<C> {
 /// error to keep for [`Driver::last_io_error`].
 fn report(
     poller: &mut (impl Machine + ?Sized),
+    cfg: &Config<'_>,
     failure: Failure,
     class: TransportError,
     now: Instant,
 ) -> Option<io::Error> {
     match failure {
-        Failure::TimedOut => poller.handle_timeout(now),
+        Failure::TimedOut => poller.handle_timeout(cfg, now),
         Failure::Cancelled => poller.cancel(now),
         Failure::Io(e) => {
-            poller.handle_transport_error(now, class);
+            poller.handle_transport_error(cfg, now, class);
             return Some(e);
         }
     }

@@ -139,7 +139,7 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
                 },
             };
             let Ok(mut conn) = connector.connect(&cfg.authority) else {
-                poller.handle_transport_error(clock.now(), TransportError::ConnectFailed);
+                poller.handle_transport_error(cfg, clock.now(), TransportError::ConnectFailed);
                 continue;
             };
             loop {
@@ -149,6 +149,7 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
                 exchange(
                     &mut conn,
                     poller,
+                    cfg,
                     &*clock,
                     delay,
                     ready_poll_us,
@@ -185,6 +186,7 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
 fn exchange<S, K, D, M, O>(
     conn: &mut S,
     poller: &mut M,
+    cfg: &Config<'_>,
     clock: &K,
     delay: &mut D,
     ready_poll_us: u32,
@@ -201,7 +203,7 @@ where
     O: Observer<M> + ?Sized,
 {
     if conn.write_all(tx).is_err() || conn.flush().is_err() {
-        poller.handle_transport_error(clock.now(), TransportError::WriteFailed);
+        poller.handle_transport_error(cfg, clock.now(), TransportError::WriteFailed);
         return Ok(());
     }
     let mut exchange = Exchange::new();
@@ -211,23 +213,23 @@ where
             match conn.read_ready() {
                 Ok(true) => break,
                 Ok(false) if clock.now() >= deadline => {
-                    poller.handle_timeout(clock.now());
+                    poller.handle_timeout(cfg, clock.now());
                     return Ok(());
                 }
                 Ok(false) => delay.delay_us(ready_poll_us),
                 Err(_) => {
-                    poller.handle_transport_error(clock.now(), TransportError::ReadFailed);
+                    poller.handle_transport_error(cfg, clock.now(), TransportError::ReadFailed);
                     return Ok(());
                 }
             }
         }
         let Ok(n) = conn.read(exchange.free(rx)) else {
-            poller.handle_transport_error(clock.now(), TransportError::ReadFailed);
+            poller.handle_transport_error(cfg, clock.now(), TransportError::ReadFailed);
             return Ok(());
         };
-        match exchange.read(poller, clock.now(), rx, n)? {
+        match exchange.read(poller, cfg, clock.now(), rx, n)? {
             AfterRead::ReadMore if clock.now() >= deadline => {
-                poller.handle_timeout(clock.now());
+                poller.handle_timeout(cfg, clock.now());
                 return Ok(());
             }
             AfterRead::ReadMore => {}

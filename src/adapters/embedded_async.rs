@@ -168,6 +168,7 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
             };
             let mut guard = InFlight {
                 poller: &mut *poller,
+                cfg,
                 clock: &*clock,
                 stage: TransportError::ConnectFailed,
                 armed: true,
@@ -178,9 +179,11 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
             )
             .await;
             let Some(Ok(mut conn)) = connected else {
-                guard
-                    .poller
-                    .handle_transport_error(clock.now(), TransportError::ConnectFailed);
+                guard.poller.handle_transport_error(
+                    guard.cfg,
+                    clock.now(),
+                    TransportError::ConnectFailed,
+                );
                 continue;
             };
             // Connected: the request is still in flight, now for `exchange` to finish.
@@ -195,6 +198,7 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
                     &mut conn,
                     InFlight {
                         poller: &mut *poller,
+                        cfg,
                         clock: &*clock,
                         stage: TransportError::WriteFailed,
                         armed: true,
@@ -235,6 +239,8 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
 /// `stage` if the future is dropped with the request unfinished.
 struct InFlight<'a, K: Clock, M: Machine + ?Sized> {
     poller: &'a mut M,
+    /// The configuration the machine runs with (its inputs take it).
+    cfg: &'a Config<'a>,
     clock: &'a K,
     stage: TransportError,
     armed: bool,
@@ -244,7 +250,7 @@ impl<K: Clock, M: Machine + ?Sized> Drop for InFlight<'_, K, M> {
     fn drop(&mut self) {
         if self.armed && self.poller.is_request_in_flight() {
             self.poller
-                .handle_transport_error(self.clock.now(), self.stage);
+                .handle_transport_error(self.cfg, self.clock.now(), self.stage);
         }
     }
 }
@@ -272,6 +278,7 @@ where
     let work = send_and_read(
         &mut conn,
         ex.poller,
+        ex.cfg,
         &mut ex.stage,
         || clock.now(),
         tx,
@@ -281,7 +288,7 @@ where
     match race(work, timer(clock, delay, deadline)).await {
         Some(result) => result,
         None => {
-            ex.poller.handle_timeout(clock.now());
+            ex.poller.handle_timeout(ex.cfg, clock.now());
             Ok(())
         }
     }

@@ -377,6 +377,7 @@ impl<C: Connect> Slot<'_, C> {
                     Box::pin(exchange(
                         InFlight {
                             poller: &mut *poller,
+                            cfg,
                             stream,
                             clock,
                             stage: TransportError::ConnectFailed,

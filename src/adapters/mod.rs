@@ -34,8 +34,8 @@
 //! [`Outcome`]: crate::Outcome
 
 #[cfg(any(feature = "tokio", feature = "embedded-io-async"))]
-use crate::{AfterRead, Error, Exchange, Instant, TransportError};
-use crate::{JobPoller, Machine, Reply};
+use crate::{AfterRead, Config, Error, Exchange, Instant, TransportError};
+use crate::{JobPoller, Machine};
 
 /// A monotonic clock for the bare-metal drivers: the caller picks the epoch (boot, usually) and
 /// the source (a hardware timer, `embassy_time::Instant`, ...).
@@ -76,7 +76,7 @@ pub mod tokio_tls;
 /// What a caller sees of a driver run while it happens, without copying into the machine.
 ///
 /// `M` is the machine run: a [`JobPoller`] by default (events are [`Event`](crate::Event)s, replies
-/// [`Reply`]s), or any other [`Machine`] (a [`JobSet`](crate::JobSet), a
+/// [`Reply`](crate::Reply)s), or any other [`Machine`] (a [`JobSet`](crate::JobSet), a
 /// [`JobList`](crate::list::JobList) whose replies are its pages...).
 ///
 /// Both methods have empty defaults; `()` observes nothing. Neither can influence the run: to
@@ -122,7 +122,7 @@ impl<O: Observer> Observer<crate::JobSet<'_>> for EachJob<O> {
         }
     }
 
-    fn on_reply(&mut self, set: &crate::JobSet<'_>, reply: &Reply<'_>) {
+    fn on_reply(&mut self, set: &crate::JobSet<'_>, reply: &crate::Reply<'_>) {
         if let Some(job) = set.active() {
             self.0.on_reply(job, reply);
         }
@@ -142,9 +142,11 @@ pub(crate) trait AsyncConnection {
 /// async drivers share (each races it against the request's deadline). `stage` says which
 /// failure a dropped future leaves behind.
 #[cfg(any(feature = "tokio", feature = "embedded-io-async"))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn send_and_read<C, M, O>(
     conn: &mut C,
     poller: &mut M,
+    cfg: &Config<'_>,
     stage: &mut TransportError,
     now: impl Fn() -> Instant,
     tx: &[u8],
@@ -158,17 +160,17 @@ where
 {
     *stage = TransportError::WriteFailed;
     if !conn.send(tx).await {
-        poller.handle_transport_error(now(), TransportError::WriteFailed);
+        poller.handle_transport_error(cfg, now(), TransportError::WriteFailed);
         return Ok(());
     }
     *stage = TransportError::ReadFailed;
     let mut exchange = Exchange::new();
     loop {
         let Some(n) = conn.receive(exchange.free(rx)).await else {
-            poller.handle_transport_error(now(), TransportError::ReadFailed);
+            poller.handle_transport_error(cfg, now(), TransportError::ReadFailed);
             return Ok(());
         };
-        match exchange.read(poller, now(), rx, n)? {
+        match exchange.read(poller, cfg, now(), rx, n)? {
             AfterRead::ReadMore => {}
             AfterRead::Answered(reply) => {
                 observer.on_reply(poller, &reply);

@@ -345,6 +345,7 @@ impl<C: Connect> Driver<C> {
                     exchange(
                         InFlight {
                             poller: &mut *machine,
+                            cfg,
                             stream: &mut self.stream,
                             clock,
                             stage: TransportError::ConnectFailed,
@@ -401,6 +402,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncConnection for Tokio<'_, S> {
 /// machine still has the request in flight, the connection is closed and the machine told.
 pub(crate) struct InFlight<'a, S, M: Machine + ?Sized> {
     pub(crate) poller: &'a mut M,
+    /// The configuration the machine runs with (its inputs take it).
+    pub(crate) cfg: &'a Config<'a>,
     pub(crate) stream: &'a mut Option<S>,
     pub(crate) clock: Clock,
     /// What the machine is told if the future is dropped now.
@@ -414,7 +417,7 @@ impl<S, M: Machine + ?Sized> Drop for InFlight<'_, S, M> {
         if self.poller.is_request_in_flight() {
             *self.stream = None;
             self.poller
-                .handle_transport_error(self.clock.now(), self.stage);
+                .handle_transport_error(self.cfg, self.clock.now(), self.stage);
         }
     }
 }
@@ -446,12 +449,15 @@ where
             Ok(Err(e)) => {
                 let class = classify_connect_error(&e);
                 note(ex.last_error, IoFailure::new(class, &e));
-                ex.poller.handle_transport_error(clock.now(), class);
+                ex.poller.handle_transport_error(ex.cfg, clock.now(), class);
                 return Ok(());
             }
             Err(_) => {
-                ex.poller
-                    .handle_transport_error(clock.now(), TransportError::ConnectFailed);
+                ex.poller.handle_transport_error(
+                    ex.cfg,
+                    clock.now(),
+                    TransportError::ConnectFailed,
+                );
                 return Ok(());
             }
         }
@@ -467,6 +473,7 @@ where
                 last_error: ex.last_error,
             },
             ex.poller,
+            ex.cfg,
             &mut ex.stage,
             || clock.now(),
             tx,
@@ -481,7 +488,7 @@ where
         Err(_elapsed) => {
             // Never trust the timer: wait until the clock has reached the deadline.
             clock.sleep_until(req.deadline).await;
-            ex.poller.handle_timeout(clock.now());
+            ex.poller.handle_timeout(ex.cfg, clock.now());
             Ok(())
         }
     }

@@ -628,6 +628,7 @@ impl Machine for JobList {
     }
     fn handle_response<'r>(
         &mut self,
+        _cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
@@ -636,16 +637,17 @@ impl Machine for JobList {
     }
     fn handle_eof<'r>(
         &mut self,
+        _cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
     ) -> Result<AfterRead<Page<'r>>, Error> {
         JobList::handle_eof(self, now, rx, filled).map(page_read)
     }
-    fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
+    fn handle_transport_error(&mut self, _cfg: &Config<'_>, now: Instant, error: TransportError) {
         JobList::handle_transport_error(self, now, error);
     }
-    fn handle_timeout(&mut self, now: Instant) {
+    fn handle_timeout(&mut self, _cfg: &Config<'_>, now: Instant) {
         JobList::handle_timeout(self, now);
     }
     fn cancel(&mut self, now: Instant) {

@@ -186,26 +186,28 @@ impl Machine for RecoveryPager {
     }
     fn handle_response<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
     ) -> Result<AfterRead<Page<'r>>, Error> {
-        let after = Machine::handle_response(&mut self.pager, now, rx, filled)?;
+        let after = Machine::handle_response(&mut self.pager, cfg, now, rx, filled)?;
         Ok(self.checked(after))
     }
     fn handle_eof<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
     ) -> Result<AfterRead<Page<'r>>, Error> {
-        let after = Machine::handle_eof(&mut self.pager, now, rx, filled)?;
+        let after = Machine::handle_eof(&mut self.pager, cfg, now, rx, filled)?;
         Ok(self.checked(after))
     }
-    fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
+    fn handle_transport_error(&mut self, _cfg: &Config<'_>, now: Instant, error: TransportError) {
         self.pager.handle_transport_error(now, error);
     }
-    fn handle_timeout(&mut self, now: Instant) {
+    fn handle_timeout(&mut self, _cfg: &Config<'_>, now: Instant) {
         self.pager.handle_timeout(now);
     }
     fn cancel(&mut self, now: Instant) {

@@ -3,6 +3,7 @@
 use core::time::Duration;
 
 use crate::action::{Event, JobIds, Outcome, Purpose, Received, Reply, RetryCause};
+use crate::config::Config;
 use crate::dialect::Profile;
 use crate::error::{Error, TransportError};
 use crate::http::{HttpError, Response, Status};
@@ -12,7 +13,7 @@ use crate::state::JobState;
 use crate::time::Instant;
 
 use super::conn::Conn;
-use super::{Decision, InFlight, JobPoller, Next, Phase, terminal_outcome};
+use super::{Decision, InFlight, JobPoller, Next, terminal_outcome};
 
 /// The shortest wait a server's `Retry-After` can ask for.
 pub(super) const MIN_SERVER_WAIT: Duration = Duration::from_secs(1);
@@ -29,6 +30,24 @@ pub(super) struct Answer<'r> {
     pub(super) id_header: Option<&'r [u8]>,
 }
 
+/// What a submit's answer brings: the status, the body, the job link from the id header, the
+/// server's wait.
+#[derive(Clone, Copy)]
+pub(super) struct SubmitAnswer<'r, 'h> {
+    pub(super) status: u16,
+    pub(super) body: &'r [u8],
+    pub(super) header_href: Option<&'h [u8]>,
+    pub(super) server_wait: Option<Duration>,
+}
+
+/// What a poll's answer brings: the status, the body, the server's wait.
+#[derive(Clone, Copy)]
+pub(super) struct PollAnswer<'r> {
+    pub(super) status: u16,
+    pub(super) body: &'r [u8],
+    pub(super) server_wait: Option<Duration>,
+}
+
 /// True when `path` is exactly the dialect's path for the job `id`.
 #[inline(always)]
 pub(super) fn is_standard_path(profile: &Profile, path: &str, id: &str) -> bool {
@@ -40,6 +59,7 @@ pub(super) fn is_standard_path(profile: &Profile, path: &str, id: &str) -> bool 
 impl JobPoller {
     pub(super) fn finish_parse<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         parsed: Result<Status, HttpError>,
         rx: &'r mut [u8],
@@ -64,20 +84,26 @@ impl JobPoller {
                     None => self.close_connection(),
                 }
                 Ok(Received::Complete(
-                    self.on_response(now, in_flight, &response, rx),
+                    self.on_response(cfg, now, in_flight, &response, rx),
                 ))
             }
             Ok(_) => Ok(Received::NeedMore),
             Err(error) => {
                 self.in_flight = None;
                 self.close_connection();
-                self.on_invalid(now, in_flight, error);
+                self.on_invalid(cfg, now, in_flight, error);
                 Ok(Received::Invalid(error))
             }
         }
     }
 
-    pub(super) fn on_invalid(&mut self, now: Instant, in_flight: InFlight, error: HttpError) {
+    pub(super) fn on_invalid(
+        &mut self,
+        cfg: &Config<'_>,
+        now: Instant,
+        in_flight: InFlight,
+        error: HttpError,
+    ) {
         if in_flight.purpose == Purpose::Cancel {
             self.after_cancel(Event::CancelRefused { status: None });
             return;
@@ -104,16 +130,19 @@ impl JobPoller {
                 self.redo_now(in_flight);
             }
             HttpError::NoResponse | HttpError::Truncated => self.request_failed(
+                cfg,
+                now,
                 in_flight,
                 RetryCause::Transport(TransportError::ReadFailed),
                 false,
             ),
-            _ => self.request_failed(in_flight, RetryCause::InvalidResponse, false),
+            _ => self.request_failed(cfg, now, in_flight, RetryCause::InvalidResponse, false),
         }
     }
 
     pub(super) fn on_response<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         in_flight: InFlight,
         response: &Response,
@@ -126,7 +155,7 @@ impl JobPoller {
             server_wait: response.retry_after.and_then(|r| r.delay(response.date)),
             id_header: id_header.and_then(|name| response.header(rx, name)),
         };
-        let mut reply = self.on_answer(now, in_flight, answer);
+        let mut reply = self.on_answer(cfg, now, in_flight, answer);
         reply.consumed = response.consumed;
         reply.keep_alive = response.keep_alive;
         reply
@@ -136,6 +165,7 @@ impl JobPoller {
     /// client).
     pub(super) fn on_answer<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         in_flight: InFlight,
         answer: Answer<'r>,
@@ -165,21 +195,37 @@ impl JobPoller {
             });
         } else if in_flight.purpose == Purpose::Submit {
             let header_href = answer.id_header.and_then(url_path);
-            self.on_submit_answer(status, body, header_href, server_wait, &mut reply);
+            let submit = SubmitAnswer {
+                status,
+                body,
+                header_href,
+                server_wait,
+            };
+            self.on_submit_answer(cfg, now, submit, &mut reply);
         } else {
-            self.on_poll_answer(now, in_flight, status, body, server_wait, &mut reply);
+            let poll = PollAnswer {
+                status,
+                body,
+                server_wait,
+            };
+            self.on_poll_answer(cfg, now, in_flight, poll, &mut reply);
         }
         reply
     }
 
     pub(super) fn on_submit_answer<'r>(
         &mut self,
-        status: u16,
-        body: &'r [u8],
-        header_href: Option<&[u8]>,
-        server_wait: Option<Duration>,
+        cfg: &Config<'_>,
+        now: Instant,
+        answer: SubmitAnswer<'r, '_>,
         reply: &mut Reply<'r>,
     ) {
+        let SubmitAnswer {
+            status,
+            body,
+            header_href,
+            server_wait,
+        } = answer;
         let answer = self
             .dialect
             .parse_submit_answer(body, self.json_limits)
@@ -202,7 +248,7 @@ impl JobPoller {
                         return;
                     }
                 }
-                self.phase = Phase::Decide(Decision::Accepted);
+                self.decide(cfg, now, Decision::Accepted);
                 return;
             }
         }
@@ -216,11 +262,12 @@ impl JobPoller {
             }
             // Refused before any work was done: safe to send again.
             429 | 503 => {
-                self.phase = Phase::Decide(Decision::Failed {
+                let failed = Decision::Failed {
                     cause: RetryCause::Status(status),
                     server_wait,
                     next: Next::Submit,
-                });
+                };
+                self.decide(cfg, now, failed);
             }
             200..=299 => {
                 let Some(answer) = answer else {
@@ -274,11 +321,12 @@ impl JobPoller {
                         return;
                     }
                 }
-                self.phase = Phase::Decide(match (status, state) {
+                let decision = match (status, state) {
                     (202, _) => Decision::Accepted,
                     (_, Some((_, state))) => Decision::Polled(state),
                     (_, None) => Decision::FinishedLinkOnly,
-                });
+                };
+                self.decide(cfg, now, decision);
             }
             _ => {
                 // An error after the hold may still name the job that failed.
@@ -310,26 +358,28 @@ impl JobPoller {
 
     pub(super) fn on_poll_answer<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         in_flight: InFlight,
-        status: u16,
-        body: &'r [u8],
-        server_wait: Option<Duration>,
+        answer: PollAnswer<'r>,
         reply: &mut Reply<'r>,
     ) {
-        let failed = |cause| {
-            Phase::Decide(Decision::Failed {
-                cause,
-                server_wait,
-                next: Next::Poll,
-            })
+        let PollAnswer {
+            status,
+            body,
+            server_wait,
+        } = answer;
+        let failed = |cause| Decision::Failed {
+            cause,
+            server_wait,
+            next: Next::Poll,
         };
         match status {
             200..=299 => {
                 let job = self.dialect.parse_job(body, self.json_limits).ok();
                 let Some((job, raw, state)) = job.and_then(|j| Some((j, j.state_raw?, j.state?)))
                 else {
-                    self.phase = failed(RetryCause::InvalidResponse);
+                    self.decide(cfg, now, failed(RetryCause::InvalidResponse));
                     return;
                 };
                 self.seen = true;
@@ -346,23 +396,22 @@ impl JobPoller {
                     self.finish(outcome);
                     return;
                 }
-                self.phase = Phase::Decide(self.after_long_poll(
-                    now,
-                    in_flight,
-                    state_changed || cursor_changed,
-                    state,
-                ));
+                let decision =
+                    self.after_long_poll(now, in_flight, state_changed || cursor_changed, state);
+                self.decide(cfg, now, decision);
             }
             404 => {
                 if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
                     reply.message = error.message;
                 }
-                self.phase = Phase::Decide(Decision::NotFound);
+                self.decide(cfg, now, Decision::NotFound);
             }
             401 | 403 => {
                 self.finish(Outcome::AuthRequired { status });
             }
-            408 | 425 | 429 | 500..=599 => self.phase = failed(RetryCause::Status(status)),
+            408 | 425 | 429 | 500..=599 => {
+                self.decide(cfg, now, failed(RetryCause::Status(status)));
+            }
             _ => {
                 if let Some(error) = self.dialect.parse_error(body, self.json_limits) {
                     reply.message = error.message;

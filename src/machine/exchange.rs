@@ -43,6 +43,7 @@ pub trait Machine {
     /// The answer read so far (`rx[..filled]`, growing); see [`JobPoller::handle_response`].
     fn handle_response<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
@@ -50,14 +51,15 @@ pub trait Machine {
     /// The peer closed the stream after `rx[..filled]`; see [`JobPoller::handle_eof`].
     fn handle_eof<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
     ) -> Result<AfterRead<Self::Reply<'r>>, Error>;
     /// The request failed in transport; see [`JobPoller::handle_transport_error`].
-    fn handle_transport_error(&mut self, now: Instant, error: TransportError);
+    fn handle_transport_error(&mut self, cfg: &Config<'_>, now: Instant, error: TransportError);
     /// The request's deadline passed; see [`JobPoller::handle_timeout`].
-    fn handle_timeout(&mut self, now: Instant);
+    fn handle_timeout(&mut self, cfg: &Config<'_>, now: Instant);
     /// The caller wants to stop (a signal, a shutdown); see [`JobPoller::cancel`].
     fn cancel(&mut self, now: Instant);
     /// Whether a request was sent whose answer is not yet fed (a driver dropping its future
@@ -101,25 +103,27 @@ impl Machine for JobPoller {
     }
     fn handle_response<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
     ) -> Result<AfterRead<Reply<'r>>, Error> {
-        JobPoller::handle_response(self, now, rx, filled).map(after_read)
+        JobPoller::handle_response(self, cfg, now, rx, filled).map(after_read)
     }
     fn handle_eof<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
     ) -> Result<AfterRead<Reply<'r>>, Error> {
-        JobPoller::handle_eof(self, now, rx, filled).map(after_read)
+        JobPoller::handle_eof(self, cfg, now, rx, filled).map(after_read)
     }
-    fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
-        JobPoller::handle_transport_error(self, now, error);
+    fn handle_transport_error(&mut self, cfg: &Config<'_>, now: Instant, error: TransportError) {
+        JobPoller::handle_transport_error(self, cfg, now, error);
     }
-    fn handle_timeout(&mut self, now: Instant) {
-        JobPoller::handle_timeout(self, now);
+    fn handle_timeout(&mut self, cfg: &Config<'_>, now: Instant) {
+        JobPoller::handle_timeout(self, cfg, now);
     }
     fn cancel(&mut self, now: Instant) {
         JobPoller::cancel(self, now);
@@ -157,7 +161,7 @@ pub enum AfterRead<A> {
 /// let mut exchange = Exchange::new();
 /// loop {
 ///     let n = read(exchange.free(&mut rx))?;      // 0 at the end of the stream
-///     match exchange.read(&mut job, now, &mut rx, n)? {
+///     match exchange.read(&mut job, &cfg, now, &mut rx, n)? {
 ///         AfterRead::ReadMore => continue,
 ///         _ => break,                             // then drain poll (it may say Close)
 ///     }
@@ -191,6 +195,7 @@ impl Exchange {
     pub fn read<'r, M: Machine + ?Sized>(
         &mut self,
         machine: &mut M,
+        cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         n: usize,
@@ -198,17 +203,17 @@ impl Exchange {
         let capacity = rx.len();
         let end_of_stream = n == 0;
         let after = if end_of_stream {
-            machine.handle_eof(now, rx, self.filled)?
+            machine.handle_eof(cfg, now, rx, self.filled)?
         } else {
             self.filled = self.filled.saturating_add(n).min(capacity);
-            machine.handle_response(now, rx, self.filled)?
+            machine.handle_response(cfg, now, rx, self.filled)?
         };
         Ok(match after {
             AfterRead::ReadMore if !end_of_stream && self.filled < capacity => AfterRead::ReadMore,
             AfterRead::ReadMore => {
                 // The machine judges the end of the stream and a full buffer itself (cut, too
                 // large) and never asks for more then; were it to, the request has failed.
-                machine.handle_transport_error(now, TransportError::ReadFailed);
+                machine.handle_transport_error(cfg, now, TransportError::ReadFailed);
                 AfterRead::Failed
             }
             other => other,
@@ -270,7 +275,7 @@ mod tests {
             free[..n].copy_from_slice(&answer[sent..sent + n]);
             sent += n;
             let step = match exchange
-                .read(&mut job, Instant::ZERO, &mut rx, n)
+                .read(&mut job, &cfg, Instant::ZERO, &mut rx, n)
                 .expect("in flight")
             {
                 AfterRead::ReadMore => Kind::ReadMore,

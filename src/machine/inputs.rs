@@ -3,6 +3,7 @@
 use core::time::Duration;
 
 use crate::action::{Outcome, Received, RetryCause};
+use crate::config::Config;
 use crate::error::{Error, TransportError};
 use crate::time::Instant;
 
@@ -16,6 +17,7 @@ impl JobPoller {
     /// it is treated as too large.
     pub fn handle_response<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
@@ -28,13 +30,14 @@ impl JobPoller {
             return Err(Error::FilledBeyondBuffer);
         }
         let parsed = in_flight.parser.parse(rx, filled);
-        self.finish_parse(now, parsed, rx, filled, false)
+        self.finish_parse(cfg, now, parsed, rx, filled, false)
     }
 
     /// The peer closed the connection cleanly after `rx[..filled]`: this completes an answer
     /// delimited by the close; anything else incomplete is a failed request.
     pub fn handle_eof<'r>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         rx: &'r mut [u8],
         filled: usize,
@@ -47,12 +50,17 @@ impl JobPoller {
             return Err(Error::FilledBeyondBuffer);
         }
         let parsed = in_flight.parser.parse_eof(rx, filled);
-        self.finish_parse(now, parsed, rx, filled, true)
+        self.finish_parse(cfg, now, parsed, rx, filled, true)
     }
 
     /// The transport failed for the request in flight. No-op when none is in flight.
-    pub fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
-        self.clamp(now);
+    pub fn handle_transport_error(
+        &mut self,
+        cfg: &Config<'_>,
+        now: Instant,
+        error: TransportError,
+    ) {
+        let now = self.clamp(now);
         let Some(in_flight) = self.in_flight.take() else {
             return;
         };
@@ -67,6 +75,8 @@ impl JobPoller {
             return;
         }
         self.request_failed(
+            cfg,
+            now,
             in_flight,
             RetryCause::Transport(error),
             error == TransportError::ConnectFailed,
@@ -76,7 +86,7 @@ impl JobPoller {
     /// Time passed. If the request in flight is past its deadline it has failed: `Close` follows,
     /// so a late answer is never read as the answer to another request. Otherwise nothing
     /// happens, so calling early or twice is harmless.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub fn handle_timeout(&mut self, cfg: &Config<'_>, now: Instant) {
         let now = self.clamp(now);
         let Some(in_flight) = self.in_flight else {
             return;
@@ -87,6 +97,8 @@ impl JobPoller {
         self.in_flight = None;
         self.close_connection();
         self.request_failed(
+            cfg,
+            now,
             in_flight,
             RetryCause::Transport(TransportError::TimedOut),
             false,

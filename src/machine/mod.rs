@@ -49,9 +49,6 @@ enum Phase {
     Poll,
     /// Waiting; then `then`.
     Sleep { until: Instant, then: Next },
-    /// An answer or a failure was recorded by a `handle_*` call; the next `poll`, which has
-    /// the configuration, turns it into the next step.
-    Decide(Decision),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,8 +68,6 @@ enum Decision {
         server_wait: Option<Duration>,
         next: Next,
     },
-    /// Redo the poll at once (fewer fields, stale connection).
-    RedoNow,
     /// A long poll answered: poll again at once (the server holds the next one).
     PollNow,
 }
@@ -351,7 +346,7 @@ impl JobPoller {
         }
         if let Some(in_flight) = self.in_flight {
             if now >= in_flight.deadline {
-                self.handle_timeout(now);
+                self.handle_timeout(cfg, now);
                 return self.poll(cfg, op, now, tx);
             }
             return Ok(Action::SleepUntil(in_flight.deadline));
@@ -375,15 +370,6 @@ impl JobPoller {
                         Next::Submit => Phase::Submit,
                         Next::Poll => Phase::Poll,
                     };
-                }
-                Phase::Decide(decision) => {
-                    self.decide(cfg, now, decision);
-                    if let Some(action) = self.outbox.pop(self.in_flight.as_ref()) {
-                        return Ok(action);
-                    }
-                    if let Some(outcome) = self.done {
-                        return Ok(Action::Done(outcome));
-                    }
                 }
                 Phase::Submit => return self.send_submit(cfg, op, now, tx),
                 Phase::Poll => {

@@ -2,6 +2,7 @@
 //! decides everything (retries, the 404 window, `Retry-After`, never resending a submit).
 
 use crate::action::Reply;
+use crate::config::Config;
 use crate::error::Error;
 use crate::http::foreign_answer;
 use crate::time::Instant;
@@ -42,6 +43,7 @@ impl JobPoller {
     /// [`handle_timeout`](Self::handle_timeout), as usual.
     pub fn handle_parsed<'b>(
         &mut self,
+        cfg: &Config<'_>,
         now: Instant,
         answer: ParsedAnswer<'b>,
     ) -> Result<Reply<'b>, Error> {
@@ -65,6 +67,7 @@ impl JobPoller {
                 .map(|(_, value)| *value)
         });
         let mut reply = self.on_answer(
+            cfg,
             now,
             in_flight,
             Answer {

@@ -13,7 +13,8 @@ use crate::time::Instant;
 use super::{Decision, InFlight, JobPoller, Next, Phase};
 
 impl JobPoller {
-    /// Turns a recorded answer into the next step, with the configuration at hand.
+    /// Turns an answer or a failure into the next step, as it is handled (`handle_*` have the
+    /// configuration, so nothing waits for the next `poll`).
     pub(super) fn decide(&mut self, cfg: &Config<'_>, now: Instant, decision: Decision) {
         let policy = &cfg.policy;
         match decision {
@@ -91,7 +92,7 @@ impl JobPoller {
                     });
                 }
             }
-            Decision::RedoNow | Decision::PollNow => self.phase = Phase::Poll,
+            Decision::PollNow => self.phase = Phase::Poll,
         }
     }
 
@@ -131,6 +132,8 @@ impl JobPoller {
     /// A request failed without a usable answer.
     pub(super) fn request_failed(
         &mut self,
+        cfg: &Config<'_>,
+        now: Instant,
         in_flight: InFlight,
         cause: RetryCause,
         nothing_sent: bool,
@@ -150,11 +153,12 @@ impl JobPoller {
         } else {
             Next::Poll
         };
-        self.phase = Phase::Decide(Decision::Failed {
+        let failed = Decision::Failed {
             cause,
             server_wait: None,
             next,
-        });
+        };
+        self.decide(cfg, now, failed);
     }
 
     /// The same poll again, at once. A redone final poll is still the final poll.
@@ -162,7 +166,7 @@ impl JobPoller {
         if in_flight.purpose == Purpose::FinalPoll {
             self.final_poll_sent = false;
         }
-        self.phase = Phase::Decide(Decision::RedoNow);
+        self.phase = Phase::Poll;
     }
 
     pub(super) fn sleep_until(&self) -> Instant {

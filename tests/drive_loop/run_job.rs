@@ -28,12 +28,12 @@ pub fn run_job(
                 if req.connection == Connection::Fresh || !io.is_connected() {
                     io.close();
                     if let Err(e) = io.connect() {
-                        job.handle_transport_error(io.now(), e);
+                        job.handle_transport_error(cfg, io.now(), e);
                         continue;
                     }
                 }
                 if let Err(e) = io.send(&tx[..req.len]) {
-                    job.handle_transport_error(io.now(), e);
+                    job.handle_transport_error(cfg, io.now(), e);
                     continue;
                 }
                 // One answer: the exchange feeds what arrives; the machine keeps or closes.
@@ -41,10 +41,10 @@ pub fn run_job(
                 loop {
                     let n = match io.recv(exchange.free(&mut rx), req.deadline) {
                         Ok(n) => n,
-                        Err(TransportError::TimedOut) => break job.handle_timeout(io.now()),
-                        Err(e) => break job.handle_transport_error(io.now(), e),
+                        Err(TransportError::TimedOut) => break job.handle_timeout(cfg, io.now()),
+                        Err(e) => break job.handle_transport_error(cfg, io.now(), e),
                     };
-                    match exchange.read(&mut job, io.now(), &mut rx, n)? {
+                    match exchange.read(&mut job, cfg, io.now(), &mut rx, n)? {
                         AfterRead::ReadMore => continue,
                         AfterRead::Answered(reply) => {
                             if let Some(message) = reply.message {

@@ -187,26 +187,27 @@ pub fn run_hooked(
                 match step.answer {
                     Answer::Refuse => {
                         open = false;
-                        poller.handle_transport_error(now, TransportError::ConnectFailed);
+                        poller.handle_transport_error(cfg, now, TransportError::ConnectFailed);
                     }
                     Answer::Untrusted => {
                         open = false;
-                        poller.handle_transport_error(now, TransportError::Untrusted);
+                        poller.handle_transport_error(cfg, now, TransportError::Untrusted);
                     }
                     Answer::Reset { after_ms } => {
                         now = Instant::from_millis(now.as_millis() + after_ms);
-                        poller.handle_transport_error(now, TransportError::ReadFailed);
+                        poller.handle_transport_error(cfg, now, TransportError::ReadFailed);
                     }
                     Answer::Stall => {
                         now = req.deadline;
                         timeline.push(format!("{} timeout", secs(now)));
-                        poller.handle_timeout(now);
+                        poller.handle_timeout(cfg, now);
                     }
                     Answer::Bytes { after_ms, bytes }
                     | Answer::BytesThenEof { after_ms, bytes } => {
                         now = Instant::from_millis(now.as_millis() + after_ms);
                         feed_bytes(
                             &mut poller,
+                            cfg,
                             now,
                             &mut rx,
                             &bytes,
@@ -258,8 +259,10 @@ pub fn run_hooked(
 
 /// Feeds `bytes` through an `Exchange`, as a driver reads them (whole, byte by byte, or in two
 /// pieces), then the end of the stream if the machine still wants more.
+#[allow(clippy::too_many_arguments)]
 fn feed_bytes(
     poller: &mut JobPoller,
+    cfg: &Config<'_>,
     now: Instant,
     rx: &mut [u8],
     bytes: &[u8],
@@ -285,7 +288,7 @@ fn feed_bytes(
         free[..piece].copy_from_slice(&bytes[sent..sent + piece]);
         sent += piece;
         match exchange
-            .read(poller, now, rx, piece)
+            .read(poller, cfg, now, rx, piece)
             .expect("request in flight")
         {
             AfterRead::ReadMore => {}
