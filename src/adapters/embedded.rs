@@ -26,11 +26,11 @@ use embedded_hal::delay::DelayNs;
 use embedded_io::{Read, ReadReady, Write};
 
 pub use super::Clock;
-use super::Observer;
+use super::{Drained, Observer, drain};
 use crate::http::Authority;
 use crate::{
-    AfterRead, Config, Connection, Error, Exchange, Instant, JobPoller, Machine, Outcome,
-    SendRequest, Step, Submit, TransportError,
+    AfterRead, Config, Connection, Error, Exchange, Instant, JobPoller, Machine, Outcome, Submit,
+    TransportError,
 };
 
 /// How often, by default, the driver checks a connection for data while waiting for an answer.
@@ -120,76 +120,52 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
             ready_poll_us,
         } = self;
         let ready_poll_us = *ready_poll_us;
-        let mut pending: Option<SendRequest> = None;
+        let mut next = drain(poller, cfg, input, clock.now(), tx, &mut observer)?;
         loop {
-            let mut req = match pending.take() {
-                Some(req) => req,
-                None => match poller.poll(cfg, input, clock.now(), tx)? {
-                    Step::SendRequest(req) => req,
-                    Step::Close => continue,
-                    Step::SleepUntil(t) => {
+            // No connection is open here.
+            let mut req = match next {
+                Drained::Send(req) => req,
+                Drained::Done(output) => return Ok(output),
+                waiting => {
+                    if let Drained::Sleep(t) = waiting {
                         sleep_until(clock, delay, t);
-                        continue;
                     }
-                    Step::Event(event) => {
-                        observer.on_event(poller, event);
-                        continue;
-                    }
-                    Step::Done(output) => return Ok(output),
-                },
+                    next = drain(poller, cfg, input, clock.now(), tx, &mut observer)?;
+                    continue;
+                }
             };
             let Ok(mut conn) = connector.connect(&cfg.authority) else {
                 poller.handle_transport_error(cfg, clock.now(), TransportError::ConnectFailed);
+                next = drain(poller, cfg, input, clock.now(), tx, &mut observer)?;
                 continue;
             };
-            loop {
+            // Open: it carries each request the machine reuses it for (and stays open while
+            // the machine sleeps); anything else ends it here.
+            next = loop {
                 let Some(bytes) = tx.get(..req.len) else {
                     return Err(Error::BufferTooSmall { required: req.len });
                 };
-                exchange(
-                    &mut conn,
-                    poller,
-                    cfg,
-                    &*clock,
-                    delay,
-                    ready_poll_us,
-                    bytes,
-                    rx,
-                    req.deadline,
-                    &mut observer,
-                )?;
-                // The machine says `Close` when this connection must not carry the next request.
-                let next = loop {
-                    match poller.poll(cfg, input, clock.now(), tx)? {
-                        Step::SendRequest(next) => break Some(next),
-                        Step::Close => break None,
-                        Step::SleepUntil(t) => sleep_until(clock, delay, t),
-                        Step::Event(event) => observer.on_event(poller, event),
-                        Step::Done(output) => return Ok(output),
-                    }
-                };
-                match next {
-                    Some(next) if next.connection == Connection::Reuse => req = next,
-                    Some(next) => {
-                        pending = Some(next);
-                        break;
-                    }
-                    None => break,
+                let io = (&mut conn, &*clock, &mut *delay, ready_poll_us);
+                exchange(io, poller, cfg, bytes, rx, req.deadline, &mut observer)?;
+                let mut step = drain(poller, cfg, input, clock.now(), tx, &mut observer)?;
+                while let Drained::Sleep(t) = step {
+                    sleep_until(clock, delay, t);
+                    step = drain(poller, cfg, input, clock.now(), tx, &mut observer)?;
                 }
-            }
+                match step {
+                    Drained::Send(reuse) if reuse.connection == Connection::Reuse => req = reuse,
+                    other => break other,
+                }
+            };
         }
     }
 }
 
 /// Writes `tx`, then waits for, reads and feeds the answer until `deadline`.
-#[allow(clippy::too_many_arguments)]
 fn exchange<S, K, D, M, O>(
-    conn: &mut S,
+    (conn, clock, delay, ready_poll_us): (&mut S, &K, &mut D, u32),
     poller: &mut M,
     cfg: &Config<'_>,
-    clock: &K,
-    delay: &mut D,
-    ready_poll_us: u32,
     tx: &[u8],
     rx: &mut [u8],
     deadline: Instant,

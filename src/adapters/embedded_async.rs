@@ -58,11 +58,10 @@ use embedded_hal_async::delay::DelayNs;
 use embedded_io_async::{Read, Write};
 
 pub use super::Clock;
-use super::{AsyncConnection, Observer, send_and_read};
+use super::{AsyncConnection, Drained, Observer, Pending, drain, send_and_read};
 use crate::http::Authority;
 use crate::{
-    Config, Connection, Error, Instant, JobPoller, Machine, Outcome, SendRequest, Step, Submit,
-    TransportError,
+    Config, Connection, Error, Instant, JobPoller, Machine, Outcome, Submit, TransportError,
 };
 
 /// Opens connections for the driver, one at a time.
@@ -146,31 +145,24 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
             clock,
             delay,
         } = self;
-        // A request written into `tx` that waits for a new connection.
-        let mut pending: Option<SendRequest> = None;
+        let mut next = until_due(poller, cfg, input, tx, (clock, delay), &mut observer).await?;
         loop {
             // No connection is open here.
-            let mut req = match pending.take() {
-                Some(req) => req,
-                None => match poller.poll(cfg, input, clock.now(), tx)? {
-                    Step::SendRequest(req) => req,
-                    Step::Close => continue,
-                    Step::SleepUntil(t) => {
-                        sleep_until(clock, delay, t).await;
-                        continue;
-                    }
-                    Step::Event(event) => {
-                        observer.on_event(poller, event);
-                        continue;
-                    }
-                    Step::Done(output) => return Ok(output),
-                },
+            let mut req = match next {
+                Drained::Send(req) => req,
+                Drained::Done(output) => return Ok(output),
+                _ => {
+                    next = until_due(poller, cfg, input, tx, (clock, delay), &mut observer).await?;
+                    continue;
+                }
             };
             let mut guard = InFlight {
-                poller: &mut *poller,
-                cfg,
+                job: Pending {
+                    machine: &mut *poller,
+                    cfg,
+                    stage: TransportError::ConnectFailed,
+                },
                 clock: &*clock,
-                stage: TransportError::ConnectFailed,
                 armed: true,
             };
             let connected = race(
@@ -179,58 +171,64 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
             )
             .await;
             let Some(Ok(mut conn)) = connected else {
-                guard.poller.handle_transport_error(
-                    guard.cfg,
-                    clock.now(),
-                    TransportError::ConnectFailed,
-                );
+                let failed = TransportError::ConnectFailed;
+                guard
+                    .job
+                    .machine
+                    .handle_transport_error(cfg, clock.now(), failed);
+                drop(guard);
+                next = until_due(poller, cfg, input, tx, (clock, delay), &mut observer).await?;
                 continue;
             };
             // Connected: the request is still in flight, now for `exchange` to finish.
             guard.armed = false;
             drop(guard);
-            // The connection is open: use it while the machine reuses it.
-            loop {
+            // The connection carries each request the machine reuses it for; it is dropped
+            // (closed) when anything else comes.
+            next = loop {
                 let Some(bytes) = tx.get(..req.len) else {
                     return Err(Error::BufferTooSmall { required: req.len });
                 };
-                exchange(
-                    &mut conn,
-                    InFlight {
-                        poller: &mut *poller,
-                        cfg,
-                        clock: &*clock,
-                        stage: TransportError::WriteFailed,
-                        armed: true,
-                    },
-                    delay,
-                    bytes,
-                    rx,
-                    req.deadline,
-                    &mut observer,
-                )
-                .await?;
-                // The machine says `Close` when this connection must not carry the next request.
-                let next = loop {
-                    match poller.poll(cfg, input, clock.now(), tx)? {
-                        Step::SendRequest(next) => break Some(next),
-                        Step::Close => break None,
-                        // The idle connection stays open while the job sleeps.
-                        Step::SleepUntil(t) => sleep_until(clock, delay, t).await,
-                        Step::Event(event) => observer.on_event(poller, event),
-                        Step::Done(output) => return Ok(output),
-                    }
+                let job = Pending {
+                    machine: &mut *poller,
+                    cfg,
+                    stage: TransportError::WriteFailed,
                 };
-                match next {
-                    Some(next) if next.connection == Connection::Reuse => req = next,
-                    Some(next) => {
-                        pending = Some(next);
-                        break;
-                    }
-                    None => break,
+                let ex = InFlight {
+                    job,
+                    clock: &*clock,
+                    armed: true,
+                };
+                exchange(&mut conn, ex, delay, bytes, rx, req.deadline, &mut observer).await?;
+                match until_due(poller, cfg, input, tx, (clock, delay), &mut observer).await? {
+                    Drained::Send(reuse) if reuse.connection == Connection::Reuse => req = reuse,
+                    other => break other,
                 }
-            }
-            // The connection is dropped (closed) here.
+            };
+        }
+    }
+}
+
+/// Drains the machine, sleeping while it waits (an open connection stays open meanwhile),
+/// until it wants a request sent, the connection closed, or is done.
+async fn until_due<M, O, K, D>(
+    machine: &mut M,
+    cfg: &Config<'_>,
+    input: M::Input<'_>,
+    tx: &mut [u8],
+    (clock, delay): (&K, &mut D),
+    observer: &mut O,
+) -> Result<Drained<M::Output>, Error>
+where
+    M: Machine + ?Sized,
+    O: Observer<M>,
+    K: Clock,
+    D: DelayNs,
+{
+    loop {
+        match drain(machine, cfg, input, clock.now(), tx, observer)? {
+            Drained::Sleep(t) => sleep_until(clock, delay, t).await,
+            other => return Ok(other),
         }
     }
 }
@@ -238,19 +236,15 @@ impl<C: Connector, K: Clock, D: DelayNs> Driver<C, K, D> {
 /// A request the machine has in flight: while armed, the machine is told of a failure at
 /// `stage` if the future is dropped with the request unfinished.
 struct InFlight<'a, K: Clock, M: Machine + ?Sized> {
-    poller: &'a mut M,
-    /// The configuration the machine runs with (its inputs take it).
-    cfg: &'a Config<'a>,
+    job: Pending<'a, M>,
     clock: &'a K,
-    stage: TransportError,
     armed: bool,
 }
 
 impl<K: Clock, M: Machine + ?Sized> Drop for InFlight<'_, K, M> {
     fn drop(&mut self) {
-        if self.armed && self.poller.is_request_in_flight() {
-            self.poller
-                .handle_transport_error(self.cfg, self.clock.now(), self.stage);
+        if self.armed {
+            self.job.abandon(self.clock.now());
         }
     }
 }
@@ -275,20 +269,12 @@ where
     let clock = ex.clock;
     let ex = &mut ex;
     let mut conn = Embedded(conn);
-    let work = send_and_read(
-        &mut conn,
-        ex.poller,
-        ex.cfg,
-        &mut ex.stage,
-        || clock.now(),
-        tx,
-        rx,
-        observer,
-    );
+    let work = send_and_read(&mut conn, &mut ex.job, || clock.now(), tx, rx, observer);
     match race(work, timer(clock, delay, deadline)).await {
         Some(result) => result,
         None => {
-            ex.poller.handle_timeout(ex.cfg, clock.now());
+            let Pending { machine, cfg, .. } = &mut ex.job;
+            machine.handle_timeout(cfg, clock.now());
             Ok(())
         }
     }

@@ -71,9 +71,9 @@ use std::vec::Vec;
 
 use super::tokio::{
     Clock, Connect, DEFAULT_RX_BUFFER, DEFAULT_TX_BUFFER, Endpoint, InFlight, check_connector,
-    exchange,
+    exchange, last_noted,
 };
-use super::{IoFailure, Observer};
+use super::{IoFailure, Observer, Pending};
 use crate::TransportError;
 use crate::{
     Config, Connection, ConnectionState, Error, Instant, JobPoller, Machine, Outcome, Step, Submit,
@@ -233,10 +233,7 @@ impl<C: Connect> Fleet<C> {
     /// stack's reason for a rejected certificate, the connector's refusal, a reset), for
     /// showing to a person; each job's machine only sees its class.
     pub fn last_io_error(&self) -> Option<IoFailure> {
-        self.last_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        last_noted(&self.last_error)
     }
 
     /// The limits.
@@ -376,11 +373,13 @@ impl<C: Connect> Slot<'_, C> {
                     // small.
                     Box::pin(exchange(
                         InFlight {
-                            poller: &mut *poller,
-                            cfg,
+                            job: Pending {
+                                machine: &mut *poller,
+                                cfg,
+                                stage: TransportError::ConnectFailed,
+                            },
                             stream,
                             clock,
-                            stage: TransportError::ConnectFailed,
                             last_error: &fleet.last_error,
                         },
                         connect,

@@ -53,6 +53,48 @@ impl<K: Clock + ?Sized> Clock for &K {
     }
 }
 
+/// Where draining `poll` stops for a bare-metal driver (which keeps a connection only while the
+/// machine reuses it). Events are observed on the way.
+#[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
+pub(crate) enum Drained<O> {
+    /// Send this request: on the open connection when it says `Reuse`, else on a new one.
+    Send(crate::SendRequest),
+    /// Nothing to do before this instant.
+    Sleep(crate::Instant),
+    /// Close the open connection.
+    Close,
+    /// The machine's result.
+    Done(O),
+}
+
+/// Drains `poll` to the next thing only the driver can do.
+#[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
+pub(crate) fn drain<M, O>(
+    machine: &mut M,
+    cfg: &crate::Config<'_>,
+    input: M::Input<'_>,
+    now: crate::Instant,
+    tx: &mut [u8],
+    observer: &mut O,
+) -> Result<Drained<M::Output>, crate::Error>
+where
+    M: Machine + ?Sized,
+    O: Observer<M>,
+{
+    loop {
+        return Ok(match machine.poll(cfg, input, now, tx)? {
+            crate::Step::Event(event) => {
+                observer.on_event(machine, event);
+                continue;
+            }
+            crate::Step::SendRequest(req) => Drained::Send(req),
+            crate::Step::SleepUntil(t) => Drained::Sleep(t),
+            crate::Step::Close => Drained::Close,
+            crate::Step::Done(output) => Drained::Done(output),
+        });
+    }
+}
+
 #[cfg(feature = "std")]
 mod failure;
 #[cfg(feature = "std")]
@@ -138,16 +180,37 @@ pub(crate) trait AsyncConnection {
     async fn receive(&mut self, buf: &mut [u8]) -> Option<usize>;
 }
 
+/// A machine with a request in flight, as an async driver's future holds it: `stage` is the
+/// failure the machine is told of if the future is dropped before the request ends.
+#[cfg(any(feature = "tokio", feature = "embedded-io-async"))]
+pub(crate) struct Pending<'a, M: Machine + ?Sized> {
+    pub(crate) machine: &'a mut M,
+    /// The configuration the machine runs with (its inputs take it).
+    pub(crate) cfg: &'a Config<'a>,
+    pub(crate) stage: TransportError,
+}
+
+#[cfg(any(feature = "tokio", feature = "embedded-io-async"))]
+impl<M: Machine + ?Sized> Pending<'_, M> {
+    /// The future is dropped: a request still in flight failed at `stage`. Returns whether it
+    /// was in flight (its connection may hold a late answer).
+    pub(crate) fn abandon(&mut self, now: Instant) -> bool {
+        let in_flight = self.machine.is_request_in_flight();
+        if in_flight {
+            self.machine
+                .handle_transport_error(self.cfg, now, self.stage);
+        }
+        in_flight
+    }
+}
+
 /// Sends the request and feeds its answer to the machine through an [`Exchange`]: the part the
-/// async drivers share (each races it against the request's deadline). `stage` says which
+/// async drivers share (each races it against the request's deadline). `job.stage` says which
 /// failure a dropped future leaves behind.
 #[cfg(any(feature = "tokio", feature = "embedded-io-async"))]
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn send_and_read<C, M, O>(
     conn: &mut C,
-    poller: &mut M,
-    cfg: &Config<'_>,
-    stage: &mut TransportError,
+    job: &mut Pending<'_, M>,
     now: impl Fn() -> Instant,
     tx: &[u8],
     rx: &mut [u8],
@@ -158,22 +221,27 @@ where
     M: Machine + ?Sized,
     O: Observer<M> + ?Sized,
 {
+    let Pending {
+        machine,
+        cfg,
+        stage,
+    } = job;
     *stage = TransportError::WriteFailed;
     if !conn.send(tx).await {
-        poller.handle_transport_error(cfg, now(), TransportError::WriteFailed);
+        machine.handle_transport_error(cfg, now(), TransportError::WriteFailed);
         return Ok(());
     }
     *stage = TransportError::ReadFailed;
     let mut exchange = Exchange::new();
     loop {
         let Some(n) = conn.receive(exchange.free(rx)).await else {
-            poller.handle_transport_error(cfg, now(), TransportError::ReadFailed);
+            machine.handle_transport_error(cfg, now(), TransportError::ReadFailed);
             return Ok(());
         };
-        match exchange.read(poller, cfg, now(), rx, n)? {
+        match exchange.read(&mut **machine, cfg, now(), rx, n)? {
             AfterRead::ReadMore => {}
             AfterRead::Answered(reply) => {
-                observer.on_reply(poller, &reply);
+                observer.on_reply(machine, &reply);
                 return Ok(());
             }
             _ => return Ok(()),

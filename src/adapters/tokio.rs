@@ -56,7 +56,7 @@ use std::vec::Vec;
 
 use std::sync::{Mutex, PoisonError};
 
-use super::{AsyncConnection, IoFailure, Observer, classify_connect_error, send_and_read};
+use super::{AsyncConnection, IoFailure, Observer, Pending, classify_connect_error, send_and_read};
 use crate::error::ConfigError;
 use crate::http::Authority;
 use crate::{
@@ -142,6 +142,14 @@ const TLS_REQUIRED: &str =
 /// Keeps `failure` as the last I/O error.
 pub(crate) fn note(last_error: &Mutex<Option<IoFailure>>, failure: IoFailure) {
     *last_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(failure);
+}
+
+/// The failure [`note`]d last.
+pub(crate) fn last_noted(last_error: &Mutex<Option<IoFailure>>) -> Option<IoFailure> {
+    last_error
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
 }
 
 impl<F, Fut, S> Connect for F
@@ -266,10 +274,7 @@ impl<C: Connect> Driver<C> {
     /// certificate, the connector's refusal, a reset), for showing to a person; the machine
     /// only sees its class.
     pub fn last_io_error(&self) -> Option<IoFailure> {
-        self.last_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        last_noted(&self.last_error)
     }
 
     /// Sets the receive buffer size: the largest answer accepted.
@@ -344,11 +349,13 @@ impl<C: Connect> Driver<C> {
                     }
                     exchange(
                         InFlight {
-                            poller: &mut *machine,
-                            cfg,
+                            job: Pending {
+                                machine: &mut *machine,
+                                cfg,
+                                stage: TransportError::ConnectFailed,
+                            },
                             stream: &mut self.stream,
                             clock,
-                            stage: TransportError::ConnectFailed,
                             last_error: &self.last_error,
                         },
                         || self.connector.connect(endpoint.clone()),
@@ -401,23 +408,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncConnection for Tokio<'_, S> {
 /// One request in flight, with what a dropped future must clean up: if it is dropped while the
 /// machine still has the request in flight, the connection is closed and the machine told.
 pub(crate) struct InFlight<'a, S, M: Machine + ?Sized> {
-    pub(crate) poller: &'a mut M,
-    /// The configuration the machine runs with (its inputs take it).
-    pub(crate) cfg: &'a Config<'a>,
+    /// The machine, and what it is told if the future is dropped now.
+    pub(crate) job: Pending<'a, M>,
     pub(crate) stream: &'a mut Option<S>,
     pub(crate) clock: Clock,
-    /// What the machine is told if the future is dropped now.
-    pub(crate) stage: TransportError,
     /// Where the I/O error behind a failure is kept for the caller.
     pub(crate) last_error: &'a Mutex<Option<IoFailure>>,
 }
 
 impl<S, M: Machine + ?Sized> Drop for InFlight<'_, S, M> {
     fn drop(&mut self) {
-        if self.poller.is_request_in_flight() {
+        if self.job.abandon(self.clock.now()) {
             *self.stream = None;
-            self.poller
-                .handle_transport_error(self.cfg, self.clock.now(), self.stage);
         }
     }
 }
@@ -443,23 +445,23 @@ where
     let clock = ex.clock;
     let deadline = clock.to_tokio(req.deadline);
     if ex.stream.is_none() {
-        ex.stage = TransportError::ConnectFailed;
-        match ::tokio::time::timeout_at(deadline, connect()).await {
-            Ok(Ok(stream)) => *ex.stream = Some(stream),
+        ex.job.stage = TransportError::ConnectFailed;
+        let class = match ::tokio::time::timeout_at(deadline, connect()).await {
+            Ok(Ok(stream)) => {
+                *ex.stream = Some(stream);
+                None
+            }
             Ok(Err(e)) => {
                 let class = classify_connect_error(&e);
                 note(ex.last_error, IoFailure::new(class, &e));
-                ex.poller.handle_transport_error(ex.cfg, clock.now(), class);
-                return Ok(());
+                Some(class)
             }
-            Err(_) => {
-                ex.poller.handle_transport_error(
-                    ex.cfg,
-                    clock.now(),
-                    TransportError::ConnectFailed,
-                );
-                return Ok(());
-            }
+            Err(_) => Some(TransportError::ConnectFailed),
+        };
+        if let Some(class) = class {
+            let Pending { machine, cfg, .. } = &mut ex.job;
+            machine.handle_transport_error(cfg, clock.now(), class);
+            return Ok(());
         }
     }
     let ex = &mut ex;
@@ -467,20 +469,11 @@ where
         let Some(stream) = ex.stream.as_mut() else {
             return Ok::<(), Error>(());
         };
-        send_and_read(
-            &mut Tokio {
-                stream,
-                last_error: ex.last_error,
-            },
-            ex.poller,
-            ex.cfg,
-            &mut ex.stage,
-            || clock.now(),
-            tx,
-            rx,
-            observer,
-        )
-        .await
+        let mut conn = Tokio {
+            stream,
+            last_error: ex.last_error,
+        };
+        send_and_read(&mut conn, &mut ex.job, || clock.now(), tx, rx, observer).await
     })
     .await;
     match timed {
@@ -488,7 +481,8 @@ where
         Err(_elapsed) => {
             // Never trust the timer: wait until the clock has reached the deadline.
             clock.sleep_until(req.deadline).await;
-            ex.poller.handle_timeout(ex.cfg, clock.now());
+            let Pending { machine, cfg, .. } = &mut ex.job;
+            machine.handle_timeout(cfg, clock.now());
             Ok(())
         }
     }
