@@ -94,23 +94,20 @@ pub fn job_state<'a>(
 }
 
 pub(crate) fn job_from_object(obj: Object<'_>) -> Job<'_> {
-    let mut job = Job::default();
     let (mut state, mut status) = (None, None);
-    for (key, value) in obj.members() {
-        match key.as_plain_str() {
-            Some("key") => job.id = value.as_str(),
-            Some("state") => state = value.as_str(),
-            Some("status") => status = value.as_str(),
-            Some("message") | Some("description") => job.message = value.as_str().or(job.message),
-            Some("_links") => {
-                job.href = value
-                    .as_object()
-                    .and_then(|l| l.get_path(&["self", "href"]))
-                    .and_then(|v| v.as_str())
-            }
-            _ => {}
+    let mut job = super::job_from_members(obj, |job, key, value| match key {
+        "key" => job.id = value.as_str(),
+        "state" => state = value.as_str(),
+        "status" => status = value.as_str(),
+        "message" | "description" => job.message = value.as_str().or(job.message),
+        "_links" => {
+            job.href = value
+                .as_object()
+                .and_then(|l| l.get_path(&["self", "href"]))
+                .and_then(|v| v.as_str())
         }
-    }
+        _ => {}
+    });
     if let Some((raw, s)) = job_state(state, status) {
         job.state_raw = Some(raw);
         job.state = Some(s);
@@ -127,27 +124,17 @@ pub fn parse_submit_answer(
     body: &[u8],
     limits: json::Limits,
 ) -> Result<SubmitAnswer<'_>, JsonError> {
-    let mut answer = SubmitAnswer::default();
-    let Some(root) = super::root_object(body, limits)? else {
-        return Ok(answer);
-    };
-    let mut record_id = None;
-    for (key, value) in root.members() {
-        match key.as_plain_str() {
-            Some("job") => answer.job = value.as_object().map(job_from_object).filter(Job::has_id),
-            Some("operationId") | Some("job_key") if answer.job.is_none() => {
-                answer.job = value.as_str().map(|id| Job {
-                    id: Some(id),
-                    ..Job::default()
-                })
+    super::job_member_answer(body, limits, job_from_object, |answer, key, value| {
+        match key {
+            "operationId" | "job_key" if answer.job.is_none() => {
+                answer.job = value.as_str().map(Job::with_id);
+                None
             }
-            Some("error") => answer.error = value.as_object().map(super::api_error),
-            Some("key") => record_id = value.as_str(),
-            _ => {}
+            // The object answered in place of a job.
+            "key" => value.as_str(),
+            _ => None,
         }
-    }
-    answer.record_id = record_id.filter(|_| answer.job.is_none());
-    Ok(answer)
+    })
 }
 
 /// Parses a job GET answer (a bare job object). A body that is JSON but not an object is

@@ -70,21 +70,14 @@ pub const fn profile(options: &DeployOptions) -> Profile {
 }
 
 pub(crate) fn job_from_object(obj: Object<'_>) -> Job<'_> {
-    let mut job = Job::default();
-    for (key, value) in obj.members() {
-        match key.as_plain_str() {
-            Some("id") => job.id = value.as_str(),
-            Some("state") => {
-                job.state_raw = value.as_str();
-                job.state = job.state_raw.map(normalize_state);
-            }
-            Some("message") => job.message = value.as_str(),
-            Some("last_modified") => job.cursor = value.as_str(),
-            Some("code") => job.code = value.as_code(),
-            _ => {}
-        }
-    }
-    job
+    super::job_from_members(obj, |job, key, value| match key {
+        "id" => job.id = value.as_str(),
+        "state" => job.set_state(value.as_str(), normalize_state),
+        "message" => job.message = value.as_str(),
+        "last_modified" => job.cursor = value.as_str(),
+        "code" => job.code = value.as_code(),
+        _ => {}
+    })
 }
 
 /// Parses the answer to a submit: `{"job": {...}}`, or an error body.
@@ -95,26 +88,10 @@ pub fn parse_submit_answer(
     body: &[u8],
     limits: json::Limits,
 ) -> Result<SubmitAnswer<'_>, JsonError> {
-    let mut answer = SubmitAnswer::default();
-    let Some(root) = super::root_object(body, limits)? else {
-        return Ok(answer);
-    };
-    let mut record_id = None;
-    for (key, value) in root.members() {
-        match key.as_plain_str() {
-            Some("job") => answer.job = value.as_object().map(job_from_object).filter(Job::has_id),
-            Some("error") => answer.error = value.as_object().map(super::api_error),
-            Some("record") => {
-                record_id = value
-                    .as_object()
-                    .and_then(|r| r.get("id"))
-                    .and_then(|v| v.as_str())
-            }
-            _ => {}
-        }
-    }
-    answer.record_id = record_id.filter(|_| answer.job.is_none());
-    Ok(answer)
+    super::job_member_answer(body, limits, job_from_object, |_, key, value| {
+        let record = value.as_object().filter(|_| key == "record")?;
+        record.get("id")?.as_str()
+    })
 }
 
 /// Parses a job GET answer: `{"record": job}`, or a bare job object. A body that is JSON but

@@ -128,6 +128,26 @@ impl<'a> Job<'a> {
     pub fn has_id(&self) -> bool {
         self.id.is_some() || self.href.is_some()
     }
+
+    /// A job known only by its id.
+    #[cfg_attr(not(feature = "aiqum"), allow(dead_code))]
+    pub(crate) fn with_id(id: JsonStr<'a>) -> Self {
+        Job {
+            id: Some(id),
+            ..Job::default()
+        }
+    }
+
+    /// Records the raw state and its normalized value.
+    #[cfg_attr(not(any(feature = "deploy", feature = "nse")), allow(dead_code))]
+    pub(crate) fn set_state(
+        &mut self,
+        raw: Option<JsonStr<'a>>,
+        normalize: fn(JsonStr<'_>) -> JobState,
+    ) {
+        self.state_raw = raw;
+        self.state = raw.map(normalize);
+    }
 }
 
 /// An API error body.
@@ -237,6 +257,56 @@ pub(crate) fn api_error(obj: json::Object<'_>) -> ApiError<'_> {
         code: obj.get("code").and_then(|v| v.as_code()),
         target: obj.get("target").and_then(|v| v.as_str()),
     }
+}
+
+/// A submit answer whose root object names the job in a `job` member and an error in an `error`
+/// member (ONTAP, Unified Manager, Select Deploy). `own` reads each other member with a plain
+/// key: it may fill the answer and returns the id of a record it found, kept only when no job
+/// was (the last one wins).
+#[cfg_attr(
+    not(any(feature = "ontap", feature = "deploy", feature = "aiqum")),
+    allow(dead_code)
+)]
+pub(crate) fn job_member_answer<'a>(
+    body: &'a [u8],
+    limits: json::Limits,
+    job_from_object: fn(json::Object<'a>) -> Job<'a>,
+    mut own: impl FnMut(&mut SubmitAnswer<'a>, &str, json::Value<'a>) -> Option<JsonStr<'a>>,
+) -> Result<SubmitAnswer<'a>, JsonError> {
+    let mut answer = SubmitAnswer::default();
+    let Some(root) = root_object(body, limits)? else {
+        return Ok(answer);
+    };
+    let mut record_id = None;
+    for (key, value) in root.members() {
+        match key.as_plain_str() {
+            Some("job") => answer.job = value.as_object().map(job_from_object).filter(Job::has_id),
+            Some("error") => answer.error = value.as_object().map(api_error),
+            Some(key) => record_id = own(&mut answer, key, value).or(record_id),
+            None => {}
+        }
+    }
+    answer.record_id = record_id.filter(|_| answer.job.is_none());
+    Ok(answer)
+}
+
+/// A job read member by member: `field` gets each member with a plain key (the last duplicate
+/// wins, as everywhere in jobpoll).
+#[cfg_attr(
+    not(any(feature = "deploy", feature = "aiqum", feature = "nse")),
+    allow(dead_code)
+)]
+pub(crate) fn job_from_members<'a>(
+    obj: json::Object<'a>,
+    mut field: impl FnMut(&mut Job<'a>, &str, json::Value<'a>),
+) -> Job<'a> {
+    let mut job = Job::default();
+    for (key, value) in obj.members() {
+        if let Some(key) = key.as_plain_str() {
+            field(&mut job, key, value);
+        }
+    }
+    job
 }
 
 /// What [`Dialect::select`] finds: the dialect's token tag, its facts and its parsers.

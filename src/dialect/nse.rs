@@ -86,27 +86,21 @@ fn non_empty(v: Option<Value<'_>>) -> Option<JsonStr<'_>> {
 }
 
 pub(crate) fn job_from_object(obj: Object<'_>) -> Job<'_> {
-    let mut job = Job::default();
     let mut task_error = None;
-    for (key, value) in obj.members() {
-        match key.as_plain_str() {
-            Some("id") => job.id = value.as_str(),
-            Some("status") => {
-                job.state_raw = value.as_str();
-                job.state = job.state_raw.map(normalize_state);
-            }
-            Some("status_detail") => job.message = value.as_str(),
-            Some("last_error") => job.error_message = non_empty(Some(value)),
-            Some("job_tasks") => {
-                task_error = value.as_array().and_then(|tasks| {
-                    tasks
-                        .iter()
-                        .find_map(|t| non_empty(t.as_object().and_then(|t| t.get("last_error"))))
-                });
-            }
-            _ => {}
+    let mut job = super::job_from_members(obj, |job, key, value| match key {
+        "id" => job.id = value.as_str(),
+        "status" => job.set_state(value.as_str(), normalize_state),
+        "status_detail" => job.message = value.as_str(),
+        "last_error" => job.error_message = non_empty(Some(value)),
+        "job_tasks" => {
+            task_error = value.as_array().and_then(|tasks| {
+                tasks
+                    .iter()
+                    .find_map(|t| non_empty(t.as_object().and_then(|t| t.get("last_error"))))
+            });
         }
-    }
+        _ => {}
+    });
     job.error_message = job.error_message.or(task_error);
     job
 }

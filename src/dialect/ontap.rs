@@ -146,19 +146,13 @@ pub fn parse_submit_answer(
     body: &[u8],
     limits: json::Limits,
 ) -> Result<SubmitAnswer<'_>, JsonError> {
-    let mut answer = SubmitAnswer::default();
-    let Some(root) = super::root_object(body, limits)? else {
-        return Ok(answer);
-    };
-    for (key, value) in root.members() {
-        match key.as_plain_str() {
-            Some("job") => answer.job = value.as_object().map(job_from_object).filter(Job::has_id),
-            Some("jobs") => answer.jobs = value.as_array(),
-            Some("error") => answer.error = value.as_object().map(super::api_error),
-            _ => {}
+    // `jobs` for a change addressed by a query; ONTAP answers no record in place of a job.
+    super::job_member_answer(body, limits, job_from_object, |answer, key, value| {
+        if key == "jobs" {
+            answer.jobs = value.as_array();
         }
-    }
-    Ok(answer)
+        None
+    })
 }
 
 /// Parses a job GET answer (a bare job object). A body that is valid JSON but not an object
