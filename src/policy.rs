@@ -6,6 +6,7 @@
 
 use core::time::Duration;
 
+use crate::estimate::Expected;
 use crate::time::duration_to_millis_ceil;
 
 /// What the machine does when a job reports `paused` (ONTAP only).
@@ -84,6 +85,16 @@ pub struct Policy {
     /// never resent); a fresh connection rules that race out. Turn it on for fleets, where a
     /// pool's connections are busy and every submit would otherwise open a connection.
     pub reuse_connection_for_submit: bool,
+    /// When the job is expected to end, counted from the submit (from an
+    /// [`Estimate`](crate::estimate::Estimate) of the operation's earlier runs, or
+    /// [`Expected::between`]): a hint. The machine probes sparsely before the window, polls
+    /// densely in it, then falls back to the normal backoff, as
+    /// [`expected_interval`](Self::expected_interval) says; the submit's server-side hold (ONTAP
+    /// `return_timeout`) is raised to [`Expected::submit_hold`] when that is longer, up to the
+    /// API's maximum (120 s). Read when the machine is made (by a submit, a watch, or a resume
+    /// of a token that carries none), like `deadline`. `None`, the default: the schedule above.
+    /// Needs the `estimate` feature (on by default); without it the hint is ignored.
+    pub expected: Option<Expected>,
 }
 
 impl Policy {
@@ -120,6 +131,7 @@ impl Policy {
         on_paused: PausedPolicy::Wait,
         on_unknown_state: UnknownStatePolicy::KeepPolling,
         reuse_connection_for_submit: false,
+        expected: None,
     };
 
     /// The gap before poll number `attempt + 1` (0-based count of polls already answered),
@@ -145,6 +157,66 @@ impl Policy {
         crate::time::millis(jitter_down(gap, self.jitter_percent, draw))
     }
 
+    /// The gap before the next poll of a job expected to end within `expected` (see
+    /// [`Policy::expected`]), given the time since the submit and a uniform random draw. Three
+    /// phases, jitter downward as always:
+    /// - **before the window**, sparse probes against an estimate that is too long: 30 % of the
+    ///   time since the submit, at least the initial interval and 1/32 of the window's start
+    ///   (at most `max_interval`), at most half of `purge_window` (so a finished job is still
+    ///   seen before the server purges it); the probe that would cross into the window is
+    ///   moved to the first dense poll;
+    /// - **in the window**, dense polls: the window's width over 12, at least the initial
+    ///   interval, at most half of `max_interval`; the grid ends at the window's end, where one
+    ///   poll always lands;
+    /// - **after the window**, the normal elapsed-based backoff resumes where the dense polls
+    ///   left off (it does not restart at the initial interval): half the time past the
+    ///   window's end, at least the dense gap, at most `elapsed_share_percent` of the time since
+    ///   the submit and `max_interval`, at least the initial interval.
+    pub fn expected_interval(
+        &self,
+        expected: &Expected,
+        since_submit: Duration,
+        draw: u32,
+    ) -> Duration {
+        let t = duration_to_millis_ceil(since_submit);
+        let initial = duration_to_millis_ceil(self.initial_interval);
+        let cap = duration_to_millis_ceil(self.max_interval).max(initial);
+        let start = expected.earliest_ms();
+        let end = expected.latest_ms();
+        let width = end.saturating_sub(start);
+        let dense_cap = u32::try_from((cap >> 1).max(initial)).unwrap_or(u32::MAX);
+        let dense = (width.checked_div(DENSE_POLLS).unwrap_or(0))
+            .max(u32::try_from(initial).unwrap_or(u32::MAX))
+            .min(dense_cap)
+            .max(1);
+        let gap = match u32::try_from(t) {
+            Ok(t) if t < end => {
+                // The first dense poll: the grid of dense gaps that ends at the window's end.
+                let steps = width.checked_div(dense).unwrap_or(0);
+                let first = end.saturating_sub(steps.saturating_mul(dense));
+                if t < first {
+                    let floor = u64::from(first >> 5).min(cap).max(initial);
+                    let sparse_cap = (duration_to_millis_ceil(self.purge_window) >> 1).max(floor);
+                    let sparse = scale_percent(u64::from(t), SPARSE_SHARE_PERCENT)
+                        .max(floor)
+                        .min(sparse_cap);
+                    jitter_down(sparse, self.jitter_percent, draw)
+                        .min(u64::from(first.saturating_sub(t)))
+                } else {
+                    jitter_down(u64::from(dense), self.jitter_percent, draw)
+                        .min(u64::from(end.saturating_sub(t)))
+                }
+            }
+            _ => {
+                let late = t.saturating_sub(u64::from(end)) >> 1;
+                let share = scale_percent(t, u16::from(self.elapsed_share_percent));
+                let gap = late.max(u64::from(dense)).min(share).min(cap).max(initial);
+                jitter_down(gap, self.jitter_percent, draw)
+            }
+        };
+        crate::time::millis(gap)
+    }
+
     /// The wait after the `failures`-th consecutive failed request (1-based), before any server
     /// `Retry-After` is applied.
     pub fn retry_delay(&self, failures: u8, draw: u32) -> Duration {
@@ -166,6 +238,11 @@ impl Default for Policy {
         Policy::DEFAULT
     }
 }
+
+/// Dense polls across an expected window (its width over this is the dense gap).
+const DENSE_POLLS: u32 = 12;
+/// Sparse probes before an expected window: this share of the time since the submit, in percent.
+const SPARSE_SHARE_PERCENT: u16 = 30;
 
 fn scale_percent(value: u64, percent: u16) -> u64 {
     // u64 arithmetic without a 64-bit division (none of either on small targets); saturates far

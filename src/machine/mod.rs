@@ -145,6 +145,10 @@ pub struct JobPoller {
     resumed_past_purge: bool,
     stale_retry: bool,
     clock_backwards: bool,
+    /// When the job is expected to end (`Policy::expected` when the machine was made, or the
+    /// resume token's).
+    #[cfg(feature = "estimate")]
+    expected: Option<crate::estimate::Expected>,
 }
 
 impl JobPoller {
@@ -176,6 +180,8 @@ impl JobPoller {
             resumed_past_purge: false,
             stale_retry: false,
             clock_backwards: false,
+            #[cfg(feature = "estimate")]
+            expected: cfg.policy.expected,
         }
     }
 
@@ -240,6 +246,10 @@ impl JobPoller {
         poller.rng = Rng::new(saved.rng_state);
         poller.marker = saved.marker;
         poller.resumed_past_purge = offline_for > cfg.policy.purge_window;
+        #[cfg(feature = "estimate")]
+        if saved.expected.is_some() {
+            poller.expected = saved.expected;
+        }
         poller.submit_fingerprint = Submit::NONE.fingerprint();
         Ok(poller)
     }
@@ -323,6 +333,8 @@ impl JobPoller {
             remaining: self.deadline.saturating_duration_since(now),
             rng_state: self.rng.state(),
             marker: self.marker,
+            #[cfg(feature = "estimate")]
+            expected: self.expected,
         }))
     }
 
