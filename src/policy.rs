@@ -161,13 +161,12 @@ impl Policy {
     /// [`Policy::expected`]), given the time since the submit and a uniform random draw. Three
     /// phases, jitter downward as always:
     /// - **before the window**, sparse probes against an estimate that is too long: 30 % of the
-    ///   time since the submit, at least the initial interval and 1/32 of the window's start
-    ///   (at most `max_interval`), at most half of `purge_window` (so a finished job is still
-    ///   seen before the server purges it); the probe that would cross into the window is
-    ///   moved to the first dense poll;
-    /// - **in the window**, dense polls: the window's width over 12, at least the initial
-    ///   interval, at most half of `max_interval`; the grid ends at the window's end, where one
-    ///   poll always lands;
+    ///   time since the submit, at least `max_interval`, at most half of `purge_window` (so a
+    ///   finished job is still seen before the server purges it); the probe that would cross
+    ///   into the window is moved to its start;
+    /// - **in the window**, dense polls from its start: the window's width over 12, at least
+    ///   the initial interval, at most half of `max_interval`; one poll lands on the window's
+    ///   end;
     /// - **after the window**, the normal elapsed-based backoff resumes where the dense polls
     ///   left off (it does not restart at the initial interval): half the time past the
     ///   window's end, at least the dense gap, at most `elapsed_share_percent` of the time since
@@ -191,15 +190,16 @@ impl Policy {
             .max(1);
         let gap = match u32::try_from(t) {
             Ok(t) if t < end => {
-                // The first dense poll: the grid of dense gaps that ends at the window's end.
-                let steps = width.checked_div(dense).unwrap_or(0);
-                let first = end.saturating_sub(steps.saturating_mul(dense));
+                // The first dense poll is at the window's start: a probe that finds the job
+                // already done there teaches the estimate an earlier end, so an estimate that
+                // is too long corrects itself (answers only ever bound the end from above).
+                let first = start;
                 if t < first {
-                    let floor = u64::from(first >> 5).min(cap).max(initial);
-                    let sparse_cap = (duration_to_millis_ceil(self.purge_window) >> 1).max(floor);
+                    let sparse_cap = duration_to_millis_ceil(self.purge_window) >> 1;
                     let sparse = scale_percent(u64::from(t), SPARSE_SHARE_PERCENT)
-                        .max(floor)
-                        .min(sparse_cap);
+                        .max(cap)
+                        .min(sparse_cap)
+                        .max(initial);
                     jitter_down(sparse, self.jitter_percent, draw)
                         .min(u64::from(first.saturating_sub(t)))
                 } else {
