@@ -317,6 +317,83 @@ mod tests {
     }
 
     #[test]
+    fn expected_interval_table() {
+        let p = no_jitter();
+        // A window from 260 s to 340 s: dense gap 80 s / 12 = 6.667 s.
+        let w = Expected::between(Duration::from_secs(260), Duration::from_secs(340));
+        // (ms since the submit, expected gap in ms)
+        let table: &[(u64, u64)] = &[
+            (0, 30_000),       // sparse: at least max_interval...
+            (20, 30_000),      // ...
+            (120_000, 36_000), // 30 % of the time since the submit
+            (200_000, 60_000), // 30 % would cross into the window: its start instead
+            (240_000, 20_000), // ...
+            (259_999, 1),      // ...
+            (260_000, 6_666),  // dense from the start
+            (300_000, 6_666),  // ...
+            (336_000, 4_000),  // one poll lands on the window's end
+            (340_000, 6_666),  // after it: half the time past the end, at least the dense gap
+            (360_000, 10_000), // ...
+            (380_000, 20_000), // ...
+            (400_000, 30_000), // ... at most the cap
+            (10_000_000, 30_000),
+        ];
+        for &(t, want) in table {
+            let got = p.expected_interval(&w, Duration::from_millis(t), u32::MAX);
+            assert_eq!(got, Duration::from_millis(want), "at {t} ms");
+        }
+        // Far before a late window, the sparse probes stay within half the purge window.
+        let late = Expected::between(Duration::from_secs(36_000), Duration::from_secs(40_000));
+        assert_eq!(
+            p.expected_interval(&late, Duration::from_secs(2_000), u32::MAX),
+            Duration::from_secs(150)
+        );
+    }
+
+    /// An estimate ten times too short: once past its window the gaps follow the elapsed time
+    /// (10 % of it, here 3 s at 30 s), not a ramp that restarts at the initial interval.
+    #[test]
+    fn after_the_window_the_backoff_does_not_restart() {
+        let p = no_jitter();
+        let w = Expected::between(Duration::from_millis(5_300), Duration::from_millis(6_900));
+        let table: &[(u64, u64)] = &[(30_000, 3_000), (61_000, 6_100), (400_000, 30_000)];
+        for &(t, want) in table {
+            let got = p.expected_interval(&w, Duration::from_millis(t), u32::MAX);
+            assert_eq!(got, Duration::from_millis(want), "at {t} ms");
+            assert!(got > p.poll_interval(0, Duration::from_millis(t), u32::MAX) || t > 300_000);
+        }
+        // A narrow window: a poll at its start and one at its end.
+        let narrow = Expected::between(Duration::from_millis(900), Duration::from_millis(1_100));
+        assert_eq!(
+            p.expected_interval(&narrow, Duration::from_millis(20), u32::MAX),
+            Duration::from_millis(880)
+        );
+        assert_eq!(
+            p.expected_interval(&narrow, Duration::from_millis(920), u32::MAX),
+            Duration::from_millis(180)
+        );
+    }
+
+    #[test]
+    fn expected_interval_never_exceeds_its_bounds() {
+        let p = Policy::DEFAULT;
+        let windows = [
+            Expected::between(Duration::ZERO, Duration::ZERO),
+            Expected::between(Duration::from_millis(1), Duration::from_millis(2)),
+            Expected::between(Duration::from_secs(100), Duration::from_secs(100_000)),
+            Expected::between(Duration::MAX, Duration::MAX),
+        ];
+        for w in windows {
+            for t in [0u64, 1, 999, 60_000, 3_600_000, u64::MAX / 2] {
+                for draw in [0, u32::MAX / 3, u32::MAX] {
+                    let gap = p.expected_interval(&w, Duration::from_millis(t), draw);
+                    assert!(gap <= Duration::from_secs(150), "{w:?} {t} {gap:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn jitter_only_shortens_and_stays_within_share() {
         let p = Policy {
             jitter_percent: 10,
