@@ -335,7 +335,8 @@ mod tests {
     #[test]
     fn windows_table() {
         // (durations in seconds, expected window in ms)
-        let table: &[(&[u64], Option<(u64, u64)>)] = &[
+        type Row = (&'static [u64], Option<(u64, u64)>);
+        let table: &[Row] = &[
             (&[], None),
             (&[100], Some((85_000, 115_000))),
             (&[100, 200], Some((127_500, 172_500))), // median 150 +- 15 %
