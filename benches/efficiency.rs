@@ -19,7 +19,7 @@ fn main() {
         "Polling efficiency, virtual time: {n} draws per duration (D x U(0.9, 1.1), seeded), one-way delay {ONE_WAY} ms (round trip {RTT} ms)."
     );
     println!(
-        "jobpoll rows: default policy (jitter on, seeded per draw) except the deadline, 30 min so no draw is cut."
+        "jobpoll rows: default policy (jitter on, seeded per draw) except the deadline, 2 h so no draw is cut; 'estimate' rows: Policy::expected from an Estimate of 5 earlier runs per draw."
     );
     println!(
         "Delay = when the client holds the answer showing the end, minus the end. 'gave up' = draws the client stopped before the end (its delay is then not in the mean)."
@@ -61,6 +61,8 @@ fn main() {
                 .collect();
             rows.push(summarize(name.to_string(), &runs));
         }
+        let with_estimate = estimate_rows(secs, &d);
+        rows.extend(with_estimate.iter().map(|(_, _, row)| row.clone()));
         for reading in [Reading::Exclusive, Reading::Inclusive] {
             let runs: Vec<Run> = d.iter().map(|&ms| run_deploy_sample(reading, ms)).collect();
             rows.push(summarize(
@@ -88,8 +90,10 @@ fn main() {
             );
         }
         println!();
-        for (target, holds, detail) in check_targets(secs, &d) {
-            if !holds {
+        let mut checks = check_targets(secs, &d);
+        checks.extend(check_estimate_targets(secs, &d, &with_estimate));
+        for (target, holds, detail) in checks {
+            if !holds && !target.contains("(reported)") {
                 failed += 1;
             }
             let detail = if detail.is_empty() {
@@ -105,7 +109,7 @@ fn main() {
     }
     println!();
     println!(
-        "targets missed: {failed}{}",
+        "targets missed: {failed}{} (comparisons marked '(reported)' are not targets)",
         if failed == 0 { " (all hold)" } else { "" }
     );
 }

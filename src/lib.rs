@@ -40,6 +40,7 @@ compile_error!("the `defmt` and `log` features are mutually exclusive: pick one 
 ))]
 pub mod adapters;
 pub mod dialect;
+pub mod estimate;
 pub mod http;
 pub mod json;
 pub mod list;
@@ -68,6 +69,7 @@ pub use config::{Config, Submit};
 pub use core::time::Duration;
 pub use dialect::Dialect;
 pub use error::{ConfigError, Error, MAX_QUERY_PAIRS, TransportError};
+pub use estimate::{Estimate, EstimateError, Expected};
 pub use job_ref::MAX_JOB_REF;
 pub use jobset::{JobSet, SetAction, SetEvent};
 pub use machine::{

@@ -6,6 +6,7 @@
 
 use core::time::Duration;
 
+use crate::estimate::Expected;
 use crate::time::duration_to_millis_ceil;
 
 /// What the machine does when a job reports `paused` (ONTAP only).
@@ -84,6 +85,16 @@ pub struct Policy {
     /// never resent); a fresh connection rules that race out. Turn it on for fleets, where a
     /// pool's connections are busy and every submit would otherwise open a connection.
     pub reuse_connection_for_submit: bool,
+    /// When the job is expected to end, counted from the submit (from an
+    /// [`Estimate`](crate::estimate::Estimate) of the operation's earlier runs, or
+    /// [`Expected::between`]): a hint. The machine probes sparsely before the window, polls
+    /// densely in it, then falls back to the normal backoff, as
+    /// [`expected_interval`](Self::expected_interval) says; the submit's server-side hold (ONTAP
+    /// `return_timeout`) is raised to [`Expected::submit_hold`] when that is longer, up to the
+    /// API's maximum (120 s). Read when the machine is made (by a submit, a watch, or a resume
+    /// of a token that carries none), like `deadline`. `None`, the default: the schedule above.
+    /// Needs the `estimate` feature (on by default); without it the hint is ignored.
+    pub expected: Option<Expected>,
 }
 
 impl Policy {
@@ -120,6 +131,7 @@ impl Policy {
         on_paused: PausedPolicy::Wait,
         on_unknown_state: UnknownStatePolicy::KeepPolling,
         reuse_connection_for_submit: false,
+        expected: None,
     };
 
     /// The gap before poll number `attempt + 1` (0-based count of polls already answered),
@@ -145,6 +157,66 @@ impl Policy {
         crate::time::millis(jitter_down(gap, self.jitter_percent, draw))
     }
 
+    /// The gap before the next poll of a job expected to end within `expected` (see
+    /// [`Policy::expected`]), given the time since the submit and a uniform random draw. Three
+    /// phases, jitter downward as always:
+    /// - **before the window**, sparse probes against an estimate that is too long: 30 % of the
+    ///   time since the submit, at least `max_interval`, at most half of `purge_window` (so a
+    ///   finished job is still seen before the server purges it); the probe that would cross
+    ///   into the window is moved to its start;
+    /// - **in the window**, dense polls from its start: the window's width over 12, at least
+    ///   the initial interval, at most half of `max_interval`; one poll lands on the window's
+    ///   end;
+    /// - **after the window**, the normal elapsed-based backoff resumes where the dense polls
+    ///   left off (it does not restart at the initial interval): half the time past the
+    ///   window's end, at least the dense gap, at most `elapsed_share_percent` of the time since
+    ///   the submit and `max_interval`, at least the initial interval.
+    pub fn expected_interval(
+        &self,
+        expected: &Expected,
+        since_submit: Duration,
+        draw: u32,
+    ) -> Duration {
+        let t = duration_to_millis_ceil(since_submit);
+        let initial = duration_to_millis_ceil(self.initial_interval);
+        let cap = duration_to_millis_ceil(self.max_interval).max(initial);
+        let start = expected.earliest_ms();
+        let end = expected.latest_ms();
+        let width = end.saturating_sub(start);
+        let dense_cap = u32::try_from((cap >> 1).max(initial)).unwrap_or(u32::MAX);
+        let dense = (width.checked_div(DENSE_POLLS).unwrap_or(0))
+            .max(u32::try_from(initial).unwrap_or(u32::MAX))
+            .min(dense_cap)
+            .max(1);
+        let gap = match u32::try_from(t) {
+            Ok(t) if t < end => {
+                // The first dense poll is at the window's start: a probe that finds the job
+                // already done there teaches the estimate an earlier end, so an estimate that
+                // is too long corrects itself (answers only ever bound the end from above).
+                let first = start;
+                if t < first {
+                    let sparse_cap = duration_to_millis_ceil(self.purge_window) >> 1;
+                    let sparse = scale_percent(u64::from(t), SPARSE_SHARE_PERCENT)
+                        .max(cap)
+                        .min(sparse_cap)
+                        .max(initial);
+                    jitter_down(sparse, self.jitter_percent, draw)
+                        .min(u64::from(first.saturating_sub(t)))
+                } else {
+                    jitter_down(u64::from(dense), self.jitter_percent, draw)
+                        .min(u64::from(end.saturating_sub(t)))
+                }
+            }
+            _ => {
+                let late = t.saturating_sub(u64::from(end)) >> 1;
+                let share = scale_percent(t, u16::from(self.elapsed_share_percent));
+                let gap = late.max(u64::from(dense)).min(share).min(cap).max(initial);
+                jitter_down(gap, self.jitter_percent, draw)
+            }
+        };
+        crate::time::millis(gap)
+    }
+
     /// The wait after the `failures`-th consecutive failed request (1-based), before any server
     /// `Retry-After` is applied.
     pub fn retry_delay(&self, failures: u8, draw: u32) -> Duration {
@@ -166,6 +238,11 @@ impl Default for Policy {
         Policy::DEFAULT
     }
 }
+
+/// Dense polls across an expected window (its width over this is the dense gap).
+const DENSE_POLLS: u32 = 12;
+/// Sparse probes before an expected window: this share of the time since the submit, in percent.
+const SPARSE_SHARE_PERCENT: u16 = 30;
 
 fn scale_percent(value: u64, percent: u16) -> u64 {
     // u64 arithmetic without a 64-bit division (none of either on small targets); saturates far
@@ -236,6 +313,83 @@ mod tests {
                 Duration::from_millis(want),
                 "attempt {attempt} since {since}"
             );
+        }
+    }
+
+    #[test]
+    fn expected_interval_table() {
+        let p = no_jitter();
+        // A window from 260 s to 340 s: dense gap 80 s / 12 = 6.667 s.
+        let w = Expected::between(Duration::from_secs(260), Duration::from_secs(340));
+        // (ms since the submit, expected gap in ms)
+        let table: &[(u64, u64)] = &[
+            (0, 30_000),       // sparse: at least max_interval...
+            (20, 30_000),      // ...
+            (120_000, 36_000), // 30 % of the time since the submit
+            (200_000, 60_000), // 30 % would cross into the window: its start instead
+            (240_000, 20_000), // ...
+            (259_999, 1),      // ...
+            (260_000, 6_666),  // dense from the start
+            (300_000, 6_666),  // ...
+            (336_000, 4_000),  // one poll lands on the window's end
+            (340_000, 6_666),  // after it: half the time past the end, at least the dense gap
+            (360_000, 10_000), // ...
+            (380_000, 20_000), // ...
+            (400_000, 30_000), // ... at most the cap
+            (10_000_000, 30_000),
+        ];
+        for &(t, want) in table {
+            let got = p.expected_interval(&w, Duration::from_millis(t), u32::MAX);
+            assert_eq!(got, Duration::from_millis(want), "at {t} ms");
+        }
+        // Far before a late window, the sparse probes stay within half the purge window.
+        let late = Expected::between(Duration::from_secs(36_000), Duration::from_secs(40_000));
+        assert_eq!(
+            p.expected_interval(&late, Duration::from_secs(2_000), u32::MAX),
+            Duration::from_secs(150)
+        );
+    }
+
+    /// An estimate ten times too short: once past its window the gaps follow the elapsed time
+    /// (10 % of it, here 3 s at 30 s), not a ramp that restarts at the initial interval.
+    #[test]
+    fn after_the_window_the_backoff_does_not_restart() {
+        let p = no_jitter();
+        let w = Expected::between(Duration::from_millis(5_300), Duration::from_millis(6_900));
+        let table: &[(u64, u64)] = &[(30_000, 3_000), (61_000, 6_100), (400_000, 30_000)];
+        for &(t, want) in table {
+            let got = p.expected_interval(&w, Duration::from_millis(t), u32::MAX);
+            assert_eq!(got, Duration::from_millis(want), "at {t} ms");
+            assert!(got > p.poll_interval(0, Duration::from_millis(t), u32::MAX) || t > 300_000);
+        }
+        // A narrow window: a poll at its start and one at its end.
+        let narrow = Expected::between(Duration::from_millis(900), Duration::from_millis(1_100));
+        assert_eq!(
+            p.expected_interval(&narrow, Duration::from_millis(20), u32::MAX),
+            Duration::from_millis(880)
+        );
+        assert_eq!(
+            p.expected_interval(&narrow, Duration::from_millis(920), u32::MAX),
+            Duration::from_millis(180)
+        );
+    }
+
+    #[test]
+    fn expected_interval_never_exceeds_its_bounds() {
+        let p = Policy::DEFAULT;
+        let windows = [
+            Expected::between(Duration::ZERO, Duration::ZERO),
+            Expected::between(Duration::from_millis(1), Duration::from_millis(2)),
+            Expected::between(Duration::from_secs(100), Duration::from_secs(100_000)),
+            Expected::between(Duration::MAX, Duration::MAX),
+        ];
+        for w in windows {
+            for t in [0u64, 1, 999, 60_000, 3_600_000, u64::MAX / 2] {
+                for draw in [0, u32::MAX / 3, u32::MAX] {
+                    let gap = p.expected_interval(&w, Duration::from_millis(t), draw);
+                    assert!(gap <= Duration::from_secs(150), "{w:?} {t} {gap:?}");
+                }
+            }
         }
     }
 

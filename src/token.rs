@@ -21,7 +21,17 @@
 //! | 8 | jitter generator state |
 //! | 4 | FNV-1a checksum of everything before |
 //!
-//! A token from another version or dialect, or a damaged one, is a typed error, never a panic.
+//! Version 2 (written when the machine follows an expected duration, `Policy::expected`; needs
+//! the `estimate` feature to read) is version 1 with, before the checksum:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 4 | start of the expected window, milliseconds since the submit |
+//! | 4 | end of the expected window, milliseconds since the submit |
+//!
+//! A machine without an expected duration writes version 1, byte for byte as before, and
+//! every version 1 token still reads. A token from another version or dialect, or a damaged
+//! one, is a typed error, never a panic.
 
 use core::time::Duration;
 
@@ -31,9 +41,17 @@ use crate::util::{Bounded, fnv1a};
 
 const MAGIC: &[u8; 2] = b"JP";
 const VERSION: u8 = 1;
+/// The version that carries an expected window.
+#[cfg(feature = "estimate")]
+const VERSION_EXPECTED: u8 = 2;
 const FIXED: usize = 7 + 1 + 4 + 2 + 8 + 8 + 8 + 4;
+/// The expected window of a version 2 token.
+#[cfg(feature = "estimate")]
+const EXPECTED_LEN: usize = 8;
+#[cfg(not(feature = "estimate"))]
+const EXPECTED_LEN: usize = 0;
 /// The largest token, in bytes.
-pub const MAX_TOKEN_LEN: usize = FIXED + MAX_JOB_REF + MAX_CURSOR;
+pub const MAX_TOKEN_LEN: usize = FIXED + MAX_JOB_REF + MAX_CURSOR + EXPECTED_LEN;
 
 /// A resume token: opaque bytes the caller stores (flash, a file) and hands back to
 /// [`JobPoller::resume`](crate::JobPoller::resume).
@@ -71,6 +89,8 @@ pub(crate) struct Saved {
     pub(crate) remaining: Duration,
     pub(crate) rng_state: u64,
     pub(crate) marker: ChangeMarker,
+    #[cfg(feature = "estimate")]
+    pub(crate) expected: Option<crate::estimate::Expected>,
 }
 
 fn millis(d: Duration) -> u64 {
@@ -129,9 +149,17 @@ impl ResumeToken {
             _ => 1,
         };
         let text = saved.job.text.as_bytes();
+        #[cfg(feature = "estimate")]
+        let version = if saved.expected.is_some() {
+            VERSION_EXPECTED
+        } else {
+            VERSION
+        };
+        #[cfg(not(feature = "estimate"))]
+        let version = VERSION;
         w.put(MAGIC);
         w.put(&[
-            VERSION,
+            version,
             saved.dialect_tag,
             flags,
             kind,
@@ -146,6 +174,11 @@ impl ResumeToken {
         w.put(&millis(saved.elapsed).to_le_bytes());
         w.put(&millis(saved.remaining).to_le_bytes());
         w.put(&saved.rng_state.to_le_bytes());
+        #[cfg(feature = "estimate")]
+        if let Some(expected) = &saved.expected {
+            w.put(&expected.earliest_ms().to_le_bytes());
+            w.put(&expected.latest_ms().to_le_bytes());
+        }
         let len = w.len;
         let sum = fnv1a(w.buf.get(..len).unwrap_or(&[]));
         w.put(&sum.to_le_bytes());
@@ -188,7 +221,15 @@ impl ResumeToken {
             return Err(ConfigError::BadToken);
         }
         let mut r = Reader { rest: body };
-        if r.take(2)? != MAGIC || r.u8()? != VERSION {
+        if r.take(2)? != MAGIC {
+            return Err(ConfigError::BadToken);
+        }
+        let version = r.u8()?;
+        #[cfg(feature = "estimate")]
+        let known = version == VERSION || version == VERSION_EXPECTED;
+        #[cfg(not(feature = "estimate"))]
+        let known = version == VERSION;
+        if !known {
             return Err(ConfigError::BadToken);
         }
         let dialect_tag = r.u8()?;
@@ -222,6 +263,17 @@ impl ResumeToken {
             remaining: crate::time::millis(u64::from_le_bytes(r.array()?)),
             rng_state: u64::from_le_bytes(r.array()?),
             marker,
+            #[cfg(feature = "estimate")]
+            expected: if version == VERSION_EXPECTED {
+                let earliest = u32::from_le_bytes(r.array()?);
+                let latest = u32::from_le_bytes(r.array()?);
+                if earliest > latest {
+                    return Err(ConfigError::BadToken);
+                }
+                Some(crate::estimate::Expected::from_ms(earliest, latest))
+            } else {
+                None
+            },
         };
         if !r.rest.is_empty() {
             return Err(ConfigError::BadToken);
@@ -251,6 +303,8 @@ mod tests {
             rng_state: 0xdead_beef,
             marker: ChangeMarker::restored(b"2019-04-04T15:41:29.140265Z", true)
                 .unwrap_or(ChangeMarker::NONE),
+            #[cfg(feature = "estimate")]
+            expected: None,
         }
     }
 
@@ -275,6 +329,69 @@ mod tests {
             && s.remaining == Duration::from_secs(500)
             && s.marker.as_bytes() == CURSOR.as_bytes()
             && (s.marker.inclusive || MAX_CURSOR == 0)));
+    }
+
+    /// A machine without an expected duration writes version 1, byte for byte as before this
+    /// format had a version 2 (the bytes of that time, for the sample).
+    #[test]
+    fn version_1_bytes_are_unchanged_and_still_read() {
+        let token = ResumeToken::encode(&sample());
+        let bytes = token.as_bytes();
+        // magic, version 1, ONTAP, flags (seen; inclusive marker where one is kept), id, 36 B
+        let flags = if MAX_CURSOR == 0 { 1 } else { 5 };
+        assert_eq!(&bytes[..7], &[b'J', b'P', 1, 1, flags, 1, 36]);
+        let n = bytes.len();
+        // requests 7, attempt 5, 12,345 ms elapsed, 500,000 ms left, rng 0xdeadbeef
+        assert_eq!(
+            &bytes[n - 34..n - 4],
+            &[
+                7, 0, 0, 0, 5, 0, 0x39, 0x30, 0, 0, 0, 0, 0, 0, 0x20, 0xa1, 0x07, 0, 0, 0, 0, 0,
+                0xef, 0xbe, 0xad, 0xde, 0, 0, 0, 0
+            ]
+        );
+        assert_eq!(ResumeToken::from_bytes(bytes), Ok(token));
+    }
+
+    #[cfg(feature = "estimate")]
+    #[test]
+    fn version_2_carries_the_expected_window() {
+        let window = crate::estimate::Expected::from_ms(260_000, 340_000);
+        let saved = Saved {
+            expected: Some(window),
+            ..sample()
+        };
+        let token = ResumeToken::encode(&saved);
+        let bytes = token.as_bytes();
+        assert_eq!(bytes[2], 2);
+        assert_eq!(bytes.len(), FIXED + 36 + CURSOR.len() + 8);
+        let n = bytes.len();
+        assert_eq!(&bytes[n - 12..n - 8], &260_000u32.to_le_bytes());
+        assert_eq!(&bytes[n - 8..n - 4], &340_000u32.to_le_bytes());
+        let again = ResumeToken::from_bytes(bytes);
+        assert_eq!(again, Ok(token));
+        assert!(token.decode().is_ok_and(|s| s.expected == Some(window)
+            && s.requests == 7
+            && s.remaining == Duration::from_secs(500)));
+        // A window whose start is after its end is not one jobpoll writes.
+        let mut bad = [0u8; MAX_TOKEN_LEN];
+        bad[..n].copy_from_slice(bytes);
+        bad[n - 12..n - 8].copy_from_slice(&400_000u32.to_le_bytes());
+        let sum = fnv1a(&bad[..n - 4]).to_le_bytes();
+        bad[n - 4..n].copy_from_slice(&sum);
+        assert_eq!(
+            ResumeToken::from_bytes(&bad[..n]),
+            Err(ConfigError::BadToken)
+        );
+        // Version 1 with the window's bytes, or version 2 without them, is damaged.
+        let mut v1 = bad;
+        v1[n - 12..n - 8].copy_from_slice(&260_000u32.to_le_bytes());
+        v1[2] = 1;
+        let sum = fnv1a(&v1[..n - 4]).to_le_bytes();
+        v1[n - 4..n].copy_from_slice(&sum);
+        assert_eq!(
+            ResumeToken::from_bytes(&v1[..n]),
+            Err(ConfigError::BadToken)
+        );
     }
 
     #[test]

@@ -1121,3 +1121,99 @@ fn no_request_outlives_the_deadline_by_more_than_one_request_timeout() {
     );
     assert_eq!(run.end.as_millis(), 25_000, "{:#?}", lines(&run));
 }
+
+/// A job expected to end between 260 s and 340 s (`Policy::expected`): the submit's hold is
+/// raised to the API's maximum (120 s), then sparse probes (30 % of the elapsed time, at least
+/// 30 s) until the window's start, then dense polls (80 s / 12).
+#[cfg(feature = "estimate")]
+#[test]
+fn an_expected_duration_raises_the_hold_and_polls_around_the_window() {
+    let mut cfg = test_config();
+    cfg.policy.expected = Some(jobpoll::Expected::between(
+        Duration::from_secs(260),
+        Duration::from_secs(340),
+    ));
+    let mut script = vec![step(
+        "POST /api/storage/volumes?return_timeout=120",
+        ok_json(120_000, 202, ACCEPTED),
+    )];
+    for _ in 0..5 {
+        script.push(poll("running"));
+    }
+    script.push(poll("success"));
+    let run = run(&cfg, &op(), script);
+    let polls: Vec<&str> = lines(&run)
+        .into_iter()
+        .filter(|l| l.contains(" GET "))
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        polls,
+        [
+            "156.000", "202.800", "260.000", "266.666", "273.332", "279.998"
+        ]
+    );
+    assert_eq!(run.outcome, Outcome::Succeeded);
+}
+
+/// The resume token carries the expected window: a machine resumed from it schedules the next
+/// poll exactly as the original does, even under a configuration without the hint.
+#[cfg(feature = "estimate")]
+#[test]
+fn a_resumed_machine_keeps_the_expected_window() {
+    let mut cfg = test_config();
+    cfg.policy.expected = Some(jobpoll::Expected::between(
+        Duration::from_secs(260),
+        Duration::from_secs(340),
+    ));
+    let plain = test_config();
+    let (mut tx, mut rx) = ([0u8; 2048], [0u8; 4096]);
+    // Drives `p` until it sleeps, answering each request with `body` at once.
+    let mut until_sleep =
+        |p: &mut JobPoller, cfg: &jobpoll::Config<'_>, op: &Submit<'_>, now: u64, body: &str| {
+            let now = Instant::from_millis(now);
+            for _ in 0..16 {
+                match p.poll(cfg, op, now, &mut tx).expect("poll") {
+                    Action::SendRequest(_) => {
+                        let bytes = response(if body == ACCEPTED { 202 } else { 200 }, &[], body);
+                        rx[..bytes.len()].copy_from_slice(bytes.as_bytes());
+                        p.handle_response(now, &mut rx, bytes.len())
+                            .expect("in flight");
+                    }
+                    Action::SleepUntil(t) => return t.as_millis(),
+                    _ => {}
+                }
+            }
+            panic!("no sleep");
+        };
+    let mut original = JobPoller::submit(&cfg, &op(), Instant::ZERO).expect("submit");
+    assert_eq!(
+        until_sleep(&mut original, &cfg, &op(), 120_000, ACCEPTED),
+        156_000
+    );
+    assert_eq!(
+        until_sleep(&mut original, &cfg, &op(), 156_000, &job("running")),
+        202_800
+    );
+    let token = original.resume_token().expect("a token");
+    assert_eq!(token.as_bytes()[2], 2, "version 2: the window is in it");
+    let at = Instant::from_millis(202_800);
+    // Taken at 156 s, resumed at 202.8 s: offline for 46.8 s.
+    let offline = Duration::from_millis(46_800);
+    let mut resumed = JobPoller::resume(&plain, &token, offline, at).expect("resume");
+    let running = job("running");
+    assert_eq!(
+        until_sleep(&mut original, &cfg, &op(), 202_800, &running),
+        260_000
+    );
+    assert_eq!(
+        until_sleep(&mut resumed, &plain, &Submit::NONE, 202_800, &running),
+        260_000
+    );
+    // Without the window, the default ramp (a watch from 0 s: its first answer, 1.5 s).
+    let mut watched = JobPoller::watch(&plain, "u1", Instant::ZERO).expect("watch");
+    assert_eq!(
+        until_sleep(&mut watched, &plain, &Submit::NONE, 202_800, &running),
+        204_300
+    );
+}

@@ -21,14 +21,16 @@ use jobpoll::dialect::deploy::DeployOptions;
 use jobpoll::dialect::nse::NseOptions;
 use jobpoll::dialect::ontap::OntapOptions;
 use jobpoll::http::{Auth, Authority};
-use jobpoll::{Action, Config, Dialect, Instant, JobPoller, Outcome, Received, Submit};
+use jobpoll::{
+    Action, Config, Dialect, Estimate, Expected, Instant, JobPoller, Outcome, Received, Submit,
+};
 
 /// One-way network delay.
 pub const ONE_WAY: u64 = 10;
 /// A round trip.
 pub const RTT: u64 = 2 * ONE_WAY;
 /// The job durations of the issue, in seconds.
-pub const DURATIONS: [u64; 7] = [1, 4, 27, 61, 127, 299, 601];
+pub const DURATIONS: [u64; 8] = [1, 4, 27, 61, 127, 299, 601, 3600];
 /// Stops a runaway policy (the Deploy sample against an inclusive server spins).
 const MAX_REQUESTS: u32 = 200_000;
 
@@ -305,9 +307,9 @@ pub struct Run {
     pub delay: Option<u64>,
 }
 
-/// The deadline of the efficiency runs: 30 min, so no draw is cut (the default 10 min would
-/// end about half of the 601 s draws with `DeadlineExceeded`, by design).
-pub const DEADLINE: Duration = Duration::from_secs(1800);
+/// The deadline of the efficiency runs: 2 hours, so no draw is cut (the default 10 min would
+/// end about half of the 601 s draws and every 3,600 s draw with `DeadlineExceeded`, by design).
+pub const DEADLINE: Duration = Duration::from_secs(7200);
 
 /// Drives the real machine against the model, default policy (jitter on, seeded per draw)
 /// except the deadline (`DEADLINE` when `None`).
@@ -328,6 +330,31 @@ pub fn run_ours_with(
     deadline: Option<Duration>,
     share: Option<u8>,
 ) -> (Run, Outcome) {
+    let (run, outcome, _) = run_ours_full(ours, duration_ms, seed, deadline, share, None);
+    (run, outcome)
+}
+
+/// [`run_ours`] with `Policy::expected` set (the rest of the policy by default).
+pub fn run_ours_expecting(
+    ours: Ours,
+    duration_ms: u64,
+    seed: u64,
+    expected: Option<Expected>,
+) -> (Run, Outcome) {
+    let (run, outcome, _) = run_ours_full(ours, duration_ms, seed, None, None, expected);
+    (run, outcome)
+}
+
+/// The whole run: also the machine's `elapsed()` at the end (what a caller records in its
+/// estimate).
+pub fn run_ours_full(
+    ours: Ours,
+    duration_ms: u64,
+    seed: u64,
+    deadline: Option<Duration>,
+    share: Option<u8>,
+    expected: Option<Expected>,
+) -> (Run, Outcome, Duration) {
     let job = Job::new(duration_ms);
     let mut cfg = Config::new(
         Authority {
@@ -346,6 +373,7 @@ pub fn run_ours_with(
     if let Some(share) = share {
         cfg.policy.elapsed_share_percent = share;
     }
+    cfg.policy.expected = expected;
     let op = Submit::post("/api/storage/volumes", br#"{"name":"vol1"}"#);
     let mut now = Instant::ZERO;
     let (mut tx, mut rx) = ([0u8; 2048], [0u8; 4096]);
@@ -382,11 +410,104 @@ pub fn run_ours_with(
                         delay,
                     },
                     outcome,
+                    poller.elapsed(),
                 );
             }
             _ => {}
         }
     }
+}
+
+// ------------------------------------------------------------------------------ estimates
+
+/// Earlier runs an estimate learns from before each measured draw.
+pub const PRIOR_RUNS: usize = 5;
+
+/// Which estimate a run is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hint {
+    /// Learnt from [`PRIOR_RUNS`] earlier runs of the same operation (durations drawn with
+    /// another seed than the measured draws, each run through the machine with what was learnt
+    /// before it, its `elapsed()` recorded).
+    Learnt,
+    /// Learnt from five runs of a job ten times shorter (their durations recorded as drawn).
+    TenTimesShort,
+    /// Learnt from five runs of a job ten times longer (their durations recorded as drawn).
+    TenTimesLong,
+}
+
+impl Hint {
+    pub const ALL: [Hint; 3] = [Hint::Learnt, Hint::TenTimesShort, Hint::TenTimesLong];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Hint::Learnt => "estimate (5 prior runs, other seed)",
+            Hint::TenTimesShort => "estimate 10x too short",
+            Hint::TenTimesLong => "estimate 10x too long",
+        }
+    }
+}
+
+/// The durations of the runs before measured draw `index`, in ms: `secs * U(0.9, 1.1)` from a
+/// seed that the measured draws never use.
+pub fn prior_draws(secs: u64, index: usize) -> Vec<u64> {
+    let mut rng = Rng::new(0x9A57_0000_0000 ^ (secs << 16) ^ index as u64);
+    (0..PRIOR_RUNS)
+        .map(|_| (secs as f64 * 1000.0 * rng.between(0.9, 1.1)).round() as u64)
+        .collect()
+}
+
+/// The estimate `ours` has before measured draw `index` of duration `secs`.
+pub fn estimate_for(ours: Ours, hint: Hint, secs: u64, index: usize) -> Estimate {
+    let mut estimate = Estimate::new();
+    for (k, ms) in prior_draws(secs, index).into_iter().enumerate() {
+        match hint {
+            Hint::Learnt => {
+                let seed = 0x9A57 ^ ((index as u64) << 8) ^ k as u64;
+                let (_, outcome, elapsed) =
+                    run_ours_full(ours, ms, seed, None, None, estimate.expected());
+                if outcome == Outcome::Succeeded {
+                    estimate.record(elapsed);
+                }
+            }
+            Hint::TenTimesShort => estimate.record(Duration::from_millis(ms / 10)),
+            Hint::TenTimesLong => estimate.record(Duration::from_millis(ms * 10)),
+        }
+    }
+    estimate
+}
+
+/// `ours` on every draw, each with its own estimate.
+pub fn runs_with_estimate(ours: Ours, hint: Hint, secs: u64, draws_ms: &[u64]) -> Vec<Run> {
+    draws_ms
+        .iter()
+        .enumerate()
+        .map(|(i, &ms)| {
+            let expected = estimate_for(ours, hint, secs, i).expected();
+            run_ours_expecting(ours, ms, i as u64, expected).0
+        })
+        .collect()
+}
+
+/// The rows with an estimate, by name: ONTAP (default `return_timeout` 30) with each hint,
+/// Unified Manager and Service Engine with a learnt one.
+pub fn estimate_rows(secs: u64, draws_ms: &[u64]) -> Vec<(Ours, Hint, Row)> {
+    let mut rows = Vec::new();
+    let ontap = Ours::Ontap { return_timeout: 30 };
+    for hint in Hint::ALL {
+        let runs = runs_with_estimate(ontap, hint, secs, draws_ms);
+        rows.push((
+            ontap,
+            hint,
+            summarize(format!("jobpoll ONTAP, {}", hint.label()), &runs),
+        ));
+    }
+    for ours in [Ours::Aiqum, Ours::Nse] {
+        let runs = runs_with_estimate(ours, Hint::Learnt, secs, draws_ms);
+        let name = format!("{}, {}", ours.name(), Hint::Learnt.label());
+        rows.push((ours, Hint::Learnt, summarize(name, &runs)));
+    }
+    rows
 }
 
 // ------------------------------------------------------------------------------ peers
@@ -422,7 +543,7 @@ pub enum Peer {
     GoogleLro,
     /// smithy-rs waiter: first check at once; the delay after attempt n is U(2, 2 * 2^(n-1))
     /// capped at 120 s, and U(2, 120) once n exceeds floor(log2(120/2) + 1) = 6; `max_wait` is
-    /// required and has no default: 1800 s here (the deadline the jobpoll rows use); the last
+    /// required and has no default: 7200 s here (the deadline the jobpoll rows use); the last
     /// delay is cut to the time left and one final poll happens at `max_wait`.
     Smithy,
     /// botocore waiter (EC2 InstanceRunning numbers): first check at once; every 15 s;
@@ -461,7 +582,7 @@ impl Peer {
             Peer::Terraform => "Terraform ONTAP",
             Peer::AzureCore => "azure_core Poller",
             Peer::GoogleLro => "google-cloud-lro",
-            Peer::Smithy => "smithy-rs waiter (max_wait 1800)",
+            Peer::Smithy => "smithy-rs waiter (max_wait 7200)",
             Peer::Botocore => "botocore waiter",
         }
     }
@@ -582,7 +703,7 @@ pub fn run_peer(peer: Peer, duration_ms: u64, seed: u64) -> Run {
             }
         }
         Peer::Smithy => {
-            let (min, max, max_wait) = (2_000.0f64, 120_000.0f64, 1_800_000u64);
+            let (min, max, max_wait) = (2_000.0f64, 120_000.0f64, 7_200_000u64);
             let mut attempt = 0u32;
             loop {
                 if poll(&mut now, &mut requests) {
@@ -823,5 +944,128 @@ pub fn check_targets(secs: u64, draws_ms: &[u64]) -> Vec<(String, bool, String)>
         ok,
         worst,
     ));
+    out
+}
+
+/// The targets with an estimate, for one duration, from the rows of [`estimate_rows`]; each
+/// entry is (target, holds, detail).
+/// - with a learnt estimate, from 61 s up: no peer that saw every draw through has fewer mean
+///   requests, and none has a shorter mean delay, than jobpoll ONTAP;
+/// - below 30 s: every draw 1 request and the one-way delay, whatever the estimate;
+/// - with an estimate 10x off either way: mean delay at most max(25 % of D, 30 s), mean
+///   requests at most the default schedule's + 3;
+/// - Unified Manager and Service Engine with a learnt estimate: fewer mean requests and a
+///   shorter mean delay than without; against the generic peers, the comparison above is
+///   reported (not a target: "(reported)" in its text).
+pub fn check_estimate_targets(
+    secs: u64,
+    draws_ms: &[u64],
+    rows: &[(Ours, Hint, Row)],
+) -> Vec<(String, bool, String)> {
+    let mut out = Vec::new();
+    let peer_rows: Vec<(Peer, Row)> = Peer::ALL
+        .iter()
+        .map(|&p| {
+            let runs: Vec<Run> = draws_ms
+                .iter()
+                .enumerate()
+                .map(|(i, &d)| run_peer(p, d, i as u64))
+                .collect();
+            (p, summarize(p.name().into(), &runs))
+        })
+        .collect();
+    let ontap = Ours::Ontap { return_timeout: 30 };
+    let default_row = {
+        let runs: Vec<Run> = draws_ms
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| run_ours(ontap, d, i as u64, None).0)
+            .collect();
+        summarize(ontap.name(), &runs)
+    };
+    let rival = |row: &Row, generic_only: bool| -> Vec<String> {
+        peer_rows
+            .iter()
+            .filter(|(p, r)| (!generic_only || p.generic()) && r.gave_up == 0)
+            .filter(|(_, r)| r.mean_requests < row.mean_requests || r.mean_delay < row.mean_delay)
+            .map(|(p, r)| {
+                format!(
+                    "{}: {:.2} requests, {:.3} s vs {:.2}, {:.3} s",
+                    p.name(),
+                    r.mean_requests,
+                    r.mean_delay,
+                    row.mean_requests,
+                    row.mean_delay
+                )
+            })
+            .collect()
+    };
+    for (ours, hint, row) in rows {
+        if *ours == ontap && *hint == Hint::Learnt && secs >= 61 {
+            let beaten = rival(row, false);
+            out.push((
+                format!("{secs} s, ONTAP with a learnt estimate: no peer has fewer mean requests, none a shorter mean delay"),
+                beaten.is_empty(),
+                beaten.join("; "),
+            ));
+        }
+        if *ours == ontap && secs * 1100 < 30_000 {
+            let ok = row.mean_requests == 1.0
+                && row.gave_up == 0
+                && row.max_delay <= ONE_WAY as f64 / 1000.0;
+            out.push((
+                format!(
+                    "{secs} s, ONTAP {}: every draw 1 request and the one-way delay",
+                    hint.label()
+                ),
+                ok,
+                format!(
+                    "{:.2} requests, max delay {:.3} s",
+                    row.mean_requests, row.max_delay
+                ),
+            ));
+        }
+        if *ours == ontap && *hint != Hint::Learnt {
+            let delay_bound = (secs as f64 * 0.25).max(30.0);
+            let requests_bound = default_row.mean_requests + 3.0;
+            let ok = row.gave_up == 0
+                && row.mean_delay <= delay_bound
+                && row.mean_requests <= requests_bound;
+            out.push((
+                format!("{secs} s, ONTAP {}: mean delay at most max(25 % of D, 30 s), requests at most the default's + 3", hint.label()),
+                ok,
+                format!(
+                    "{:.3} s (bound {delay_bound:.3} s), {:.2} requests (bound {requests_bound:.2})",
+                    row.mean_delay, row.mean_requests
+                ),
+            ));
+        }
+        if *ours != ontap {
+            let without = {
+                let runs: Vec<Run> = draws_ms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &d)| run_ours(*ours, d, i as u64, None).0)
+                    .collect();
+                summarize(ours.name(), &runs)
+            };
+            out.push((
+                format!("{secs} s, {} with a learnt estimate: fewer mean requests and a shorter mean delay than without", ours.name()),
+                row.gave_up == 0
+                    && row.mean_requests < without.mean_requests
+                    && row.mean_delay < without.mean_delay,
+                format!(
+                    "{:.2} requests, {:.3} s vs {:.2}, {:.3} s",
+                    row.mean_requests, row.mean_delay, without.mean_requests, without.mean_delay
+                ),
+            ));
+            let beaten = rival(row, true);
+            out.push((
+                format!("{secs} s, {} with a learnt estimate (reported): no generic peer has fewer mean requests, none a shorter mean delay", ours.name()),
+                beaten.is_empty(),
+                beaten.join("; "),
+            ));
+        }
+    }
     out
 }

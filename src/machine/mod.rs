@@ -141,6 +141,10 @@ pub struct JobPoller {
     resumed_past_purge: bool,
     stale_retry: bool,
     clock_backwards: bool,
+    /// When the job is expected to end (`Policy::expected` when the machine was made, or the
+    /// resume token's).
+    #[cfg(feature = "estimate")]
+    expected: Option<crate::estimate::Expected>,
 }
 
 impl JobPoller {
@@ -172,6 +176,8 @@ impl JobPoller {
             resumed_past_purge: false,
             stale_retry: false,
             clock_backwards: false,
+            #[cfg(feature = "estimate")]
+            expected: cfg.policy.expected,
         }
     }
 
@@ -236,6 +242,10 @@ impl JobPoller {
         poller.rng = Rng::new(saved.rng_state);
         poller.marker = saved.marker;
         poller.resumed_past_purge = offline_for > cfg.policy.purge_window;
+        #[cfg(feature = "estimate")]
+        if saved.expected.is_some() {
+            poller.expected = saved.expected;
+        }
         poller.submit_fingerprint = Submit::NONE.fingerprint();
         Ok(poller)
     }
@@ -319,6 +329,8 @@ impl JobPoller {
             remaining: self.deadline.saturating_duration_since(now),
             rng_state: self.rng.state(),
             marker: self.marker,
+            #[cfg(feature = "estimate")]
+            expected: self.expected,
         }))
     }
 
@@ -454,13 +466,18 @@ mod tests {
     fn machine_size_for_the_dialects_built_in() {
         let size = core::mem::size_of::<JobPoller>();
         // 464 B with ONTAP alone (x86_64); the change marker of the long-polling dialects adds
-        // 56, the longer job references of the others 72.
+        // 56, the longer job references of the others 72, the expected window 8.
         let mut budget = 464;
         if MAX_CURSOR > 0 {
             budget += 56;
         }
         if MAX_JOB_REF > 64 {
             budget += 72;
+        }
+        // The expected window (`Policy::expected`, feature `estimate`): two 32-bit offsets and
+        // the option's tag, 8 B once packed (at most 16 B were allowed for it).
+        if cfg!(feature = "estimate") {
+            budget += 8;
         }
         std::println!(
             "JobPoller {size} B (budget {budget} B): ResponseParser {} B kept while a request \

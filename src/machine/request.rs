@@ -84,9 +84,15 @@ const JOB_PATH_BUF: usize = MAX_JOB_REF * 3 + 64;
 
 impl JobPoller {
     pub(super) fn submit_hold(&self, now: Instant) -> Option<(&'static str, u64)> {
-        self.dialect
-            .profile()
-            .submit_hold_secs(self.deadline.saturating_duration_since(now))
+        #[allow(unused_mut)]
+        let mut profile = self.dialect.profile();
+        #[cfg(feature = "estimate")]
+        if let (Some(expected), Some(hold)) = (&self.expected, profile.submit_hold.as_mut()) {
+            // A job expected to end later than the configured hold: ask the server to hold the
+            // submit until the window's end (the API's maximum still applies).
+            hold.wanted = hold.wanted.max(expected.submit_hold());
+        }
+        profile.submit_hold_secs(self.deadline.saturating_duration_since(now))
     }
 
     pub(super) fn submit_request<'a>(

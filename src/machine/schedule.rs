@@ -177,6 +177,14 @@ impl JobPoller {
     }
 
     pub(super) fn schedule_poll(&mut self, cfg: &Config<'_>, now: Instant) {
+        #[cfg(feature = "estimate")]
+        if let Some(expected) = &self.expected {
+            let gap = cfg
+                .policy
+                .expected_interval(expected, self.elapsed(), self.rng.next_u32());
+            self.schedule(now, now.saturating_add(gap), Next::Poll);
+            return;
+        }
         let gap = cfg
             .policy
             .poll_interval(self.attempt, self.elapsed(), self.rng.next_u32());
