@@ -1177,7 +1177,7 @@ fn a_resumed_machine_keeps_the_expected_window() {
                     Action::SendRequest(_) => {
                         let bytes = response(if body == ACCEPTED { 202 } else { 200 }, &[], body);
                         rx[..bytes.len()].copy_from_slice(bytes.as_bytes());
-                        p.handle_response(&cfg, now, &mut rx, bytes.len())
+                        p.handle_response(cfg, now, &mut rx, bytes.len())
                             .expect("in flight");
                     }
                     Action::SleepUntil(t) => return t.as_millis(),
