@@ -13,6 +13,7 @@ mod outbox;
 mod parsed;
 mod request;
 mod schedule;
+mod submit_answer;
 
 use core::time::Duration;
 
