@@ -4,9 +4,11 @@ mod common;
 use common::*;
 
 fn sim(sw: Switches, end: Final) -> (SimHandle, Client) {
+    // Running for 10 simulated seconds (200 ms at this scale): a poll every few milliseconds
+    // sees it even on a loaded machine (1 s, 20 ms, was missed under load).
     let job = JobScript::new(end)
         .step(Step::new(Phase::Queued, 1.0))
-        .step(Step::new(Phase::Running, 1.0).message("Creating bucket"));
+        .step(Step::new(Phase::Running, 10.0).message("Creating bucket"));
     let s = start(
         SimConfig::new()
             .time_scale(50.0)

@@ -240,77 +240,12 @@ impl JobList {
         }))
     }
 
-    /// The next step: a page request written into `tx`, a `Close` owed, or the end. An `Err`
-    /// changes nothing (grow `tx` to `required` on [`Error::BufferTooSmall`]).
-    pub fn poll(
-        &mut self,
-        cfg: &Config<'_>,
-        query: &ListQuery<'_>,
-        now: Instant,
-        tx: &mut [u8],
-    ) -> Result<Step<Infallible, ListEnd>, Error> {
-        if self.close {
-            self.close = false;
-            return Ok(Step::Close);
-        }
-        if let Some(end) = self.end() {
-            return Ok(Step::Done(end));
-        }
-        if self.parser.is_some() {
-            // Asked again before the answer: wait for it until its deadline, then give up.
-            if now < self.deadline {
-                return Ok(Step::SleepUntil(self.deadline));
-            }
-            self.handle_timeout(now);
-            self.close = false;
-            return Ok(Step::Close);
-        }
-        let connection = if self.conn.reusable(now) {
-            Connection::Reuse
-        } else {
-            Connection::Fresh
-        };
-        let Some(len) = self.write_request(cfg, query, tx)? else {
-            return Ok(Step::Done(self.end().unwrap_or(ListEnd::Complete {
-                pages: self.pages_read,
-            })));
-        };
-        self.deadline = now.saturating_add(cfg.policy.request_timeout);
-        Ok(Step::SendRequest(SendRequest {
-            len,
-            deadline: self.deadline,
-            purpose: Purpose::List,
-            idempotent: true,
-            connection,
-        }))
-    }
-
-    /// The page request in flight failed in transport: the listing ends (it is not retried).
-    pub fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
-        let _ = now;
+    /// The request in flight ends without its page: `end` says why (its connection may still
+    /// carry the answer, so it closes). Nothing happens with no request in flight.
+    fn give_up(&mut self, end: ListEnd) {
         if self.parser.take().is_some() {
-            self.abandon(ListEnd::Transport(error));
+            self.abandon(end);
         }
-    }
-
-    /// The page request's deadline passed: the listing ends.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.handle_transport_error(now, TransportError::TimedOut);
-    }
-
-    /// Stops listing (a page in flight is abandoned, its connection closed).
-    pub fn cancel(&mut self, now: Instant) {
-        let _ = now;
-        if self.parser.take().is_some() {
-            self.abandon(ListEnd::Cancelled);
-        } else if self.failure.is_none() && !self.is_done() {
-            self.failure = Some(ListEnd::Cancelled);
-        }
-    }
-
-    /// Whether a page request is waiting for its answer.
-    pub fn is_request_in_flight(&self) -> bool {
-        self.parser.is_some()
     }
 
     /// A request abandoned mid-answer: its connection may still carry the answer, so it closes.
@@ -617,6 +552,8 @@ impl Machine for JobList {
     type Event = Infallible;
     type Output = ListEnd;
 
+    /// The next step: a page request written into `tx`, a `Close` owed, or the end. An `Err`
+    /// changes nothing (grow `tx` to `required` on [`Error::BufferTooSmall`]).
     fn poll(
         &mut self,
         cfg: &Config<'_>,
@@ -624,7 +561,40 @@ impl Machine for JobList {
         now: Instant,
         tx: &mut [u8],
     ) -> Result<Step<Infallible, ListEnd>, Error> {
-        JobList::poll(self, cfg, query, now, tx)
+        if self.close {
+            self.close = false;
+            return Ok(Step::Close);
+        }
+        if let Some(end) = self.end() {
+            return Ok(Step::Done(end));
+        }
+        if self.parser.is_some() {
+            // Asked again before the answer: wait for it until its deadline, then give up.
+            if now < self.deadline {
+                return Ok(Step::SleepUntil(self.deadline));
+            }
+            self.give_up(ListEnd::Transport(TransportError::TimedOut));
+            self.close = false;
+            return Ok(Step::Close);
+        }
+        let connection = if self.conn.reusable(now) {
+            Connection::Reuse
+        } else {
+            Connection::Fresh
+        };
+        let Some(len) = self.write_request(cfg, query, tx)? else {
+            return Ok(Step::Done(self.end().unwrap_or(ListEnd::Complete {
+                pages: self.pages_read,
+            })));
+        };
+        self.deadline = now.saturating_add(cfg.policy.request_timeout);
+        Ok(Step::SendRequest(SendRequest {
+            len,
+            deadline: self.deadline,
+            purpose: Purpose::List,
+            idempotent: true,
+            connection,
+        }))
     }
     fn handle_response<'r>(
         &mut self,
@@ -644,17 +614,26 @@ impl Machine for JobList {
     ) -> Result<AfterRead<Page<'r>>, Error> {
         JobList::handle_eof(self, now, rx, filled).map(page_read)
     }
-    fn handle_transport_error(&mut self, _cfg: &Config<'_>, now: Instant, error: TransportError) {
-        JobList::handle_transport_error(self, now, error);
+    /// The page request failed in transport: the listing ends (pages are not retried).
+    fn handle_transport_error(&mut self, _: &Config<'_>, _: Instant, error: TransportError) {
+        self.give_up(ListEnd::Transport(error));
     }
-    fn handle_timeout(&mut self, _cfg: &Config<'_>, now: Instant) {
-        JobList::handle_timeout(self, now);
+    /// The page request's deadline passed: the listing ends.
+    fn handle_timeout(&mut self, _: &Config<'_>, now: Instant) {
+        if self.parser.is_some() && now >= self.deadline {
+            self.give_up(ListEnd::Transport(TransportError::TimedOut));
+        }
     }
-    fn cancel(&mut self, now: Instant) {
-        JobList::cancel(self, now);
+    /// Stops listing (a page in flight is abandoned, its connection closed).
+    fn cancel(&mut self, _: Instant) {
+        if self.parser.is_some() {
+            self.give_up(ListEnd::Cancelled);
+        } else if self.failure.is_none() && !self.is_done() {
+            self.failure = Some(ListEnd::Cancelled);
+        }
     }
     fn is_request_in_flight(&self) -> bool {
-        JobList::is_request_in_flight(self)
+        self.parser.is_some()
     }
     fn adopt_connection(&mut self, state: ConnectionState) {
         if self.parser.is_none() {
@@ -751,7 +730,151 @@ pub fn parse_rfc3339(s: &[u8]) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
+    use std::vec::Vec;
+
+    /// What the test does while a page request is in flight and no answer comes.
+    type Input = fn(&mut JobList, &Config<'_>, &mut [u8]);
+
+    /// What the pager asked for, without the borrowed parts.
+    #[derive(Debug, PartialEq)]
+    enum Seen {
+        Send(Connection),
+        Close,
+        Sleep,
+        Done(ListEnd),
+    }
+
+    /// One page request, then `input` for its answer (`None`: the answer never comes and the
+    /// deadline passes), then every step until the end.
+    #[cfg(feature = "ontap")]
+    fn run(answer: Option<&str>, input: Input) -> Vec<Seen> {
+        let cfg = Config::new(
+            crate::http::Authority {
+                host: "cluster",
+                port: 443,
+                tls: true,
+            },
+            crate::http::Auth::None,
+            Dialect::Ontap(Default::default()),
+        );
+        let query = ListQuery::default();
+        let mut list = JobList::new(&cfg, &query).expect("ONTAP lists jobs");
+        let mut tx = [0u8; 512];
+        let mut seen = Vec::new();
+        let mut now = Instant::ZERO;
+        for _ in 0..8 {
+            let step = Machine::poll(&mut list, &cfg, &query, now, &mut tx).expect("fits");
+            seen.push(match step {
+                Step::SendRequest(req) => {
+                    match answer {
+                        Some(text) => {
+                            let mut rx = text.as_bytes().to_vec();
+                            let n = rx.len();
+                            let _ = Machine::handle_response(&mut list, &cfg, now, &mut rx, n);
+                        }
+                        None => input(&mut list, &cfg, &mut tx),
+                    }
+                    now = req.deadline;
+                    Seen::Send(req.connection)
+                }
+                Step::Close => Seen::Close,
+                Step::SleepUntil(_) => Seen::Sleep,
+                Step::Done(end) => {
+                    seen.push(Seen::Done(end));
+                    break;
+                }
+                _ => unreachable!(),
+            });
+        }
+        seen
+    }
+
+    const PAGE: &str =
+        "HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n{\"records\":[],\"num_records\":0}";
+    const PAGE_THEN_CLOSE: &str = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 30\r\n\r\n{\"records\":[],\"num_records\":0}";
+    const REFUSED: &str = "HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\n{}";
+    const NOT_JSON: &str = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]";
+
+    #[test]
+    #[cfg(feature = "ontap")]
+    fn the_pager_ends_with_the_reason_and_closes_what_it_abandons_table() {
+        use Seen::*;
+        let nothing: Input = |_, _, _| {};
+        let table: &[(&str, Option<&str>, Input, &[Seen])] = &[
+            (
+                "a last page",
+                Some(PAGE),
+                nothing,
+                &[
+                    Send(Connection::Fresh),
+                    Done(ListEnd::Complete { pages: 1 }),
+                ],
+            ),
+            (
+                "the server closes",
+                Some(PAGE_THEN_CLOSE),
+                nothing,
+                &[
+                    Send(Connection::Fresh),
+                    Close,
+                    Done(ListEnd::Complete { pages: 1 }),
+                ],
+            ),
+            (
+                "an error status",
+                Some(REFUSED),
+                nothing,
+                &[
+                    Send(Connection::Fresh),
+                    Done(ListEnd::Refused { status: 403 }),
+                ],
+            ),
+            (
+                "not a list",
+                Some(NOT_JSON),
+                nothing,
+                &[Send(Connection::Fresh), Done(ListEnd::Unreadable(None))],
+            ),
+            (
+                "a reset",
+                None,
+                |l, cfg, _| {
+                    Machine::handle_transport_error(
+                        l,
+                        cfg,
+                        Instant::ZERO,
+                        TransportError::ReadFailed,
+                    )
+                },
+                &[
+                    Send(Connection::Fresh),
+                    Close,
+                    Done(ListEnd::Transport(TransportError::ReadFailed)),
+                ],
+            ),
+            (
+                "no answer by the deadline",
+                None,
+                nothing,
+                &[
+                    Send(Connection::Fresh),
+                    Close,
+                    Done(ListEnd::Transport(TransportError::TimedOut)),
+                ],
+            ),
+            (
+                "a cancel mid-page",
+                None,
+                |l, _, _| Machine::cancel(l, Instant::ZERO),
+                &[Send(Connection::Fresh), Close, Done(ListEnd::Cancelled)],
+            ),
+        ];
+        for (case, answer, input, want) in table {
+            assert_eq!(run(*answer, *input), *want, "{case}");
+        }
+    }
 
     #[test]
     fn rfc3339_table() {

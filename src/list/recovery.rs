@@ -204,11 +204,11 @@ impl Machine for RecoveryPager {
         let after = Machine::handle_eof(&mut self.pager, cfg, now, rx, filled)?;
         Ok(self.checked(after))
     }
-    fn handle_transport_error(&mut self, _cfg: &Config<'_>, now: Instant, error: TransportError) {
-        self.pager.handle_transport_error(now, error);
+    fn handle_transport_error(&mut self, cfg: &Config<'_>, now: Instant, error: TransportError) {
+        self.pager.handle_transport_error(cfg, now, error);
     }
-    fn handle_timeout(&mut self, _cfg: &Config<'_>, now: Instant) {
-        self.pager.handle_timeout(now);
+    fn handle_timeout(&mut self, cfg: &Config<'_>, now: Instant) {
+        self.pager.handle_timeout(cfg, now);
     }
     fn cancel(&mut self, now: Instant) {
         self.pager.cancel(now);
