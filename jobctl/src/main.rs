@@ -2,6 +2,7 @@
 //! its outcome. Progress goes to stderr; the result is one JSON line on stdout and the exit code
 //! (see README.md).
 
+mod history;
 mod outcome;
 mod recover;
 mod stop;
@@ -82,6 +83,11 @@ struct Cli {
     /// 10 s).
     #[arg(long)]
     cancel_on_exit: bool,
+    /// Neither read nor write the history of how long each operation took (kept under the
+    /// cache directory, e.g. ~/.cache/jobctl/history, so a repeated submit polls around its
+    /// expected end).
+    #[arg(long)]
+    no_history: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -314,8 +320,29 @@ fn run(cli: &Cli) -> Result<i32, Usage> {
     let run = Run::new(cancel.clone());
     stop::handle_signals(&run).map_err(|e| Usage(format!("cannot handle signals: {e}")))?;
 
+    // A submit of an operation run before: its earlier durations shape the schedule.
+    let operation = match &work {
+        Work::Submit { method, path, .. } if !cli.no_history => {
+            Some(history::key(&cli.dialect, method.as_str(), path))
+        }
+        _ => None,
+    };
+    let mut past = operation
+        .as_ref()
+        .and_then(|_| history::History::open_default());
+    if let (Some(key), Some(past)) = (&operation, &past) {
+        cfg.policy.expected = past.estimate(key).and_then(|e| e.expected());
+    }
     let driver = Driver::new(connector.clone()).with_cancel(cancel);
     let mut report = follow(driver, &cfg, &work, &run)?;
+    // Only a job that ran to its end says how long the operation takes.
+    let ran_to_its_end = matches!(
+        report.outcome,
+        "success" | "success_with_warnings" | "failure" | "partial_failure"
+    ) && run.stopped().is_none();
+    if let (Some(key), Some(past), true) = (&operation, past.as_mut(), ran_to_its_end) {
+        past.record(key, run.elapsed());
+    }
     // From here on, a second signal prints this line as it is.
     run.set_if_ended_now(report.clone());
     if let Work::Submit { method, path, .. } = &work {

@@ -19,11 +19,14 @@ const PASSWORD_VAR: &str = "JOBCTL_TEST_PASSWORD";
 struct Server {
     sim: SimHandle,
     ca: PathBuf,
+    /// The cache directory the runs against this server use.
+    cache: PathBuf,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.ca);
+        let _ = std::fs::remove_dir_all(&self.cache);
     }
 }
 
@@ -45,7 +48,8 @@ fn server(secs: f64, end: Final) -> Server {
         sim.addr().port()
     ));
     std::fs::write(&ca, &sim.certificate().expect("TLS").pem).expect("CA file written");
-    Server { sim, ca }
+    let cache = ca.with_extension("cache");
+    Server { sim, ca, cache }
 }
 
 impl Server {
@@ -58,8 +62,15 @@ impl Server {
             .arg(&self.ca)
             .args(["--user", "admin", "--password-env", PASSWORD_VAR])
             .env(PASSWORD_VAR, password)
+            // The history file goes to a directory of the test's, never the user's.
+            .env("XDG_CACHE_HOME", &self.cache)
             .stdin(Stdio::null());
         c
+    }
+
+    /// The history file jobctl keeps in this server's cache directory.
+    fn history(&self) -> PathBuf {
+        self.cache.join("jobctl").join("history")
     }
 }
 
@@ -301,7 +312,8 @@ fn several_jobs_are_followed_and_summed_up() {
     .expect("jobsim starts");
     let ca = std::env::temp_dir().join(format!("jobctl-test-{}-multi.pem", std::process::id()));
     std::fs::write(&ca, &sim.certificate().expect("TLS").pem).expect("CA file written");
-    let s = Server { sim, ca };
+    let cache = ca.with_extension("cache");
+    let s = Server { sim, ca, cache };
     for name in ["multi1", "multi2"] {
         let out = s
             .jobctl("netapp123")
@@ -469,4 +481,62 @@ fn every_dialect_end_to_end() {
         "one submit per dialect, never re-sent"
     );
     let _ = std::fs::remove_file(&ca);
+}
+
+/// The operations's durations are kept per operation under the cache directory and read by the
+/// next run; `--no-history` neither reads nor writes; a file that is not a history is ignored
+/// with a warning and replaced, never a failure.
+#[test]
+fn history_is_kept_per_operation_and_a_bad_file_is_only_a_warning() {
+    let server = server(150.0, Final::success());
+    let estimate = |path: &PathBuf| {
+        let text = std::fs::read_to_string(path).expect("history written");
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("jobctl-history 1"), "{text}");
+        let entries: Vec<&str> = lines.collect();
+        assert_eq!(entries.len(), 1, "{text}");
+        let (key, encoded) = entries[0].split_once('\t').expect("key and estimate");
+        assert_eq!(key, "ontap POST /api/storage/volumes");
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(encoded)
+            .expect("base64url");
+        jobpoll::estimate::Estimate::from_bytes(&bytes).expect("an estimate")
+    };
+
+    let out = submit(server.jobctl("netapp123").arg("--no-history"))
+        .output()
+        .expect("runs");
+    assert_eq!(result(&out).1, 0);
+    assert!(!server.history().exists(), "--no-history writes nothing");
+
+    for run in 1..=2 {
+        let out = submit(&mut server.jobctl("netapp123"))
+            .output()
+            .expect("runs");
+        assert_eq!(result(&out).1, 0);
+        let learnt = estimate(&server.history());
+        assert_eq!(learnt.len(), run, "one duration per finished run");
+        let median = learnt.median().expect("a duration");
+        assert!(
+            median > Duration::from_millis(500) && median < Duration::from_secs(10),
+            "{median:?}"
+        );
+    }
+
+    std::fs::write(server.history(), "not a history\n").expect("overwritten");
+    let out = submit(&mut server.jobctl("netapp123"))
+        .output()
+        .expect("runs");
+    assert_eq!(result(&out).1, 0, "a bad history file never fails the run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: ignoring the history file") && stderr.contains("unknown format"),
+        "{stderr}"
+    );
+    assert_eq!(
+        estimate(&server.history()).len(),
+        1,
+        "replaced by a fresh one"
+    );
 }

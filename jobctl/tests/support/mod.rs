@@ -125,6 +125,11 @@ impl TestServer {
             .args(["--user", "admin", "--password-env", PASSWORD_VAR])
             .args(["--request-timeout", request_timeout])
             .env(PASSWORD_VAR, "netapp123")
+            // The history file goes to a directory of the test's, never the user's.
+            .env(
+                "XDG_CACHE_HOME",
+                std::env::temp_dir().join(format!("jobctl-edges-cache-{}", self.port())),
+            )
             .stdin(Stdio::null());
         c
     }
