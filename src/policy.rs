@@ -103,9 +103,9 @@ impl Policy {
     ///   it per operation for long ones (cluster create, software update).
     /// - `initial_interval` 1 s, `multiplier_percent` 150, `elapsed_share_percent` 10,
     ///   `max_interval` 30 s: short jobs are seen within about a second, a job of D seconds is
-    ///   seen within about D/10 (at most 30 s), and a one-hour job costs 143 to 145 requests (with its deadline raised). 30 s is
-    ///   a tenth of ONTAP's 300 s retention, so a finished job is polled many times before the
-    ///   server purges it.
+    ///   seen within about D/10 (at most 30 s), and a one-hour job costs 143 to 145 requests
+    ///   (with its deadline raised). 30 s is a tenth of ONTAP's 300 s retention, so a finished
+    ///   job is polled many times before the server purges it.
     /// - `jitter_percent` 10: desynchronizes fleets without weakening the bounds (downward only).
     /// - `request_timeout` 15 s: ONTAP answers a job GET in well under a second; a hung
     ///   connection is detected quickly and retried.
