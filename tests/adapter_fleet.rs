@@ -499,5 +499,5 @@ fn check_prometheus_text(text: &str) {
             assert_eq!(typed_name, name, "sample under its own TYPE");
         }
     }
-    assert!(seen.len() >= 10, "{seen:?}");
+    assert!(seen.len() >= 12, "{seen:?}");
 }

@@ -188,7 +188,7 @@ impl FleetStats {
     /// `# HELP` and `# TYPE` line per metric, names prefixed `jobpoll_fleet_`, counters ending
     /// in `_total`, the outcomes as one counter labelled `outcome="<Outcome::name>"`.
     pub fn write_prometheus<W: fmt::Write>(&self, out: &mut W) -> fmt::Result {
-        let gauges: [(&str, &str, u64); 7] = [
+        let gauges: [(&str, &str, u64); 6] = [
             (
                 "jobs_in_flight",
                 "Jobs holding a slot of the fleet.",
@@ -219,7 +219,6 @@ impl FleetStats {
                 "Connections open, all hosts.",
                 self.connections_open,
             ),
-            ("up", "Always 1 while the fleet exists.", 1),
         ];
         for (name, help, value) in gauges {
             writeln!(out, "# HELP jobpoll_fleet_{name} {help}")?;
