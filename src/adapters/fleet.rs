@@ -54,10 +54,21 @@
 //! - **No policy**: the fleet neither retries nor times out anything itself; each job's machine
 //!   does, with its own deadlines.
 //!
-//! A caution for large fleets: a submit with a server-side hold (ONTAP `return_timeout`) or a
-//! long poll (Select Deploy `poll_timeout`) keeps its connection busy for the whole hold, and
-//! the other jobs' polls queue behind it. Keep holds short when many jobs share few
-//! connections.
+//! - **Held submits do not starve the pool.** A submit with a server-side hold (ONTAP
+//!   `return_timeout`) keeps its connection busy until the job ends or the hold passes. The
+//!   fleet decides from its own queue, when the submit is written ([`SubmitHold::WhenIdle`],
+//!   the default): the hold is kept only when no job waits for a connection of that host and
+//!   another connection stays free; otherwise the submit asks for a hold of 0 and the job is
+//!   polled. A hold cannot be shortened once sent, so jobs arriving during it share the other
+//!   connections until it ends. 50 four-second jobs over the default pool: 52 s when every
+//!   submit holds 30 s, about the time of `return_timeout` 0 with the rule (BENCHMARKS.md).
+//! - **Counters**: [`Fleet::stats`] reads jobs by phase, connections, requests, holds, retries
+//!   and outcomes at any time, without a lock; [`FleetStats::write_prometheus`] writes them in
+//!   the Prometheus text format (`examples/fleet_prometheus.rs`).
+//!
+//! A caution for large fleets: a long poll (Select Deploy `poll_timeout`) keeps its connection
+//! busy for the whole hold too, and the fleet does not shorten it: the other jobs' polls queue
+//! behind it. Keep long-poll holds short when many jobs share few connections.
 
 use core::future::Future;
 use core::pin::Pin;
