@@ -165,7 +165,7 @@ pub struct Fleet<C: Connect> {
     clock: Clock,
     limits: FleetLimits,
     jobs: Semaphore,
-    pools: Mutex<HashMap<Endpoint, Arc<Pool<Tracked<C::Stream>>>>>,
+    pools: Mutex<HashMap<Endpoint, Arc<HostPool<C>>>>,
     last_error: Mutex<Option<IoFailure>>,
     counters: Arc<Counters>,
 }
@@ -206,6 +206,9 @@ struct Pool<S> {
     waiting: AtomicU64,
     submit_hold: SubmitHold,
 }
+
+/// A host's pool of a fleet whose connector is `C`.
+type HostPool<C> = Pool<Tracked<<C as Connect>::Stream>>;
 
 /// An open connection of the fleet: counted as open from its connect until it is dropped.
 struct Tracked<S> {
@@ -398,7 +401,7 @@ impl<C: Connect> Fleet<C> {
         self.slot().await.drive(poller, cfg, op, observer).await
     }
 
-    fn pool(&self, endpoint: &Endpoint) -> Arc<Pool<Tracked<C::Stream>>> {
+    fn pool(&self, endpoint: &Endpoint) -> Arc<HostPool<C>> {
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(pool) = pools.get(endpoint) {
             return Arc::clone(pool);
