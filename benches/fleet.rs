@@ -7,6 +7,13 @@
 //! `jobsim` binary (release), runs every job to its end, checks every outcome, and prints:
 //! client CPU seconds per 1,000 polls and peak RSS (both from the OS, `getrusage`), the RSS
 //! growth per in-flight job, and the TCP connections jobsim accepted (from `/_sim/stats`).
+//!
+//! `cargo bench --bench fleet --features tokio -- holds [SIZES...]` prints instead the table of
+//! held submits against the pool: four-second ONTAP jobs (time x5) submitted at once through
+//! `FleetLimits::DEFAULT`, for each size (default 4, 50, 200 and 10,000) with
+//! `return_timeout` 0, 30 s with every submit held (`SubmitHold::AsConfigured`, the fleet
+//! before its rule; skipped above 200 jobs, where it would take jobs x 4 s / 4 connections),
+//! and 30 s with the fleet's rule (`SubmitHold::WhenIdle`, the default).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -14,7 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jobpoll::adapters::fleet::{Fleet, FleetLimits};
+use jobpoll::adapters::fleet::{Fleet, FleetLimits, SubmitHold};
 use jobpoll::adapters::tokio::Tcp;
 use jobpoll::dialect::{
     aiqum::AiqumOptions, deploy::DeployOptions, nse::NseOptions, ontap::OntapOptions,
@@ -53,6 +60,15 @@ impl Drop for Jobsim {
 }
 
 fn start_jobsim() -> (Jobsim, u16) {
+    // ONTAP purges a finished job 300 s after it ends. Job time runs SCALE times faster
+    // here, but the client's request rate does not: with 10,000 jobs queued on four
+    // connections, a poll can wait several real seconds for a connection, longer than 300
+    // simulated seconds (6 real ones). Keep the purge at 300 real seconds, as a client on a
+    // real cluster sees it.
+    spawn_jobsim(SCALE, SCENARIO, 300.0 * SCALE)
+}
+
+fn spawn_jobsim(scale: f64, scenario_json: &str, purge_after: f64) -> (Jobsim, u16) {
     let root = env!("CARGO_MANIFEST_DIR");
     let status = Command::new(env!("CARGO"))
         .args([
@@ -70,20 +86,15 @@ fn start_jobsim() -> (Jobsim, u16) {
     assert!(status.success());
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| format!("{root}/target"));
     let scenario = std::env::temp_dir().join(format!("jobpoll-fleet-{}.json", std::process::id()));
-    std::fs::write(&scenario, SCENARIO).expect("scenario written");
+    std::fs::write(&scenario, scenario_json).expect("scenario written");
     let mut child = Command::new(format!("{target}/release/jobsim"))
         .args([
             "--listen",
             "127.0.0.1:0",
             "--time-scale",
-            &SCALE.to_string(),
-            // ONTAP purges a finished job 300 s after it ends. Job time runs SCALE times faster
-            // here, but the client's request rate does not: with 10,000 jobs queued on four
-            // connections, a poll can wait several real seconds for a connection, longer than
-            // 300 simulated seconds (6 real ones). Keep the purge at 300 real seconds, as a
-            // client on a real cluster sees it.
+            &scale.to_string(),
             "--purge-after",
-            &(300.0 * SCALE).to_string(),
+            &purge_after.to_string(),
             "--scenario",
         ])
         .arg(&scenario)
@@ -168,6 +179,9 @@ fn dialect(name: &str) -> Dialect {
 }
 
 fn main() {
+    if std::env::args().any(|a| a == "holds") {
+        return holds();
+    }
     let jobs: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
@@ -319,5 +333,203 @@ fn main() {
             "target: every outcome correct: MISSED ({} of {jobs} jobs did not succeed)",
             jobs - succeeded
         );
+    }
+}
+
+/// Counts the heap in use and its peak, for the memory per job of the holds table.
+struct CountingAlloc;
+
+static HEAP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static HEAP_PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator, only counting.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = HEAP.fetch_add(layout.size(), Relaxed) + layout.size();
+        HEAP_PEAK.fetch_max(now, Relaxed);
+        // SAFETY: the caller's layout, passed on.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        HEAP.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: allocated above with this layout.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// Simulated seconds per real second in the holds table.
+const HOLD_SCALE: f64 = 5.0;
+
+const FOUR_SECOND_JOBS: &str = r#"{
+  "default_job": { "steps": [ { "state": "running", "seconds": 4 } ], "final": { "outcome": "success" } }
+}"#;
+
+/// One row of the holds table.
+struct HoldRow {
+    wall: Duration,
+    requests: u64,
+    held: u64,
+    held_in_one: u64,
+    /// Peak heap growth beyond the pool's buffers, per job.
+    heap_per_job: f64,
+    succeeded: usize,
+}
+
+fn hold_run(port: u16, jobs: usize, hold: u64, rule: SubmitHold) -> HoldRow {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let limits = FleetLimits {
+        submit_hold: rule,
+        ..FleetLimits::DEFAULT
+    };
+    let heap_before = HEAP.load(std::sync::atomic::Ordering::Relaxed);
+    HEAP_PEAK.store(heap_before, std::sync::atomic::Ordering::Relaxed);
+    let fleet = Arc::new(Fleet::new(Tcp, limits));
+    let started = Instant::now();
+    let results = runtime.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..jobs {
+            let fleet = fleet.clone();
+            tasks.spawn(async move {
+                let mut cfg = Config::new(
+                    Authority {
+                        host: "127.0.0.1",
+                        port,
+                        tls: false,
+                    },
+                    Auth::Basic {
+                        user: "admin",
+                        password: "netapp123",
+                    },
+                    Dialect::Ontap(OntapOptions {
+                        return_timeout: Duration::from_secs(hold),
+                        ..OntapOptions::DEFAULT
+                    }),
+                );
+                // The default policy, its gaps scaled like the jobs.
+                let d = Policy::DEFAULT;
+                cfg.policy = Policy {
+                    initial_interval: d.initial_interval.div_f64(HOLD_SCALE),
+                    max_interval: d.max_interval.div_f64(HOLD_SCALE),
+                    retry_initial: d.retry_initial.div_f64(HOLD_SCALE),
+                    retry_max: d.retry_max.div_f64(HOLD_SCALE),
+                    not_found_grace: d.not_found_grace.div_f64(HOLD_SCALE),
+                    seed: n as u64,
+                    ..d
+                };
+                let op = Submit::post("/api/storage/volumes", b"{\"name\":\"x\"}");
+                let slot = fleet.slot().await;
+                let mut poller = JobPoller::submit(&cfg, &op, fleet.now()).expect("valid");
+                let outcome = slot
+                    .drive(&mut poller, &cfg, &op, ())
+                    .await
+                    .expect("drives");
+                (outcome, poller.requests())
+            });
+        }
+        let mut results = Vec::with_capacity(jobs);
+        while let Some(done) = tasks.join_next().await {
+            results.push(done.expect("job task"));
+        }
+        results
+    });
+    let wall = started.elapsed();
+    let stats = fleet.stats();
+    let pool = limits.max_connections_per_host
+        * (jobpoll::adapters::tokio::DEFAULT_TX_BUFFER + limits.rx_buffer);
+    let peak = HEAP_PEAK.load(std::sync::atomic::Ordering::Relaxed);
+    let growth = peak.saturating_sub(heap_before).saturating_sub(pool);
+    HoldRow {
+        wall,
+        requests: results.iter().map(|(_, r)| u64::from(*r)).sum(),
+        held: stats.submits_hold_allowed,
+        held_in_one: results.iter().filter(|(_, r)| *r == 1).count() as u64,
+        heap_per_job: growth as f64 / jobs as f64,
+        succeeded: results
+            .iter()
+            .filter(|(o, _)| *o == Outcome::Succeeded)
+            .count(),
+    }
+}
+
+fn holds() {
+    let mut sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    if sizes.is_empty() {
+        sizes = vec![4, 50, 200, 10_000];
+    }
+    let (_jobsim, port) = spawn_jobsim(HOLD_SCALE, FOUR_SECOND_JOBS, 300.0 * HOLD_SCALE);
+    println!(
+        "held submits against the pool: 4 s ONTAP jobs (time x{HOLD_SCALE}), FleetLimits::DEFAULT (4 connections, 256 jobs in flight), wall time in simulated seconds"
+    );
+    println!(
+        "| jobs | return_timeout | holds | wall | vs hold 0 | requests | submits held | of them in 1 request | heap per job beyond the pool | targets |"
+    );
+    println!("|---:|---|---|---:|---:|---:|---:|---:|---:|---|");
+    for jobs in sizes {
+        let base = hold_run(port, jobs, 0, SubmitHold::WhenIdle);
+        let mut rows = vec![("0", "-", Some(base))];
+        rows.push((
+            "30 s",
+            "every submit (`AsConfigured`)",
+            (jobs <= 200).then(|| hold_run(port, jobs, 30, SubmitHold::AsConfigured)),
+        ));
+        rows.push((
+            "30 s",
+            "when idle (`WhenIdle`, default)",
+            Some(hold_run(port, jobs, 30, SubmitHold::WhenIdle)),
+        ));
+        let (base_wall, base_requests) = {
+            let b = rows[0].2.as_ref().expect("hold 0 ran");
+            (b.wall.as_secs_f64(), b.requests)
+        };
+        for (hold, rule, row) in rows {
+            let Some(r) = row else {
+                println!(
+                    "| {jobs} | {hold} | {rule} | not run (about {:.0} s: {jobs} x 4 s / 4 connections) | | | | | | |",
+                    jobs as f64
+                );
+                continue;
+            };
+            assert_eq!(r.succeeded, jobs, "every job succeeds");
+            let wall = r.wall.as_secs_f64();
+            let met = wall <= 1.1 * base_wall
+                && r.requests <= base_requests
+                && r.held_in_one >= r.held
+                && r.heap_per_job < 2048.0;
+            println!(
+                "| {jobs} | {hold} | {rule} | {:.1} s | {:.2} x | {} | {} | {} | {:.0} B | {} |",
+                wall * HOLD_SCALE,
+                wall / base_wall,
+                r.requests,
+                if hold == "0" {
+                    "-".to_string()
+                } else {
+                    r.held.to_string()
+                },
+                if hold == "0" {
+                    "-".to_string()
+                } else {
+                    r.held_in_one.min(r.held).to_string()
+                },
+                r.heap_per_job,
+                if hold == "0" {
+                    "(the reference)"
+                } else if met {
+                    "MET"
+                } else {
+                    "MISSED"
+                },
+            );
+        }
     }
 }

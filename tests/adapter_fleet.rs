@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use adapters::{config, job};
 use futures_util::future::join_all;
-use jobpoll::adapters::fleet::{Fleet, FleetLimits};
+use jobpoll::adapters::fleet::{Fleet, FleetLimits, FleetStats, SubmitHold};
 use jobpoll::adapters::tokio::{Connect, Endpoint};
-use jobpoll::{JobPoller, Outcome, Submit};
-use jobpoll_sim::{Fault, Scenario, Sim, SimConfig, Stats};
+use jobpoll::dialect::ontap::OntapOptions;
+use jobpoll::{Dialect, JobPoller, Outcome, Policy, Submit};
+use jobpoll_sim::{Fault, Final, JobScript, Phase, Scenario, Sim, SimConfig, Stats, Step};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -298,4 +299,205 @@ fn a_job_costs_about_one_kibibyte_beyond_the_pool() {
     );
     // The issue's budget is 2 KiB per job including the runtime's own task overhead.
     assert!(total <= 1280, "{total} B per job");
+}
+
+/// Simulated seconds per real second in the hold runs below.
+const HOLD_SCALE: f64 = 5.0;
+
+/// What one run of four-second jobs left behind.
+struct HoldRun {
+    took: Duration,
+    /// Requests of each job, as its machine counted them.
+    requests: Vec<u32>,
+    stats: FleetStats,
+    sim: Stats,
+    prometheus: String,
+}
+
+/// `jobs` ONTAP jobs of 4 simulated seconds submitted at once through a fleet with the
+/// default limits (4 connections), `return_timeout` = `hold` (simulated), holds decided by
+/// `rule`; the policy's gaps scaled like the jobs.
+async fn four_second_jobs(jobs: usize, hold: u64, rule: SubmitHold) -> HoldRun {
+    let script = JobScript::new(Final::success()).step(Step::new(Phase::Running, 4.0));
+    let sim = Sim::start(
+        SimConfig::new()
+            .time_scale(HOLD_SCALE)
+            .scenario(Scenario::new().default_job(script)),
+    )
+    .await
+    .unwrap();
+    let fleet = Fleet::new(
+        jobpoll::adapters::tokio::Tcp,
+        FleetLimits {
+            submit_hold: rule,
+            ..FleetLimits::DEFAULT
+        },
+    );
+    let mut cfg = config("127.0.0.1", sim.addr().port(), false);
+    cfg.dialect = Dialect::Ontap(OntapOptions {
+        return_timeout: Duration::from_secs(hold),
+        ..OntapOptions::DEFAULT
+    });
+    let scaled = |d: Duration| d.div_f64(HOLD_SCALE);
+    let d = Policy::DEFAULT;
+    let op = Submit::post("/api/storage/volumes", BODY);
+    let started = std::time::Instant::now();
+    let runs = (0..jobs).map(|n| {
+        let mut cfg = cfg;
+        cfg.policy = Policy {
+            initial_interval: scaled(d.initial_interval),
+            max_interval: scaled(d.max_interval),
+            retry_initial: scaled(d.retry_initial),
+            retry_max: scaled(d.retry_max),
+            not_found_grace: scaled(d.not_found_grace),
+            deadline: scaled(d.deadline),
+            seed: n as u64,
+            ..d
+        };
+        let (fleet, op) = (&fleet, &op);
+        async move {
+            let slot = fleet.slot().await;
+            let mut poller = JobPoller::submit(&cfg, op, fleet.now()).unwrap();
+            let outcome = slot.drive(&mut poller, &cfg, op, ()).await.unwrap();
+            assert_eq!(outcome, Outcome::Succeeded);
+            poller.requests()
+        }
+    });
+    let requests = join_all(runs).await;
+    let took = started.elapsed();
+    let stats = fleet.stats();
+    let mut prometheus = String::new();
+    stats.write_prometheus(&mut prometheus).unwrap();
+    let run = HoldRun {
+        took,
+        requests,
+        stats,
+        sim: sim.stats(),
+        prometheus,
+    };
+    sim.shutdown().await;
+    run
+}
+
+/// Held submits must not starve the pool: against hold 0, the default hold with the fleet's
+/// rule takes at most 1.1 times the wall time and no more requests, and every job whose submit
+/// kept its hold needed exactly that one request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_submits_do_not_starve_the_pool() {
+    for jobs in [4, 50, 200] {
+        let unheld = four_second_jobs(jobs, 0, SubmitHold::WhenIdle).await;
+        let adaptive = four_second_jobs(jobs, 30, SubmitHold::WhenIdle).await;
+        let total = |r: &HoldRun| r.requests.iter().map(|n| u64::from(*n)).sum::<u64>();
+        let single = adaptive.requests.iter().filter(|n| **n == 1).count() as u64;
+        let s = &adaptive.stats;
+        eprintln!(
+            "{jobs} jobs: hold 0 {:?} {} requests; hold 30 when idle {:?} {} requests, \
+             {} submits held ({single} jobs in one request), {} waived",
+            unheld.took,
+            total(&unheld),
+            adaptive.took,
+            total(&adaptive),
+            s.submits_hold_allowed,
+            s.submits_hold_waived,
+        );
+        assert_eq!(s.submits_hold_allowed + s.submits_hold_waived, jobs as u64);
+        // A job whose submit is not held is answered 202 and polled: more than one request.
+        // So the jobs done in one request are exactly those whose submit kept its hold.
+        assert_eq!(single, s.submits_hold_allowed, "{jobs} jobs");
+        assert!(s.submits_hold_allowed >= 1, "{jobs} jobs: no submit held");
+        assert!(total(&adaptive) <= total(&unheld), "{jobs} jobs: requests");
+        assert!(
+            adaptive.took.as_secs_f64() <= 1.1 * unheld.took.as_secs_f64(),
+            "{jobs} jobs: {:?} against {:?}",
+            adaptive.took,
+            unheld.took
+        );
+    }
+}
+
+/// The counters once the fleet is quiet: gauges back to zero, outcomes adding up to the jobs,
+/// requests and connections as jobsim counted them; and their Prometheus text well-formed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_counters_agree_with_the_server_and_scrape_cleanly() {
+    let run = four_second_jobs(20, 30, SubmitHold::WhenIdle).await;
+    let s = &run.stats;
+    assert_eq!(
+        (
+            s.jobs_in_flight,
+            s.waiting_for_slot,
+            s.waiting_for_connection,
+            s.requests_in_flight,
+            s.sleeping
+        ),
+        (0, 0, 0, 0, 0),
+        "{s:?}"
+    );
+    assert_eq!(s.outcomes.total(), 20);
+    assert_eq!(s.outcomes.get(Outcome::Succeeded), 20);
+    assert_eq!((s.errors, s.retries), (0, 0));
+    let requests: u64 = run.requests.iter().map(|n| u64::from(*n)).sum();
+    assert_eq!(s.requests, requests);
+    assert_eq!(run.sim.requests, requests);
+    assert_eq!(s.connections_opened, run.sim.connections);
+    assert!(s.connections_open <= 4, "{s:?}");
+    check_prometheus_text(&run.prometheus);
+    assert!(
+        run.prometheus
+            .contains("jobpoll_fleet_outcomes_total{outcome=\"succeeded\"} 20\n")
+    );
+    assert!(
+        run.prometheus
+            .contains(&format!("jobpoll_fleet_requests_total {requests}\n"))
+    );
+}
+
+/// The text exposition format: `# HELP` then `# TYPE` before a metric's samples, valid names,
+/// counters named `_total`, each sample `name{labels} value` with a number.
+fn check_prometheus_text(text: &str) {
+    let valid_name = |n: &str| {
+        !n.is_empty()
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    };
+    let mut typed: Option<(String, String)> = None;
+    let mut helped: Option<String> = None;
+    let mut seen = std::collections::HashSet::new();
+    assert!(text.ends_with('\n'));
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').expect("HELP has a text");
+            assert!(valid_name(name) && !help.is_empty(), "{line}");
+            assert!(seen.insert(name.to_owned()), "{name} described twice");
+            helped = Some(name.to_owned());
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE has a kind");
+            assert_eq!(helped.as_deref(), Some(name), "TYPE follows its HELP");
+            assert!(matches!(kind, "counter" | "gauge"), "{line}");
+            if kind == "counter" {
+                assert!(name.ends_with("_total"), "{line}");
+            }
+            typed = Some((name.to_owned(), kind.to_owned()));
+        } else {
+            let (series, value) = line.rsplit_once(' ').expect("sample has a value");
+            value.parse::<u64>().expect("integer value");
+            let name = match series.split_once('{') {
+                Some((name, labels)) => {
+                    let labels = labels.strip_suffix('}').expect("labels closed");
+                    for label in labels.split(',') {
+                        let (key, v) = label.split_once('=').expect("label=value");
+                        assert!(valid_name(key) && !key.starts_with("__"), "{line}");
+                        assert!(v.len() >= 2 && v.starts_with('"') && v.ends_with('"'));
+                    }
+                    name
+                }
+                None => series,
+            };
+            assert!(valid_name(name), "{line}");
+            assert!(name.starts_with("jobpoll_fleet_"), "{line}");
+            let (typed_name, _) = typed.as_ref().expect("sample after its TYPE");
+            assert_eq!(typed_name, name, "sample under its own TYPE");
+        }
+    }
+    assert!(seen.len() >= 12, "{seen:?}");
 }

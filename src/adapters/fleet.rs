@@ -54,20 +54,38 @@
 //! - **No policy**: the fleet neither retries nor times out anything itself; each job's machine
 //!   does, with its own deadlines.
 //!
-//! A caution for large fleets: a submit with a server-side hold (ONTAP `return_timeout`) or a
-//! long poll (Select Deploy `poll_timeout`) keeps its connection busy for the whole hold, and
-//! the other jobs' polls queue behind it. Keep holds short when many jobs share few
-//! connections.
+//! - **Held submits do not starve the pool.** A submit with a server-side hold (ONTAP
+//!   `return_timeout`) keeps its connection busy until the job ends or the hold passes. The
+//!   fleet decides from its own queue, when the submit is written ([`SubmitHold::WhenIdle`],
+//!   the default): the hold is kept only when no job waits for a connection of that host and
+//!   another connection stays free; otherwise the submit asks for a hold of 0 and the job is
+//!   polled. A hold cannot be shortened once sent, so jobs arriving during it share the other
+//!   connections until it ends. 50 four-second jobs over the default pool: 52 s when every
+//!   submit holds 30 s, about the time of `return_timeout` 0 with the rule (BENCHMARKS.md).
+//! - **Counters**: [`Fleet::stats`] reads jobs by phase, connections, requests, holds, retries
+//!   and outcomes at any time, without a lock; [`FleetStats::write_prometheus`] writes them in
+//!   the Prometheus text format (`examples/fleet_prometheus.rs`).
+//!
+//! A caution for large fleets: a long poll (Select Deploy `poll_timeout`) keeps its connection
+//! busy for the whole hold too, and the fleet does not shorten it: the other jobs' polls queue
+//! behind it. Keep long-poll holds short when many jobs share few connections.
 
 use core::future::Future;
 use core::pin::Pin;
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use core::task::{Context, Poll};
 
+use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 use std::boxed::Box;
 use std::collections::HashMap;
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::vec::Vec;
+
+mod stats;
+use stats::{Counters, Raised};
+pub use stats::{FleetStats, OutcomeCounts};
 
 use super::tokio::{
     Clock, Connect, DEFAULT_RX_BUFFER, DEFAULT_TX_BUFFER, Endpoint, InFlight, check_connector,
@@ -76,7 +94,8 @@ use super::tokio::{
 use super::{IoFailure, Observer, Pending};
 use crate::TransportError;
 use crate::{
-    Config, Connection, ConnectionState, Error, Instant, JobPoller, Machine, Outcome, Step, Submit,
+    Config, Connection, ConnectionState, Error, Event, Instant, JobPoller, Machine, Outcome,
+    Purpose, Reply, Step, Submit,
 };
 
 /// Limits of a [`Fleet`].
@@ -97,6 +116,30 @@ pub struct FleetLimits {
     /// Receive buffer of each pooled connection: the largest answer accepted (the machine asks
     /// for fewer fields when a job body does not fit). Default [`DEFAULT_RX_BUFFER`].
     pub rx_buffer: usize,
+    /// When a submit may ask the server to hold it (ONTAP `return_timeout`). Default
+    /// [`SubmitHold::WhenIdle`]: only on a connection no other work needs.
+    pub submit_hold: SubmitHold,
+}
+
+/// When the fleet lets a submit carry the server-side hold its configuration asks for (ONTAP
+/// `return_timeout`): a held submit keeps its connection busy until the job ends or the hold
+/// passes, and polls of other jobs cannot use that connection meanwhile.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SubmitHold {
+    /// Decided from the host's pool when the submit is written: the hold is kept when no job
+    /// waits for a connection of that host and, this connection taken, at least one more is
+    /// free (the last free connection is never held, so jobs arriving during the hold still
+    /// find one). Otherwise the hold is waived: the submit asks for a hold of 0, is answered
+    /// at once, and the job is polled like any other.
+    ///
+    /// Its limits: a hold cannot be shortened once sent, so jobs that arrive during a hold
+    /// share the remaining connections until it ends; and the rule sees only this fleet's own
+    /// queue, not other clients of the server.
+    #[default]
+    WhenIdle,
+    /// Always as configured (every submit held; the fleet's behaviour before the rule above).
+    AsConfigured,
 }
 
 impl FleetLimits {
@@ -105,6 +148,7 @@ impl FleetLimits {
         max_connections_per_host: 4,
         max_jobs_in_flight: 256,
         rx_buffer: DEFAULT_RX_BUFFER,
+        submit_hold: SubmitHold::WhenIdle,
     };
 }
 
@@ -121,8 +165,9 @@ pub struct Fleet<C: Connect> {
     clock: Clock,
     limits: FleetLimits,
     jobs: Semaphore,
-    pools: Mutex<HashMap<Endpoint, Arc<Pool<C::Stream>>>>,
+    pools: Mutex<HashMap<Endpoint, Arc<HostPool<C>>>>,
     last_error: Mutex<Option<IoFailure>>,
+    counters: Arc<Counters>,
 }
 
 impl<C: Connect> core::fmt::Debug for Fleet<C> {
@@ -157,6 +202,60 @@ struct Pool<S> {
     permits: Arc<Semaphore>,
     parked: Mutex<Vec<Box<Conn<S>>>>,
     rx_buffer: usize,
+    /// Jobs waiting for a lease now.
+    waiting: AtomicU64,
+    submit_hold: SubmitHold,
+}
+
+/// A host's pool of a fleet whose connector is `C`.
+type HostPool<C> = Pool<Tracked<<C as Connect>::Stream>>;
+
+/// An open connection of the fleet: counted as open from its connect until it is dropped.
+struct Tracked<S> {
+    stream: S,
+    counters: Arc<Counters>,
+}
+
+impl<S> Tracked<S> {
+    fn new(stream: S, counters: Arc<Counters>) -> Self {
+        Counters::bump(&counters.connections_opened);
+        Counters::bump(&counters.connections_open);
+        Tracked { stream, counters }
+    }
+}
+
+impl<S> Drop for Tracked<S> {
+    fn drop(&mut self) {
+        self.counters.connections_open.fetch_sub(1, Relaxed);
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
 }
 
 /// A connection leased to one job; returned to its pool on drop (open only if it was left
@@ -185,6 +284,19 @@ impl<S> Pool<S> {
             permits: Arc::new(Semaphore::new(limits.max_connections_per_host.max(1))),
             parked: Mutex::new(Vec::new()),
             rx_buffer: limits.rx_buffer,
+            waiting: AtomicU64::new(0),
+            submit_hold: limits.submit_hold,
+        }
+    }
+
+    /// Whether a submit written now, on a connection just leased from this pool, may carry
+    /// its hold ([`SubmitHold`]).
+    fn hold_allowed(&self) -> bool {
+        match self.submit_hold {
+            SubmitHold::AsConfigured => true,
+            SubmitHold::WhenIdle => {
+                self.waiting.load(Relaxed) == 0 && self.permits.available_permits() > 0
+            }
         }
     }
 
@@ -192,7 +304,10 @@ impl<S> Pool<S> {
     /// makes new buffers. At most one parked entry exists per permit not in use, so open
     /// connections never exceed the permits.
     async fn lease(self: &Arc<Self>) -> Option<Lease<S>> {
-        let permit = self.permits.clone().acquire_owned().await.ok()?;
+        let permit = {
+            let _waiting = Raised::new(&self.waiting);
+            self.permits.clone().acquire_owned().await.ok()?
+        };
         let conn = {
             let mut parked = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
             match parked.iter().rposition(|c| c.stream.is_some()) {
@@ -226,7 +341,21 @@ impl<C: Connect> Fleet<C> {
             jobs: Semaphore::new(limits.max_jobs_in_flight.clamp(1, Semaphore::MAX_PERMITS)),
             pools: Mutex::new(HashMap::new()),
             last_error: Mutex::new(None),
+            counters: Arc::default(),
         }
+    }
+
+    /// The fleet's counters now: jobs by phase, connections, requests, holds, retries and
+    /// outcomes ([`FleetStats`]). Cheap (a few atomic loads, no lock); call it at any time,
+    /// from any thread. [`FleetStats::write_prometheus`] formats it for a scrape.
+    pub fn stats(&self) -> FleetStats {
+        let slots = self
+            .limits
+            .max_jobs_in_flight
+            .clamp(1, Semaphore::MAX_PERMITS);
+        let taken = slots.saturating_sub(self.jobs.available_permits());
+        self.counters
+            .snapshot(u64::try_from(taken).unwrap_or(u64::MAX))
     }
 
     /// The I/O error behind the last transport failure of any of the fleet's jobs (the TLS
@@ -254,6 +383,7 @@ impl<C: Connect> Fleet<C> {
     /// Waits until fewer than `max_jobs_in_flight` jobs run, and reserves a place. Take it
     /// before making the poller, so the wait does not count against the job's deadline.
     pub async fn slot(&self) -> Slot<'_, C> {
+        let _waiting = Raised::new(&self.counters.waiting_for_slot);
         Slot {
             fleet: self,
             _permit: self.jobs.acquire().await.ok(),
@@ -271,7 +401,7 @@ impl<C: Connect> Fleet<C> {
         self.slot().await.drive(poller, cfg, op, observer).await
     }
 
-    fn pool(&self, endpoint: &Endpoint) -> Arc<Pool<C::Stream>> {
+    fn pool(&self, endpoint: &Endpoint) -> Arc<HostPool<C>> {
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(pool) = pools.get(endpoint) {
             return Arc::clone(pool);
@@ -279,6 +409,25 @@ impl<C: Connect> Fleet<C> {
         let pool = Arc::new(Pool::new(&self.limits));
         pools.insert(endpoint.clone(), Arc::clone(&pool));
         pool
+    }
+}
+
+/// The caller's observer, with the fleet counting retries on the way.
+struct Counted<'c, O> {
+    observer: O,
+    counters: &'c Counters,
+}
+
+impl<O: Observer> Observer for Counted<'_, O> {
+    fn on_event(&mut self, job: &JobPoller, event: Event) {
+        if let Event::Retrying { .. } = event {
+            Counters::bump(&self.counters.retries);
+        }
+        self.observer.on_event(job, event);
+    }
+
+    fn on_reply(&mut self, job: &JobPoller, reply: &Reply<'_>) {
+        self.observer.on_reply(job, reply);
     }
 }
 
@@ -298,7 +447,14 @@ impl<C: Connect> Slot<'_, C> {
         op: &Submit<'_>,
         observer: O,
     ) -> Result<Outcome, Error> {
-        self.run(poller, cfg, op, observer).await
+        let counters = &*self.fleet.counters;
+        let observer = Counted { observer, counters };
+        let ended = self.run(poller, cfg, op, observer).await;
+        match ended {
+            Ok(outcome) => counters.outcome(outcome),
+            Err(_) => Counters::bump(&counters.errors),
+        }
+        ended
     }
 
     /// Runs any [`Machine`] to its end over the fleet's pool (a [`JobSet`](crate::JobSet), a
@@ -316,7 +472,9 @@ impl<C: Connect> Slot<'_, C> {
         let endpoint = Endpoint::from_authority(&cfg.authority);
         check_connector(&fleet.connector, &endpoint, &fleet.last_error)?;
         let pool = fleet.pool(&endpoint);
-        let mut lease: Option<Lease<C::Stream>> = None;
+        let counters = &*fleet.counters;
+        let mut lease: Option<Lease<Tracked<C::Stream>>> = None;
+        let mut hold_allowed = true;
         loop {
             let now = clock.now();
             let conn = lease.as_mut().and_then(|l| l.conn.as_deref_mut());
@@ -332,7 +490,10 @@ impl<C: Connect> Slot<'_, C> {
                             // A request is due: lease a connection with its buffers, and tell
                             // the machine what that connection is (another job may have used it
                             // last), so its Fresh or Reuse fits the connection.
-                            lease = pool.lease().await;
+                            lease = {
+                                let _waiting = Raised::new(&counters.waiting_for_connection);
+                                pool.lease().await
+                            };
                             match lease.as_ref().and_then(|l| l.conn.as_deref()) {
                                 Some(conn) => poller.adopt_connection(match conn.stream {
                                     Some(_) => conn.state,
@@ -340,6 +501,10 @@ impl<C: Connect> Slot<'_, C> {
                                 }),
                                 None => return Err(Error::BufferTooSmall { required }),
                             }
+                            // Decided now, with this connection taken, for a submit written
+                            // on it (other requests ignore it).
+                            hold_allowed = pool.hold_allowed();
+                            poller.allow_submit_hold(hold_allowed);
                         }
                         Some(conn) if required > conn.tx.len() => conn.tx.resize(required, 0),
                         Some(_) => return Err(Error::BufferTooSmall { required }),
@@ -365,9 +530,21 @@ impl<C: Connect> Slot<'_, C> {
                     if req.connection == Connection::Fresh {
                         *stream = None;
                     }
-                    let connect = || -> BoxedConnect<'_, C::Stream> {
-                        Box::pin(fleet.connector.connect(endpoint.clone()))
+                    Counters::bump(&counters.requests);
+                    if req.purpose == Purpose::Submit {
+                        // Written with the hold decided at the lease.
+                        Counters::bump(if hold_allowed {
+                            &counters.submits_hold_allowed
+                        } else {
+                            &counters.submits_hold_waived
+                        });
+                    }
+                    let connect = || -> BoxedConnect<'_, Tracked<C::Stream>> {
+                        let connecting = fleet.connector.connect(endpoint.clone());
+                        let counters = Arc::clone(&fleet.counters);
+                        Box::pin(async move { Ok(Tracked::new(connecting.await?, counters)) })
                     };
+                    let _requesting = Raised::new(&counters.requests_in_flight);
                     // Boxed: only jobs with a request in flight (at most the pool's
                     // connections) carry the exchange's state; a waiting job's future stays
                     // small.
@@ -401,6 +578,7 @@ impl<C: Connect> Slot<'_, C> {
                 Step::SleepUntil(t) => {
                     // Waiting jobs hold no connection.
                     lease = None;
+                    let _sleeping = Raised::new(&counters.sleeping);
                     clock.sleep_until(t).await;
                 }
                 Step::Event(event) => observer.on_event(poller, event),
@@ -461,6 +639,7 @@ mod tests {
                 max_connections_per_host: 0,
                 max_jobs_in_flight: 0,
                 rx_buffer: 64,
+                submit_hold: SubmitHold::WhenIdle,
             },
         );
         assert_eq!(fleet.jobs.available_permits(), 1);

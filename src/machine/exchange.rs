@@ -75,6 +75,12 @@ pub trait Machine {
     fn connection_state(&self) -> Option<ConnectionState> {
         None
     }
+    /// Whether the next submit may ask the server to hold it; see
+    /// [`JobPoller::allow_submit_hold`]. A pooling driver says `false` when other work waits
+    /// for the connection. The default ignores it (a machine that sends no submit).
+    fn allow_submit_hold(&mut self, allowed: bool) {
+        let _ = allowed;
+    }
 }
 
 /// What a job's `handle_*` said, in the shape every machine shares.
@@ -136,6 +142,9 @@ impl Machine for JobPoller {
     }
     fn connection_state(&self) -> Option<ConnectionState> {
         Some(JobPoller::connection_state(self))
+    }
+    fn allow_submit_hold(&mut self, allowed: bool) {
+        JobPoller::allow_submit_hold(self, allowed);
     }
 }
 

@@ -142,6 +142,8 @@ pub struct JobPoller {
     resumed_past_purge: bool,
     stale_retry: bool,
     clock_backwards: bool,
+    /// The driver asked for no server-side hold on the submit ([`JobPoller::allow_submit_hold`]).
+    submit_hold_waived: bool,
     /// When the job is expected to end (`Policy::expected` when the machine was made, or the
     /// resume token's).
     #[cfg(feature = "estimate")]
@@ -177,6 +179,7 @@ impl JobPoller {
             resumed_past_purge: false,
             stale_retry: false,
             clock_backwards: false,
+            submit_hold_waived: false,
             #[cfg(feature = "estimate")]
             expected: cfg.policy.expected,
         }

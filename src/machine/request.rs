@@ -83,6 +83,17 @@ pub(super) fn push_pair<'a>(
 const JOB_PATH_BUF: usize = MAX_JOB_REF * 3 + 64;
 
 impl JobPoller {
+    /// Whether the next submit written may ask the server to hold it until the job ends (ONTAP
+    /// `return_timeout`, as configured). On by default. A driver that shares connections
+    /// between jobs turns it off when other work waits for the connection this submit will
+    /// use: the submit is then written with a hold of 0, answered at once (202), and the job
+    /// is polled as usual. Read only when a submit is written (a submit already sent keeps its
+    /// hold; none is ever sent again for this); not kept in a resume token. Dialects without a
+    /// submit hold ignore it.
+    pub fn allow_submit_hold(&mut self, allowed: bool) {
+        self.submit_hold_waived = !allowed;
+    }
+
     pub(super) fn submit_hold(&self, now: Instant) -> Option<(&'static str, u64)> {
         #[allow(unused_mut)]
         let mut profile = self.dialect.profile();
@@ -91,6 +102,12 @@ impl JobPoller {
             // A job expected to end later than the configured hold: ask the server to hold the
             // submit until the window's end (the API's maximum still applies).
             hold.wanted = hold.wanted.max(expected.submit_hold());
+        }
+        if self.submit_hold_waived {
+            if let Some(hold) = profile.submit_hold.as_mut() {
+                // Still written, as 0: a server's own default hold must not apply either.
+                hold.wanted = Duration::ZERO;
+            }
         }
         profile.submit_hold_secs(self.deadline.saturating_duration_since(now))
     }
