@@ -93,6 +93,11 @@ impl Shared {
             // Request rules are counted as they match; a job script's faults where delivered.
             s.faults_injected = s.faults_injected.saturating_add(j.faults_delivered);
             let seen = j.terminal_seen_after.map(|d| d.as_secs_f64() * 1000.0);
+            let view = j.view(now);
+            let outcome = match view.status {
+                crate::jobs::Status::Done(o) => Some(o),
+                crate::jobs::Status::Active(_) => None,
+            };
             s.jobs.insert(
                 j.id.clone(),
                 JobStats {
@@ -100,7 +105,8 @@ impl Shared {
                     dialect: format!("{:?}", j.dialect).to_ascii_lowercase(),
                     submit: format!("{} {}", j.method, j.path),
                     requests: j.requests,
-                    terminal: j.view(now).is_done(),
+                    terminal: view.is_done(),
+                    outcome,
                     terminal_seen_after_ms: seen,
                     terminal_seen_after_real_ms: seen.map(|ms| ms / scale),
                 },

@@ -16,6 +16,9 @@ pub struct JobStats {
     pub requests: u64,
     /// Whether the job has reached a terminal state.
     pub terminal: bool,
+    /// How it ended, once terminal: the scripted outcome (`success`, `failure`, `warning`,
+    /// `partial_failures`); the truth a client's reported outcome is checked against.
+    pub outcome: Option<crate::Outcome>,
     /// Simulated milliseconds from the terminal state to the first request that saw it.
     pub terminal_seen_after_ms: Option<f64>,
     /// The same span in real milliseconds (simulated divided by the time scale).

@@ -21,6 +21,7 @@
 //! | `rustls` | `tls` | HTTPS for the blocking driver: rustls (ring), webpki roots, CA files, certificate pinning |
 //! | `tokio` | `tokio` | `tokio::io::{AsyncRead, AsyncWrite}`, `tokio::time` |
 //! | `tokio` | `fleet` | many jobs at once over a bounded pool of keep-alive connections per host |
+//! | `tokio` | `journal` | a fleet that survives `kill -9`: each operation's intent, acceptance, progress and outcome in a journal (a trait; SQLite in `jobpoll-journal-sqlite`) |
 //! | `tokio-rustls` | `tokio_tls` | HTTPS for the tokio driver and the fleet: the blocking driver's TLS options over tokio-rustls |
 //! | `embedded-io` | `embedded` | `embedded_io::{Read, Write, ReadReady}`, `embedded_hal::delay::DelayNs` (no std, no alloc) |
 //! | `embedded-io-async` | `embedded_async` | `embedded_io_async::{Read, Write}`, `embedded_hal_async::delay::DelayNs` (no std, no alloc) |
@@ -108,6 +109,8 @@ pub mod embedded;
 pub mod embedded_async;
 #[cfg(feature = "tokio")]
 pub mod fleet;
+#[cfg(feature = "tokio")]
+pub mod journal;
 #[cfg(feature = "rustls")]
 pub mod tls;
 #[cfg(feature = "tokio")]
