@@ -406,8 +406,11 @@ async fn held_submits_do_not_starve_the_pool() {
         assert_eq!(single, s.submits_hold_allowed, "{jobs} jobs");
         assert!(s.submits_hold_allowed >= 1, "{jobs} jobs: no submit held");
         assert!(total(&adaptive) <= total(&unheld), "{jobs} jobs: requests");
+        // The target is 1.1x (checked by `benches/fleet.rs` on a quiet machine); here other
+        // tests run beside this one, so wall time gets a wider margin. Holds that starve the
+        // pool cost 10x and more, which this still catches.
         assert!(
-            adaptive.took.as_secs_f64() <= 1.1 * unheld.took.as_secs_f64(),
+            adaptive.took.as_secs_f64() <= 1.5 * unheld.took.as_secs_f64(),
             "{jobs} jobs: {:?} against {:?}",
             adaptive.took,
             unheld.took

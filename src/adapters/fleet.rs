@@ -95,7 +95,7 @@ use super::{IoFailure, Observer, Pending};
 use crate::TransportError;
 use crate::{
     Config, Connection, ConnectionState, Error, Event, Instant, JobPoller, Machine, Outcome,
-    Purpose, Reply, Step, Submit,
+    Purpose, Reply, SendRequest, Step, Submit,
 };
 
 /// Limits of a [`Fleet`].
@@ -468,44 +468,21 @@ impl<C: Connect> Slot<'_, C> {
         mut observer: O,
     ) -> Result<M::Output, Error> {
         let fleet = self.fleet;
-        let clock = fleet.clock;
         let endpoint = Endpoint::from_authority(&cfg.authority);
         check_connector(&fleet.connector, &endpoint, &fleet.last_error)?;
         let pool = fleet.pool(&endpoint);
         let counters = &*fleet.counters;
-        let mut lease: Option<Lease<Tracked<C::Stream>>> = None;
-        let mut hold_allowed = true;
+        // The connection leased for the request due, and whether its submit may be held.
+        let mut lease: Option<(Lease<Tracked<C::Stream>>, bool)> = None;
         loop {
-            let now = clock.now();
-            let conn = lease.as_mut().and_then(|l| l.conn.as_deref_mut());
-            let polled = match conn {
-                Some(conn) => poller.poll(cfg, input, now, &mut conn.tx),
-                // No buffer yet: a due request answers `BufferTooSmall`, which changes nothing.
-                None => poller.poll(cfg, input, now, &mut []),
-            };
-            let action = match polled {
+            let conn = lease.as_mut().and_then(|(l, _)| l.conn.as_deref_mut());
+            let tx = conn.map_or(&mut [][..], |c| &mut c.tx[..]);
+            // Without a lease the buffer is empty: a due request answers `BufferTooSmall`,
+            // which changes nothing, and a connection is leased for it.
+            let step = match poller.poll(cfg, input, fleet.clock.now(), tx) {
                 Err(Error::BufferTooSmall { required }) => {
-                    match lease.as_mut().and_then(|l| l.conn.as_deref_mut()) {
-                        None => {
-                            // A request is due: lease a connection with its buffers, and tell
-                            // the machine what that connection is (another job may have used it
-                            // last), so its Fresh or Reuse fits the connection.
-                            lease = {
-                                let _waiting = Raised::new(&counters.waiting_for_connection);
-                                pool.lease().await
-                            };
-                            match lease.as_ref().and_then(|l| l.conn.as_deref()) {
-                                Some(conn) => poller.adopt_connection(match conn.stream {
-                                    Some(_) => conn.state,
-                                    None => ConnectionState::CLOSED,
-                                }),
-                                None => return Err(Error::BufferTooSmall { required }),
-                            }
-                            // Decided now, with this connection taken, for a submit written
-                            // on it (other requests ignore it).
-                            hold_allowed = pool.hold_allowed();
-                            poller.allow_submit_hold(hold_allowed);
-                        }
+                    match lease.as_mut().and_then(|(l, _)| l.conn.as_deref_mut()) {
+                        None => lease = Some(take_lease(&pool, poller, counters, required).await?),
                         Some(conn) if required > conn.tx.len() => conn.tx.resize(required, 0),
                         Some(_) => return Err(Error::BufferTooSmall { required }),
                     }
@@ -513,65 +490,19 @@ impl<C: Connect> Slot<'_, C> {
                 }
                 other => other?,
             };
-            match action {
+            match step {
                 Step::SendRequest(req) => {
-                    let Some(conn) = lease.as_mut().and_then(|l| l.conn.as_deref_mut()) else {
+                    let Some(leased) = lease.as_mut() else {
                         return Err(Error::BufferTooSmall { required: req.len });
                     };
-                    let Conn {
-                        stream,
-                        state,
-                        tx,
-                        rx,
-                    } = conn;
-                    let Some(bytes) = tx.get(..req.len) else {
-                        return Err(Error::BufferTooSmall { required: req.len });
-                    };
-                    if req.connection == Connection::Fresh {
-                        *stream = None;
-                    }
-                    Counters::bump(&counters.requests);
-                    if req.purpose == Purpose::Submit {
-                        // Written with the hold decided at the lease.
-                        Counters::bump(if hold_allowed {
-                            &counters.submits_hold_allowed
-                        } else {
-                            &counters.submits_hold_waived
-                        });
-                    }
-                    let connect = || -> BoxedConnect<'_, Tracked<C::Stream>> {
-                        let connecting = fleet.connector.connect(endpoint.clone());
-                        let counters = Arc::clone(&fleet.counters);
-                        Box::pin(async move { Ok(Tracked::new(connecting.await?, counters)) })
-                    };
-                    let _requesting = Raised::new(&counters.requests_in_flight);
                     // Boxed: only jobs with a request in flight (at most the pool's
                     // connections) carry the exchange's state; a waiting job's future stays
                     // small.
-                    Box::pin(exchange(
-                        InFlight {
-                            job: Pending {
-                                machine: &mut *poller,
-                                cfg,
-                                stage: TransportError::ConnectFailed,
-                            },
-                            stream,
-                            clock,
-                            last_error: &fleet.last_error,
-                        },
-                        connect,
-                        bytes,
-                        rx,
-                        req,
-                        &mut observer,
-                    ))
-                    .await?;
-                    if let Some(known) = poller.connection_state() {
-                        *state = known;
-                    }
+                    let sent = send(fleet, &endpoint, leased, poller, cfg, req, &mut observer);
+                    Box::pin(sent).await?;
                 }
                 Step::Close => {
-                    if let Some(conn) = lease.as_mut().and_then(|l| l.conn.as_deref_mut()) {
+                    if let Some(conn) = lease.as_mut().and_then(|(l, _)| l.conn.as_deref_mut()) {
                         conn.stream = None;
                     }
                 }
@@ -579,13 +510,101 @@ impl<C: Connect> Slot<'_, C> {
                     // Waiting jobs hold no connection.
                     lease = None;
                     let _sleeping = Raised::new(&counters.sleeping);
-                    clock.sleep_until(t).await;
+                    fleet.clock.sleep_until(t).await;
                 }
                 Step::Event(event) => observer.on_event(poller, event),
                 Step::Done(output) => return Ok(output),
             }
         }
     }
+}
+
+/// Leases a connection of the host's pool (with its buffers) for the request due, tells the
+/// machine what that connection is (another job may have used it last, so its `Fresh` or
+/// `Reuse` fits the connection really used), and decides, with this connection taken, whether a
+/// submit written on it may keep its server-side hold (other requests ignore it).
+async fn take_lease<S, M: Machine + ?Sized>(
+    pool: &Arc<Pool<S>>,
+    machine: &mut M,
+    counters: &Counters,
+    required: usize,
+) -> Result<(Lease<S>, bool), Error> {
+    let lease = {
+        let _waiting = Raised::new(&counters.waiting_for_connection);
+        pool.lease().await
+    };
+    let Some((lease, conn)) = lease.and_then(|l| {
+        l.conn
+            .as_deref()
+            .map(|c| (c.stream.is_some(), c.state))
+            .map(|c| (l, c))
+    }) else {
+        return Err(Error::BufferTooSmall { required });
+    };
+    let (open, state) = conn;
+    machine.adopt_connection(if open { state } else { ConnectionState::CLOSED });
+    let hold = pool.hold_allowed();
+    machine.allow_submit_hold(hold);
+    Ok((lease, hold))
+}
+
+/// Sends `req` on the leased connection (opening it when closed) and feeds the answer to the
+/// machine; counts the request, and keeps what the machine learnt of the connection with it.
+async fn send<C: Connect, M: Machine + ?Sized, O: Observer<M>>(
+    fleet: &Fleet<C>,
+    endpoint: &Endpoint,
+    (lease, hold): &mut (Lease<Tracked<C::Stream>>, bool),
+    machine: &mut M,
+    cfg: &Config<'_>,
+    req: SendRequest,
+    observer: &mut O,
+) -> Result<(), Error> {
+    let Some(Conn {
+        stream,
+        state,
+        tx,
+        rx,
+    }) = lease.conn.as_deref_mut()
+    else {
+        return Err(Error::BufferTooSmall { required: req.len });
+    };
+    let Some(bytes) = tx.get(..req.len) else {
+        return Err(Error::BufferTooSmall { required: req.len });
+    };
+    if req.connection == Connection::Fresh {
+        *stream = None;
+    }
+    let counters = &*fleet.counters;
+    Counters::bump(&counters.requests);
+    if req.purpose == Purpose::Submit {
+        // Written with the hold decided at the lease.
+        Counters::bump(if *hold {
+            &counters.submits_hold_allowed
+        } else {
+            &counters.submits_hold_waived
+        });
+    }
+    let connect = || -> BoxedConnect<'_, Tracked<C::Stream>> {
+        let connecting = fleet.connector.connect(endpoint.clone());
+        let counters = Arc::clone(&fleet.counters);
+        Box::pin(async move { Ok(Tracked::new(connecting.await?, counters)) })
+    };
+    let _requesting = Raised::new(&counters.requests_in_flight);
+    let in_flight = InFlight {
+        job: Pending {
+            machine: &mut *machine,
+            cfg,
+            stage: TransportError::ConnectFailed,
+        },
+        stream,
+        clock: fleet.clock,
+        last_error: &fleet.last_error,
+    };
+    exchange(in_flight, connect, bytes, rx, req, observer).await?;
+    if let Some(known) = machine.connection_state() {
+        *state = known;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
