@@ -170,15 +170,13 @@ fn env_var(var: &str) -> Result<String, Usage> {
 }
 
 fn parse_method(m: &str) -> Result<Method, Usage> {
-    match m.to_ascii_uppercase().as_str() {
-        "POST" => Ok(Method::Post),
-        "PATCH" => Ok(Method::Patch),
-        "DELETE" => Ok(Method::Delete),
-        "PUT" => Ok(Method::Put),
-        _ => Err(Usage(format!(
-            "{m:?}: the method must be POST, PATCH, DELETE or PUT"
-        ))),
-    }
+    Method::from_token(&m.to_ascii_uppercase())
+        .filter(|method| *method != Method::Get)
+        .ok_or_else(|| {
+            Usage(format!(
+                "{m:?}: the method must be POST, PATCH, DELETE or PUT"
+            ))
+        })
 }
 
 fn read_body(arg: &str) -> Result<Vec<u8>, Usage> {

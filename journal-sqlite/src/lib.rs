@@ -36,9 +36,7 @@
 
 use std::path::Path;
 
-use jobpoll::adapters::journal::{
-    Finished, Intent, Journal, JournalError, Record, method_from_str,
-};
+use jobpoll::adapters::journal::{Finished, Intent, Journal, JournalError, Record};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// How hard SQLite works to keep each record.
@@ -204,7 +202,7 @@ impl Row {
                 let method = self
                     .method
                     .as_deref()
-                    .and_then(method_from_str)
+                    .and_then(jobpoll::http::Method::from_token)
                     .ok_or_else(|| missing("method"))?;
                 Record::Intent(Intent {
                     method,

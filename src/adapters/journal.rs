@@ -886,18 +886,6 @@ impl<C: Connect, J: Journal> Machine for Intending<'_, '_, C, J> {
     }
 }
 
-/// Reads a method written by [`Method::as_str`] (for stores that keep it as text).
-pub fn method_from_str(text: &str) -> Option<Method> {
-    Some(match text {
-        "GET" => Method::Get,
-        "POST" => Method::Post,
-        "PUT" => Method::Put,
-        "PATCH" => Method::Patch,
-        "DELETE" => Method::Delete,
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -942,8 +930,8 @@ mod tests {
             Method::Patch,
             Method::Delete,
         ] {
-            assert_eq!(method_from_str(m.as_str()), Some(m));
+            assert_eq!(Method::from_token(m.as_str()), Some(m));
         }
-        assert_eq!(method_from_str("post"), None);
+        assert_eq!(Method::from_token("post"), None);
     }
 }

@@ -57,6 +57,20 @@ impl Method {
         }
     }
 
+    /// The method named by its token, as [`as_str`](Self::as_str) writes it (exact case, as on
+    /// a request line); `None` for any other token.
+    pub fn from_token(token: &str) -> Option<Method> {
+        [
+            Method::Get,
+            Method::Post,
+            Method::Put,
+            Method::Patch,
+            Method::Delete,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == token)
+    }
+
     /// Whether the request only reads (GET), so re-sending it after an unknown outcome is
     /// harmless.
     pub const fn is_safe(self) -> bool {
@@ -79,7 +93,11 @@ mod tests {
         ];
         for (m, s, safe) in table {
             assert_eq!(m.as_str(), s);
+            assert_eq!(Method::from_token(s), Some(m));
             assert_eq!(m.is_safe(), safe, "{m:?}");
+        }
+        for other in ["get", "Post", "HEAD", "", "PATCH "] {
+            assert_eq!(Method::from_token(other), None, "{other:?}");
         }
     }
 }

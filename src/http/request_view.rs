@@ -36,14 +36,7 @@ impl<'b> RequestView<'b> {
             httparse::Status::Complete(n) => n,
             httparse::Status::Partial => return None,
         };
-        let method = match request.method? {
-            "GET" => Method::Get,
-            "POST" => Method::Post,
-            "PUT" => Method::Put,
-            "PATCH" => Method::Patch,
-            "DELETE" => Method::Delete,
-            _ => return None,
-        };
+        let method = Method::from_token(request.method?)?;
         let mut fields = [("", &[][..]); MAX_FIELDS];
         let mut field_count = 0u8;
         for (slot, field) in fields.iter_mut().zip(request.headers.iter()) {

@@ -98,7 +98,7 @@ fn read_plan(text: &str) -> Result<Vec<(String, jobpoll::http::Method, String, S
         else {
             return Err(format!("plan line {}: want KEY METHOD PATH [BODY]", n + 1));
         };
-        let method = jobpoll::adapters::journal::method_from_str(method)
+        let method = jobpoll::http::Method::from_token(method)
             .ok_or(format!("plan line {}: unknown method {method:?}", n + 1))?;
         ops.push((
             key.to_string(),
