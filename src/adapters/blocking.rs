@@ -2,8 +2,8 @@
 //!
 //! [`Driver`] owns the connection, the clock and the sleeping; the [`JobPoller`] decides
 //! everything else. The connection comes from a [`Connect`] implementation: [`connect_tcp`] for
-//! plain HTTP, [`tls::TlsConnector`](crate::adapters::tls::TlsConnector) for HTTPS (feature
-//! `rustls`), or any closure `FnMut(Duration) -> io::Result<S>` returning a [`Stream`].
+//! plain HTTP, `adapters::tls::TlsConnector` for HTTPS (feature `rustls`), or any closure
+//! `FnMut(Duration) -> io::Result<S>` returning a [`Stream`].
 //!
 //! Timeouts: every limit comes from the machine. A request's [`SendRequest::deadline`] bounds
 //! the connect (the connect function receives the time left), and before every read and write
