@@ -397,12 +397,7 @@ impl JobList {
             }
         };
         self.parser = None;
-        // Kept only when the server keeps it and sent nothing after the answer.
-        self.conn = ConnectionState::after_answer(
-            response.keep_alive && response.consumed == filled,
-            response.keep_alive_timeout,
-            now,
-        );
+        self.conn = ConnectionState::after_response(&response, filled, eof, now);
         if !self.conn.reusable(now) {
             self.close = true;
         }
@@ -874,6 +869,49 @@ mod tests {
         for (case, answer, input, want) in table {
             assert_eq!(run(*answer, *input), *want, "{case}");
         }
+    }
+
+    /// A page whose connection the server closed right after it (read to the end of the
+    /// stream): the pager says `Close` before its next request, as the job machine does.
+    #[test]
+    #[cfg(feature = "ontap")]
+    fn a_page_read_to_the_end_of_the_stream_closes_the_connection() {
+        let cfg = Config::new(
+            crate::http::Authority {
+                host: "cluster",
+                port: 443,
+                tls: true,
+            },
+            crate::http::Auth::None,
+            Dialect::Ontap(Default::default()),
+        );
+        let query = ListQuery {
+            page_size: 1,
+            ..ListQuery::default()
+        };
+        let mut list = JobList::new(&cfg, &query).expect("ONTAP lists jobs");
+        let mut tx = [0u8; 512];
+        let step = Machine::poll(&mut list, &cfg, &query, Instant::ZERO, &mut tx).expect("fits");
+        assert!(matches!(step, Step::SendRequest(_)), "{step:?}");
+        // A full page with a next link: another page follows.
+        let body =
+            r#"{"records":[{"uuid":"j1"}],"_links":{"next":{"href":"/api/cluster/jobs?start=2"}}}"#;
+        let answer = std::format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let mut rx = answer.into_bytes();
+        let n = rx.len();
+        let got =
+            Machine::handle_eof(&mut list, &cfg, Instant::ZERO, &mut rx, n).expect("in flight");
+        assert!(matches!(got, AfterRead::Answered(_)));
+        let next = Machine::poll(&mut list, &cfg, &query, Instant::ZERO, &mut tx).expect("fits");
+        assert_eq!(next, Step::Close);
+        let after = Machine::poll(&mut list, &cfg, &query, Instant::ZERO, &mut tx).expect("fits");
+        assert!(
+            matches!(after, Step::SendRequest(req) if req.connection == Connection::Fresh),
+            "{after:?}"
+        );
     }
 
     #[test]

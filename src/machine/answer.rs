@@ -55,13 +55,7 @@ impl JobPoller {
         match parsed {
             Ok(Status::Complete(response)) => {
                 self.in_flight = None;
-                // The one keep-or-close rule: a connection is kept only when the server keeps
-                // it, has not closed it, and sent nothing after the answer (no pipelining: bytes
-                // after an answer are never read as the next one).
-                let kept =
-                    Conn::after_answer(response.keep_alive, response.keep_alive_timeout, now)
-                        .filter(|_| !eof && response.consumed == filled);
-                match kept {
+                match Conn::after_response(&response, filled, eof, now) {
                     Some(open) => self.conn = open,
                     None => self.close_connection(),
                 }

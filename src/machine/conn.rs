@@ -2,6 +2,7 @@
 
 use core::time::Duration;
 
+use crate::http::Response;
 use crate::time::Instant;
 
 use super::JobPoller;
@@ -30,6 +31,19 @@ impl Conn {
             idle_until: now.saturating_add(keep_alive_timeout.unwrap_or(Duration::MAX)),
             answered_at: now,
         })
+    }
+
+    /// The one keep-or-close rule for an answer read from the stream: the connection is kept
+    /// only when the server keeps it, has not closed it (end of stream), and sent nothing after
+    /// the answer (no pipelining: bytes after an answer are never read as the next one).
+    pub(super) fn after_response(
+        response: &Response,
+        filled: usize,
+        end_of_stream: bool,
+        now: Instant,
+    ) -> Option<Conn> {
+        Conn::after_answer(response.keep_alive, response.keep_alive_timeout, now)
+            .filter(|_| !end_of_stream && response.consumed == filled)
     }
 
     /// A poll or a cancel may go on this connection: it is open and within its idle time.
@@ -78,15 +92,16 @@ impl ConnectionState {
     /// No open connection: the next request opens one.
     pub const CLOSED: ConnectionState = ConnectionState(Conn::Closed);
 
-    /// The connection after a complete answer (see [`Conn::after_answer`]); closed when the
-    /// server closes it.
-    pub(crate) fn after_answer(
-        keep_alive: bool,
-        keep_alive_timeout: Option<Duration>,
+    /// The connection after an answer read from the stream, by the machine's one rule (see
+    /// [`Conn::after_response`]).
+    pub(crate) fn after_response(
+        response: &Response,
+        filled: usize,
+        end_of_stream: bool,
         now: Instant,
     ) -> Self {
         ConnectionState(
-            Conn::after_answer(keep_alive, keep_alive_timeout, now).unwrap_or(Conn::Closed),
+            Conn::after_response(response, filled, end_of_stream, now).unwrap_or(Conn::Closed),
         )
     }
 
