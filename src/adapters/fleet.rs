@@ -533,16 +533,16 @@ async fn take_lease<S, M: Machine + ?Sized>(
         let _waiting = Raised::new(&counters.waiting_for_connection);
         pool.lease().await
     };
-    let Some((lease, conn)) = lease.and_then(|l| {
-        l.conn
-            .as_deref()
-            .map(|c| (c.stream.is_some(), c.state))
-            .map(|c| (l, c))
-    }) else {
+    let Some(lease) = lease else {
         return Err(Error::BufferTooSmall { required });
     };
-    let (open, state) = conn;
-    machine.adopt_connection(if open { state } else { ConnectionState::CLOSED });
+    let Some(conn) = lease.conn.as_deref() else {
+        return Err(Error::BufferTooSmall { required });
+    };
+    machine.adopt_connection(match conn.stream {
+        Some(_) => conn.state,
+        None => ConnectionState::CLOSED,
+    });
     let hold = pool.hold_allowed();
     machine.allow_submit_hold(hold);
     Ok((lease, hold))
