@@ -42,8 +42,10 @@ impl Conn {
         end_of_stream: bool,
         now: Instant,
     ) -> Option<Conn> {
+        if end_of_stream || response.consumed != filled {
+            return None;
+        }
         Conn::after_answer(response.keep_alive, response.keep_alive_timeout, now)
-            .filter(|_| !end_of_stream && response.consumed == filled)
     }
 
     /// A poll or a cancel may go on this connection: it is open and within its idle time.
